@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.run(args)
     except UserError as error:
-        if args.debug:
+        if getattr(args, "debug", False):
             traceback.print_exc()
         print(f"metamorph: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -57,7 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Diffusive Metamorphosis: a photograph becomes a live installation of diffusing spheres.",
         parents=[common],
     )
-    parser.set_defaults(debug=False)
     parser.add_argument("--version", action="version", version=f"metamorph {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_keyframes(commands, common)

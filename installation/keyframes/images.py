@@ -39,7 +39,10 @@ def read_rgb(path: Path, what: str, fix: str, max_pixels: int = MAX_PIXELS) -> I
     except UserError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise UserError(f"The {what} {path} is too large to decode safely ({error}); downscale it first.") from error
+        raise UserError(
+            f"The {what} {path} is above the {max_pixels / 1e6:.0f} MP that is decoded safely; "
+            "downscale it first."
+        ) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise UserError(f"The {what} {path} is not a readable image ({_reason(error)}); {fix}.") from error
 
