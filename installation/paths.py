@@ -26,3 +26,9 @@ def keyframes_dir() -> Path:
         return _CHECKOUT / "keyframes"
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "metamorph" / "keyframes"
+
+
+def shaders_dir() -> Path:
+    """The GLSL files: the checkout's ``shaders/`` (edited live), else the installed copy."""
+    checkout = _CHECKOUT / "shaders"
+    return checkout if checkout.is_dir() else PACKAGE_DIR / "shaders"

@@ -1,0 +1,105 @@
+"""The pygame window that holds the OpenGL context: windowed, full screen, or offscreen.
+
+Without a display, pygame's ``offscreen`` driver gives a real OpenGL context on EGL (Mesa
+llvmpipe on a server), which is how the live loop runs in tests.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pygame
+from OpenGL import GL
+
+from installation.errors import UserError
+
+MIN_GL = (3, 3)
+
+
+class PygameWindow:
+    """An OpenGL 3.3 core context in a pygame window."""
+
+    def __init__(
+        self,
+        size: tuple[int, int],
+        fullscreen: bool = False,
+        display: int = 0,
+        vsync: bool = True,
+        title: str = "Diffusive Metamorphosis",
+    ) -> None:
+        _require_display()
+        try:
+            pygame.display.init()
+        except pygame.error as error:
+            raise UserError(
+                f"No display could be opened ({error}); run `metamorph capture` to render offline, "
+                "or set SDL_VIDEODRIVER=offscreen to run the player without a screen."
+            ) from error
+        pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MAJOR_VERSION, MIN_GL[0])
+        pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MINOR_VERSION, MIN_GL[1])
+        pygame.display.gl_set_attribute(pygame.GL_CONTEXT_PROFILE_MASK, pygame.GL_CONTEXT_PROFILE_CORE)
+        pygame.display.gl_set_attribute(pygame.GL_DEPTH_SIZE, 24)
+        self.fullscreen = fullscreen
+        self.display = min(max(display, 0), max(pygame.display.get_num_displays() - 1, 0))
+        self._windowed_size = size
+        self._vsync = vsync
+        try:
+            self._open(size)
+        except pygame.error as error:
+            raise UserError(
+                f"No OpenGL {MIN_GL[0]}.{MIN_GL[1]} core context could be created ({error}); update the "
+                "graphics driver, or use Mesa's software renderer (LIBGL_ALWAYS_SOFTWARE=1)."
+            ) from error
+        pygame.display.set_caption(title)
+        check_gl_version()
+
+    def _open(self, size: tuple[int, int]) -> None:
+        flags = pygame.OPENGL | pygame.DOUBLEBUF
+        if self.fullscreen:
+            flags |= pygame.FULLSCREEN
+            size = (0, 0)
+        else:
+            flags |= pygame.RESIZABLE
+        try:
+            pygame.display.set_mode(size, flags, display=self.display, vsync=int(self._vsync))
+        except pygame.error:
+            if not self._vsync:
+                raise
+            pygame.display.set_mode(size, flags, display=self.display)  # vsync refused by the driver
+        pygame.mouse.set_visible(not self.fullscreen)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return pygame.display.get_window_size()
+
+    def toggle_fullscreen(self) -> None:
+        self.fullscreen = not self.fullscreen
+        pygame.display.toggle_fullscreen()
+        pygame.mouse.set_visible(not self.fullscreen)
+
+    def swap(self) -> None:
+        pygame.display.flip()
+
+    def close(self) -> None:
+        pygame.display.quit()
+
+
+def _require_display() -> None:
+    if os.environ.get("SDL_VIDEODRIVER") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    raise UserError(
+        "No display was found (DISPLAY is not set); run `metamorph capture` to render offline, "
+        "or set SDL_VIDEODRIVER=offscreen to run the player without a screen."
+    )
+
+
+def check_gl_version() -> None:
+    """Refuse contexts older than OpenGL 3.3, naming the renderer found."""
+    version = (GL.glGetString(GL.GL_VERSION) or b"?").decode(errors="replace")
+    renderer = (GL.glGetString(GL.GL_RENDERER) or b"?").decode(errors="replace")
+    numbers = [int(part) for part in version.split(" ")[0].split(".")[:2] if part.isdigit()]
+    if tuple(numbers) < MIN_GL:
+        raise UserError(
+            f"OpenGL {MIN_GL[0]}.{MIN_GL[1]} is needed but {renderer} offers {version}; update the "
+            "graphics driver or use Mesa (LIBGL_ALWAYS_SOFTWARE=1)."
+        )

@@ -1,0 +1,74 @@
+"""The show: parameters and conductor advanced together into one ``FrameState`` per frame.
+
+The live loop and the capture loop both call ``Show.advance``; a frame is a pure function of
+the state it returns, which is what makes a capture at time t the frame the live loop shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from installation.keyframes.sequence import KeyframeSequence
+from installation.scene.cells import cell_colours
+from installation.scene.conductor import Conductor, ConductorState, Order
+from installation.scene.parameters import Parameters
+from installation.scene.transition import REST, Blend, blend
+from installation.scene.transport import Transport, destinations
+
+_KEPT_PAIRS = 4
+
+
+@dataclass(frozen=True)
+class FrameState:
+    """Everything a renderer needs for one frame."""
+
+    index_a: int
+    index_b: int
+    blend: Blend
+    transition: int
+    parameters: dict[str, float]
+    conductor: ConductorState
+
+
+class Show:
+    """One keyframe sequence performed: cells, transport, conductor and parameters."""
+
+    def __init__(
+        self,
+        sequence: KeyframeSequence,
+        grid: tuple[int, int],
+        transport: Transport = Transport.COLOR,
+        order: Order = Order.LOOP,
+        parameters: Parameters | None = None,
+    ) -> None:
+        self.sequence = sequence
+        self.grid = grid
+        self.transport = Transport(transport)
+        self.conductor = Conductor(len(sequence), order)
+        self.parameters = parameters or Parameters()
+        self.cells = [cell_colours(frame, grid) for frame in sequence.frames]
+        self._paths: dict[tuple[int, int], np.ndarray] = {}
+
+    def advance(self, dt: float) -> FrameState:
+        """Move the show on by ``dt`` seconds and describe the frame to draw."""
+        self.parameters.step(dt)
+        p = self.parameters
+        self.conductor.update(dt, p["speed"], p["hold"], p["duration"])
+        return self.frame_state()
+
+    def frame_state(self) -> FrameState:
+        state = self.conductor.state()
+        target = state.index if state.target is None else state.target
+        mix = REST if state.target is None else blend(state.progress)
+        return FrameState(state.index, target, mix, state.transition, self.parameters.snapshot(), state)
+
+    def destinations(self, index_a: int, index_b: int) -> np.ndarray:
+        """Where each sphere of keyframe ``index_a`` ends in ``index_b`` (computed once per pair)."""
+        key = (index_a, index_b)
+        if key not in self._paths:
+            if len(self._paths) >= _KEPT_PAIRS:
+                del self._paths[next(iter(self._paths))]
+            self._paths[key] = destinations(self.transport, self.cells[index_a], self.cells[index_b])
+        return self._paths[key]
