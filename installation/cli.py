@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"metamorph {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_keyframes(commands, common)
+    _add_play(commands, common)
     return parser
 
 
@@ -106,6 +107,80 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
     command.add_argument("--force", action="store_true", help="replace the output folder's sequence")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(run=_run_keyframes)
+
+
+def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from installation.scene.parameters import PLAYER_PARAMETERS
+
+    command = commands.add_parser(
+        "play",
+        parents=[common],
+        help="show a keyframe sequence live as diffusing spheres (the demo by default)",
+        description=textwrap.fill(
+            "Play a keyframe sequence as thousands of shaded spheres: each keyframe rests on screen, "
+            "then dissolves into spheres that travel along Brownian bridges, recolour on the way and "
+            "regroup into the next keyframe. Without SEQUENCE the built-in demo plays (built on first "
+            "use, no download)."
+        ),
+        epilog=_PLAY_KEYS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
+    command.add_argument("--fullscreen", action="store_true", help="full screen, cursor hidden")
+    command.add_argument("--display", type=int, default=0, help="which display to use (default 0)")
+    command.add_argument("--window", type=_size, default=(1280, 720), help="window size WxH (default 1280x720)")
+    command.add_argument("--no-vsync", action="store_true", help="do not wait for the display's refresh")
+    command.add_argument("--grid", type=int, default=160, metavar="COLUMNS", help="sphere columns (default 160; rows follow the picture's aspect)")
+    command.add_argument("--transport", choices=["grid", "color"], default="color", help="color: spheres travel to a cell of their colour in the next keyframe (default); grid: back to their own cell")
+    command.add_argument("--order", choices=["forward", "pingpong", "loop"], default="loop", help="how the sequence is walked (default loop)")
+    for spec in PLAYER_PARAMETERS:
+        command.add_argument(
+            f"--{_PARAMETER_FLAGS.get(spec.name, spec.name)}", dest=f"parameter_{spec.name}", type=float,
+            metavar="X", help=f"{spec.help} ({spec.minimum:g}..{spec.maximum:g}, default {spec.default:g})",
+        )
+    command.add_argument("--frames", type=int, help="stop after N frames")
+    command.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
+    command.add_argument("--fixed-step", action="store_true", help="advance exactly 1/60 s per frame (frame-exact)")
+    command.add_argument("--osd", action="store_true", help="start with the on-screen display shown")
+    command.set_defaults(run=_run_play)
+
+
+_PARAMETER_FLAGS = {"size": "sphere-size"}
+_PLAY_KEYS = """\
+keys:
+  space pause   left/right previous/next   f full screen   h on-screen display
+  r reload shaders   s screenshot   q or Esc quit
+  (shaders/ also reload by themselves when a file changes)
+"""
+
+
+def _run_play(args: argparse.Namespace) -> None:
+    from installation.app import PlayOptions, play
+
+    parameters = {
+        name.removeprefix("parameter_"): value
+        for name, value in vars(args).items()
+        if name.startswith("parameter_") and value is not None
+    }
+    if args.frames is not None and args.frames < 1:
+        raise UserError(f"--frames {args.frames} must be at least 1.")
+    play(
+        PlayOptions(
+            sequence=args.sequence,
+            window=args.window,
+            fullscreen=args.fullscreen,
+            display=args.display,
+            vsync=not args.no_vsync,
+            columns=args.grid,
+            transport=args.transport,
+            order=args.order,
+            parameters=parameters,
+            frames=args.frames,
+            screenshot=args.screenshot,
+            fixed_step=args.fixed_step,
+            osd=args.osd,
+        )
+    )
 
 
 def _size(text: str) -> tuple[int, int]:

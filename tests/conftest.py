@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# Tests never have a screen: pygame's offscreen driver gives real OpenGL (Mesa llvmpipe on EGL).
+os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+
 from pathlib import Path
 
 import numpy as np

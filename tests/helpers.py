@@ -6,6 +6,10 @@ import struct
 import zlib
 from pathlib import Path
 
+import numpy as np
+
+from installation.keyframes.sequence import Frame, KeyframeSequence, Manifest
+
 
 def huge_png(path: Path, width: int, height: int) -> Path:
     """A PNG whose header claims ``width`` x ``height``: enough to test the size guard, 100 bytes on disk."""
@@ -16,3 +20,15 @@ def huge_png(path: Path, width: int, height: int) -> Path:
     body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
     return path
+
+
+def sequence_of(frames: list[np.ndarray], name: str = "test") -> KeyframeSequence:
+    """An in-memory keyframe sequence of ``frames`` (8-bit H x W x 3, all one size)."""
+    height, width = frames[0].shape[:2]
+    manifest = Manifest(
+        backend="procedural", model="test", prompt="test", negative_prompt="", seed=0, strength=1.0,
+        scheduler="test", guidance=None, steps=len(frames), steps_executed=len(frames), capture_mode="x0",
+        width=width, height=height, frames=tuple(Frame(f"{i:03d}.png", "step", i, 0) for i in range(len(frames))),
+        source=None, created="", package_version="",
+    )
+    return KeyframeSequence(Path(name), manifest, list(frames))

@@ -7,7 +7,6 @@ here, before any module of this package imports OpenGL.
 
 import os
 
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 if os.environ.get("SDL_VIDEODRIVER") == "offscreen" or not (
     os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
 ):

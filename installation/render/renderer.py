@@ -93,7 +93,8 @@ class Renderer:
             return
         program = self.image_program
         program.use()
-        self._set_grade(program, params)
+        if graded:
+            self._set_grade(program, params)
         texture.bind(0)
         program.set_int("picture", 0)
         program.set_float("opacity", opacity)

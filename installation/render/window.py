@@ -47,8 +47,8 @@ class PygameWindow:
             self._open(size)
         except pygame.error as error:
             raise UserError(
-                f"No OpenGL {MIN_GL[0]}.{MIN_GL[1]} core context could be created ({error}); update the "
-                "graphics driver, or use Mesa's software renderer (LIBGL_ALWAYS_SOFTWARE=1)."
+                f"OpenGL {MIN_GL[0]}.{MIN_GL[1]} core is needed but {_describe_default_gl(size)}; update "
+                "the graphics driver, or use Mesa's software renderer (LIBGL_ALWAYS_SOFTWARE=1)."
             ) from error
         pygame.display.set_caption(title)
         check_gl_version()
@@ -93,13 +93,29 @@ def _require_display() -> None:
     )
 
 
+def _describe_default_gl(size: tuple[int, int]) -> str:
+    """What the driver offers when asked for no particular version, for the error message."""
+    for attribute in (pygame.GL_CONTEXT_MAJOR_VERSION, pygame.GL_CONTEXT_MINOR_VERSION, pygame.GL_CONTEXT_PROFILE_MASK):
+        pygame.display.gl_set_attribute(attribute, 0)
+    try:
+        pygame.display.set_mode(size, pygame.OPENGL | pygame.HIDDEN)
+        return _renderer_and_version()
+    except pygame.error as error:
+        return f"no OpenGL context could be created at all ({error})"
+
+
+def _renderer_and_version() -> str:
+    version = (GL.glGetString(GL.GL_VERSION) or b"?").decode(errors="replace")
+    renderer = (GL.glGetString(GL.GL_RENDERER) or b"?").decode(errors="replace")
+    return f"{renderer} offers OpenGL {version}"
+
+
 def check_gl_version() -> None:
     """Refuse contexts older than OpenGL 3.3, naming the renderer found."""
     version = (GL.glGetString(GL.GL_VERSION) or b"?").decode(errors="replace")
-    renderer = (GL.glGetString(GL.GL_RENDERER) or b"?").decode(errors="replace")
     numbers = [int(part) for part in version.split(" ")[0].split(".")[:2] if part.isdigit()]
     if tuple(numbers) < MIN_GL:
         raise UserError(
-            f"OpenGL {MIN_GL[0]}.{MIN_GL[1]} is needed but {renderer} offers {version}; update the "
-            "graphics driver or use Mesa (LIBGL_ALWAYS_SOFTWARE=1)."
+            f"OpenGL {MIN_GL[0]}.{MIN_GL[1]} core is needed but {_renderer_and_version()}; update the "
+            "graphics driver, or use Mesa's software renderer (LIBGL_ALWAYS_SOFTWARE=1)."
         )

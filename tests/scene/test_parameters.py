@@ -1,0 +1,48 @@
+"""The parameter registry: clamping, refusing non-finite values, smoothing."""
+
+import math
+
+import pytest
+
+from installation.scene.parameters import Parameters
+
+
+def test_defaults_and_clamping() -> None:
+    params = Parameters()
+    assert params["speed"] == 1.0
+    assert params.set("hue", 500)
+    assert params.target("hue") == 180.0
+    assert params.set("speed", -3)
+    assert params.target("speed") == 0.0
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "3", None])
+def test_non_finite_and_non_numbers_are_refused(value) -> None:
+    params = Parameters()
+    assert not params.set("speed", value)
+    assert params.target("speed") == 1.0
+
+
+def test_unknown_names_are_refused() -> None:
+    assert not Parameters().set("warp", 1.0)
+
+
+def test_smoothing_approaches_the_target() -> None:
+    params = Parameters()
+    params.set("diffusion", 1.2)
+    assert params["diffusion"] == 0.2
+    params.step(0.3)  # one time constant
+    assert params["diffusion"] == pytest.approx(0.2 + (1.0 - math.exp(-1)), rel=1e-6)
+    for _ in range(100):
+        params.step(0.1)
+    assert params["diffusion"] == pytest.approx(1.2)
+
+
+def test_unsmoothed_and_immediate_values_apply_at_once() -> None:
+    params = Parameters()
+    params.set("hold", 9.0)
+    assert params["hold"] == 9.0
+    params.set("hue", 90.0, immediate=True)
+    assert params["hue"] == 90.0
+    params.nudge("hue", 10.0)
+    assert params.target("hue") == 100.0

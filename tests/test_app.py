@@ -1,0 +1,117 @@
+"""The live loop itself, on pygame's offscreen driver: frames, keys, screenshots, bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+from PIL import Image
+
+from installation.app import Player, PlayOptions
+from installation.keyframes.contact import contact_sheet
+from installation.keyframes.demo import alpine_scene
+from installation.keyframes.images import to_uint8
+from installation.keyframes.sequence import save_sequence
+from installation.scene.conductor import Order
+from tests.helpers import sequence_of
+
+SIZE = (160, 96)
+
+
+@pytest.fixture(scope="module")
+def sequence_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scene = to_uint8(alpine_scene(*SIZE))
+    frames = [scene, np.ascontiguousarray(scene[::-1]), 255 - scene]
+    folder = tmp_path_factory.mktemp("play") / "alps"
+    save_sequence(folder, sequence_of(frames).manifest, frames, contact_sheet)
+    return folder
+
+
+def metamorph(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "installation", *argv], capture_output=True, text=True, timeout=180,
+        env=env if env is not None else os.environ.copy(),
+    )
+
+
+def test_play_runs_frames_and_saves_the_last(sequence_folder: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "last.png"
+    result = metamorph(
+        "play", str(sequence_folder), "--frames", "5", "--fixed-step", "--window", "160x96",
+        "--screenshot", str(shot), "--no-vsync",
+    )
+    assert result.returncode == 0, result.stderr
+    picture = np.asarray(Image.open(shot)).astype(int)
+    keyframe = np.asarray(Image.open(sequence_folder / "000.png")).astype(int)
+    assert np.abs(picture - keyframe).mean() < 1.0  # 5 frames in, the first keyframe rests
+
+
+def test_play_mid_transition_and_letterbox(sequence_folder: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "mid.png"
+    result = metamorph(
+        "play", str(sequence_folder), "--frames", "240", "--fixed-step", "--window", "320x120",
+        "--hold", "1", "--duration", "5", "--screenshot", str(shot), "--no-vsync",
+    )
+    assert result.returncode == 0, result.stderr
+    picture = np.asarray(Image.open(shot)).astype(int)
+    assert picture.shape == (120, 320, 3)
+    assert picture[:, :50].max() < 8 and picture[:, -50:].max() < 8  # bars beside a 200x120 picture
+    middle = picture[:, 60:260]
+    assert (middle.sum(-1) < 20).mean() > 0.2  # separate spheres: background shows between them
+
+
+def test_keys_drive_the_conductor(sequence_folder: Path) -> None:
+    player = Player(PlayOptions(sequence=sequence_folder, window=SIZE, vsync=False, frames=3, fixed_step=True, order=Order.FORWARD))
+    for key in (pygame.K_RIGHT, pygame.K_SPACE, pygame.K_h):
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
+    player.run()
+    conductor = player.show.conductor
+    assert conductor.target == 1 and conductor.paused and player.osd
+
+
+def test_q_quits_before_the_frame_limit(sequence_folder: Path) -> None:
+    player = Player(PlayOptions(sequence=sequence_folder, window=SIZE, vsync=False, frames=1000, fixed_step=True))
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q))
+    player.run()
+    assert not player.running and player.show.conductor.resting < 0.1
+
+
+def test_s_saves_a_screenshot(sequence_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    player = Player(PlayOptions(sequence=sequence_folder, window=SIZE, vsync=False, frames=2, fixed_step=True))
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_s))
+    player.run()
+    shots = list(tmp_path.glob("metamorph-*.png"))
+    assert len(shots) == 1 and Image.open(shots[0]).size == SIZE
+
+
+def test_play_never_imports_torch(sequence_folder: Path) -> None:
+    code = (
+        "import sys; from installation.cli import main; "
+        f"code = main(['play', {str(sequence_folder)!r}, '--frames', '2', '--window', '160x96', '--no-vsync']); "
+        "assert code == 0 and 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("argv, env_change, expected", [
+    (["play", "{tmp}/nothing"], {}, "is not a folder; give a keyframe sequence folder"),
+    (["play", "{tmp}"], {}, "manifest.json is missing"),
+    (["play", "{seq}", "--frames", "0"], {}, "--frames 0 must be at least 1."),
+    (["play", "{seq}"], {"SDL_VIDEODRIVER": None, "DISPLAY": None, "WAYLAND_DISPLAY": None}, "No display was found (DISPLAY is not set); run `metamorph capture`"),
+    (["play", "{seq}", "--frames", "1"], {"MESA_GL_VERSION_OVERRIDE": "3.1"}, "OpenGL 3.3 core is needed but llvmpipe"),
+])
+def test_bad_input_is_one_sentence(sequence_folder: Path, tmp_path: Path, argv, env_change, expected: str) -> None:
+    env = os.environ.copy()
+    for name, value in env_change.items():
+        env.pop(name, None) if value is None else env.__setitem__(name, value)
+    result = metamorph(*(a.format(tmp=tmp_path, seq=sequence_folder) for a in argv), env=env)
+    assert result.returncode == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
