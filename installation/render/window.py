@@ -26,6 +26,7 @@ class PygameWindow:
         display: int = 0,
         vsync: bool = True,
         title: str = "Diffusive Metamorphosis",
+        hidden: bool = False,
     ) -> None:
         _require_display()
         try:
@@ -43,6 +44,7 @@ class PygameWindow:
         self.display = min(max(display, 0), max(pygame.display.get_num_displays() - 1, 0))
         self._windowed_size = size
         self._vsync = vsync
+        self._hidden = hidden
         try:
             self._open(size)
         except pygame.error as error:
@@ -54,7 +56,7 @@ class PygameWindow:
         check_gl_version()
 
     def _open(self, size: tuple[int, int]) -> None:
-        flags = pygame.OPENGL | pygame.DOUBLEBUF
+        flags = pygame.OPENGL | pygame.DOUBLEBUF | (pygame.HIDDEN if self._hidden else 0)
         if self.fullscreen:
             flags |= pygame.FULLSCREEN
             size = (0, 0)

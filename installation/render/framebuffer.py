@@ -1,0 +1,43 @@
+"""An offscreen framebuffer of any size, independent of the window: for capture and benchmarks."""
+
+from __future__ import annotations
+
+import numpy as np
+from OpenGL import GL
+
+from installation.errors import UserError
+from installation.render.renderer import read_pixels
+
+
+class Framebuffer:
+    """A colour + depth render target of ``size`` = (width, height) pixels."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = size
+        limit = int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
+        if max(size) > limit:
+            raise UserError(f"{size[0]}x{size[1]} is larger than this GPU's {limit}-pixel limit; choose a smaller --size.")
+        self._fbo = GL.glGenFramebuffers(1)
+        self._buffers = GL.glGenRenderbuffers(2)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
+        for buffer, storage, attachment in zip(
+            self._buffers, (GL.GL_RGBA8, GL.GL_DEPTH_COMPONENT24), (GL.GL_COLOR_ATTACHMENT0, GL.GL_DEPTH_ATTACHMENT)
+        ):
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buffer)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, storage, *size)
+            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, buffer)
+        status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+        if status != GL.GL_FRAMEBUFFER_COMPLETE:
+            raise RuntimeError(f"framebuffer incomplete: 0x{int(status):x}")
+
+    def bind(self) -> None:
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
+
+    def read(self) -> np.ndarray:
+        """The pixels drawn so far, 8-bit RGB, row 0 at the top."""
+        self.bind()
+        return read_pixels(self.size)
+
+    def delete(self) -> None:
+        GL.glDeleteFramebuffers(1, [self._fbo])
+        GL.glDeleteRenderbuffers(2, self._buffers)
