@@ -16,17 +16,11 @@ from pathlib import Path
 import pygame
 from PIL import Image
 
-from installation.keyframes.demo import demo_sequence
-from installation.keyframes.sequence import KeyframeSequence, load_sequence
 from installation.paths import shaders_dir
 from installation.render.overlay import Overlay
 from installation.render.renderer import Renderer, read_pixels
 from installation.render.window import PygameWindow
-from installation.scene.cells import grid_for
-from installation.scene.conductor import Order
-from installation.scene.parameters import Parameters
-from installation.scene.show import FrameState, Show
-from installation.scene.transport import Transport
+from installation.scene.show import FrameState, ShowOptions, open_show
 
 log = logging.getLogger(__name__)
 FIXED_STEP = 1.0 / 60.0
@@ -37,29 +31,15 @@ _SHADER_CHECK_SECONDS = 0.5
 class PlayOptions:
     """What ``metamorph play`` was asked for."""
 
-    sequence: Path | None = None
+    show: ShowOptions = field(default_factory=ShowOptions)
     window: tuple[int, int] = (1280, 720)
     fullscreen: bool = False
     display: int = 0
     vsync: bool = True
-    columns: int = 160
-    transport: Transport = Transport.COLOR
-    order: Order = Order.LOOP
-    parameters: dict[str, float] = field(default_factory=dict)
     frames: int | None = None
     screenshot: Path | None = None
     fixed_step: bool = False
     osd: bool = False
-
-
-def load_show(options: PlayOptions) -> Show:
-    """The sequence to play (the demo when none is named) set up as a show."""
-    sequence: KeyframeSequence = load_sequence(options.sequence) if options.sequence else demo_sequence()
-    parameters = Parameters()
-    for name, value in options.parameters.items():
-        parameters.set(name, value, immediate=True)
-    grid = grid_for(sequence.manifest.size, options.columns)
-    return Show(sequence, grid, options.transport, options.order, parameters)
 
 
 class Player:
@@ -67,7 +47,7 @@ class Player:
 
     def __init__(self, options: PlayOptions) -> None:
         self.options = options
-        self.show = load_show(options)
+        self.show = open_show(options.show)
         self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
         self.renderer = Renderer(self.show, shaders_dir())
         self.overlay = Overlay()

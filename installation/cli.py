@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_keyframes(commands, common)
     _add_play(commands, common)
+    _add_capture(commands, common)
+    _add_concat(commands, common)
     _add_bench(commands, common)
     return parser
 
@@ -115,8 +117,6 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
 
 
 def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from installation.scene.parameters import PLAYER_PARAMETERS
-
     command = commands.add_parser(
         "play",
         parents=[common],
@@ -135,14 +135,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     command.add_argument("--display", type=int, default=0, help="which display to use (default 0)")
     command.add_argument("--window", type=_size, default=(1280, 720), help="window size WxH (default 1280x720)")
     command.add_argument("--no-vsync", action="store_true", help="do not wait for the display's refresh")
-    command.add_argument("--grid", type=int, default=160, metavar="COLUMNS", help="sphere columns (default 160; rows follow the picture's aspect)")
-    command.add_argument("--transport", choices=["grid", "color"], default="color", help="color: spheres travel to a cell of their colour in the next keyframe (default); grid: back to their own cell")
-    command.add_argument("--order", choices=["forward", "pingpong", "loop"], default="loop", help="how the sequence is walked (default loop)")
-    for spec in PLAYER_PARAMETERS:
-        command.add_argument(
-            f"--{_PARAMETER_FLAGS.get(spec.name, spec.name)}", dest=f"parameter_{spec.name}", type=float,
-            metavar="X", help=f"{spec.help} ({spec.minimum:g}..{spec.maximum:g}, default {spec.default:g})",
-        )
+    _add_show_options(command)
     command.add_argument("--frames", type=int, help="stop after N frames")
     command.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
     command.add_argument("--fixed-step", action="store_true", help="advance exactly 1/60 s per frame (frame-exact)")
@@ -159,33 +152,144 @@ keys:
 """
 
 
-def _run_play(args: argparse.Namespace) -> None:
-    from installation.app import PlayOptions, play
+def _add_show_options(command: argparse.ArgumentParser) -> None:
+    """The look and motion options of ``play`` and ``capture``, one per registry parameter."""
+    from installation.scene.parameters import PLAYER_PARAMETERS
 
+    look = command.add_argument_group("look and motion")
+    look.add_argument("--grid", type=int, default=160, metavar="COLUMNS", help="sphere columns (default 160; rows follow the picture's aspect)")
+    look.add_argument("--transport", choices=["grid", "color"], default="color", help="color: spheres travel to a cell of their colour in the next keyframe (default); grid: back to their own cell")
+    look.add_argument("--order", choices=["forward", "pingpong", "loop"], default="loop", help="how the sequence is walked (default loop)")
+    for spec in PLAYER_PARAMETERS:
+        look.add_argument(
+            f"--{_PARAMETER_FLAGS.get(spec.name, spec.name)}", dest=f"parameter_{spec.name}", type=float,
+            metavar="X", help=f"{spec.help} ({spec.minimum:g}..{spec.maximum:g}, default {spec.default:g})",
+        )
+
+
+def _show_options(args: argparse.Namespace):
+    from installation.scene.show import ShowOptions
+
+    if args.grid < 1:
+        raise UserError(f"--grid {args.grid} must be at least 1 column.")
     parameters = {
         name.removeprefix("parameter_"): value
         for name, value in vars(args).items()
         if name.startswith("parameter_") and value is not None
     }
+    return ShowOptions(args.sequence, args.grid, args.transport, args.order, parameters)
+
+
+def _run_play(args: argparse.Namespace) -> None:
+    from installation.app import PlayOptions, play
+
     if args.frames is not None and args.frames < 1:
         raise UserError(f"--frames {args.frames} must be at least 1.")
     play(
         PlayOptions(
-            sequence=args.sequence,
+            show=_show_options(args),
             window=args.window,
             fullscreen=args.fullscreen,
             display=args.display,
             vsync=not args.no_vsync,
-            columns=args.grid,
-            transport=args.transport,
-            order=args.order,
-            parameters=parameters,
             frames=args.frames,
             screenshot=args.screenshot,
             fixed_step=args.fixed_step,
             osd=args.osd,
         )
     )
+
+
+def _add_capture(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    command = commands.add_parser(
+        "capture",
+        parents=[common],
+        help="render the show offline, frame-exact, to PNG frames or a 4K video with music",
+        description=textwrap.fill(
+            "Render the same show as `metamorph play`, headless and with a fixed time step: frame i is "
+            "what the live loop shows at i/fps seconds. OUT ending in .mp4, .mov or .mkv writes a "
+            "video (with --audio muxed in); any other OUT is a folder of frame_000000.png ... Long "
+            "renders split with --frames A:B and join with `metamorph concat`. Ctrl-C keeps a "
+            "playable video of the frames done."
+        ),
+        epilog=_CAPTURE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
+    command.add_argument("--out", type=Path, required=True, help="a .mp4/.mov/.mkv video, or a folder for PNG frames")
+    command.add_argument("--size", type=_size, default=(3840, 2160), help="output size WxH (default 3840x2160)")
+    command.add_argument("--fps", type=float, default=60.0, help="frames per second (default 60)")
+    command.add_argument("--seconds", type=float, help="length (default: the music's, else one pass of the sequence)")
+    command.add_argument("--frames", type=_frame_range, metavar="A:B", help="render only frames A to B-1 of the whole")
+    command.add_argument("--audio", type=Path, help="music to mux in (wav, flac, mp3); sets the default length")
+    command.add_argument("--codec", default="h264", help="video codec: h264 (default), h265, prores or av1")
+    command.add_argument("--quality", type=int, default=80, help="1..100, higher is better and larger (default 80)")
+    command.add_argument("--preset", default="faster", help="h264/h265 speed preset, ultrafast..veryslow (default faster; ultrafast lets encoding keep up with rendering on few cores)")
+    command.add_argument("--mode", choices=["spheres", "morph"], default="spheres", help="spheres (default), or morph: the plain cross-fade video of the source piece")
+    command.add_argument("--in-betweens", type=int, default=30, help="morph mode: frames between two keyframes (default 30)")
+    command.add_argument("--force", action="store_true", help="replace an existing output")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_show_options(command)
+    command.set_defaults(run=_run_capture)
+
+
+_CAPTURE_EXAMPLES = """\
+examples:
+  metamorph capture --out demo.mp4 --seconds 20
+  metamorph capture keyframes/alps --out alps.mp4 --audio music.flac --codec h265
+  metamorph capture --out part1.mp4 --frames 0:3600 && metamorph capture --out part2.mp4 --frames 3600:7200
+  metamorph concat part1.mp4 part2.mp4 --out whole.mp4
+  metamorph capture --mode morph --out morph.mp4 --size 1920x1080
+"""
+
+
+def _frame_range(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", text)
+    if not match or int(match[1]) >= int(match[2]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame range; write it as A:B with A < B, e.g. 0:600")
+    return int(match[1]), int(match[2])
+
+
+def _run_capture(args: argparse.Namespace) -> None:
+    from installation.capture import CaptureOptions, capture
+
+    capture(
+        CaptureOptions(
+            out=args.out,
+            show=_show_options(args),
+            size=args.size,
+            fps=args.fps,
+            seconds=args.seconds,
+            frames=args.frames,
+            audio=args.audio,
+            codec=args.codec,
+            quality=args.quality,
+            preset=args.preset,
+            force=args.force,
+            mode=args.mode,
+            in_betweens=args.in_betweens,
+            quiet=args.quiet,
+        )
+    )
+
+
+def _add_concat(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    command = commands.add_parser(
+        "concat",
+        parents=[common],
+        help="join videos rendered in ranges (capture --frames A:B) into one, without re-encoding",
+    )
+    command.add_argument("parts", nargs="+", type=Path, help="the parts, in order")
+    command.add_argument("--out", type=Path, required=True, help="the joined video")
+    command.add_argument("--force", action="store_true", help="replace an existing output")
+    command.set_defaults(run=_run_concat)
+
+
+def _run_concat(args: argparse.Namespace) -> None:
+    from installation.capture import join
+
+    join(args.parts, args.out, args.force)
+    print(f"joined {len(args.parts)} parts into {args.out}")
 
 
 def _add_bench(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from installation.keyframes.contact import contact_sheet
 from installation.keyframes.demo import alpine_scene
 from installation.keyframes.images import to_uint8
+from installation.keyframes.sequence import save_sequence
+from tests.helpers import sequence_of
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +39,13 @@ def photo_file(tmp_path: Path, small_scene: np.ndarray) -> Path:
     path = tmp_path / "alps.png"
     Image.fromarray(to_uint8(small_scene)).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def sequence_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved three-keyframe sequence at 160x96: the alpine scene, upside down, inverted."""
+    scene = to_uint8(alpine_scene(160, 96))
+    frames = [scene, np.ascontiguousarray(scene[::-1]), 255 - scene]
+    folder = tmp_path_factory.mktemp("sequences") / "alps"
+    save_sequence(folder, sequence_of(frames).manifest, frames, contact_sheet)
+    return folder

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -32,3 +35,16 @@ def sequence_of(frames: list[np.ndarray], name: str = "test") -> KeyframeSequenc
         source=None, created="", package_version="",
     )
     return KeyframeSequence(Path(name), manifest, list(frames))
+
+
+def metamorph(*argv: str, env: dict[str, str | None] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the real command in a new process; ``env`` changes the environment (None removes)."""
+    environment = os.environ.copy()
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    return subprocess.run(
+        [sys.executable, "-m", "installation", *argv], capture_output=True, text=True, env=environment, timeout=timeout
+    )

@@ -13,30 +13,11 @@ import pytest
 from PIL import Image
 
 from installation.app import Player, PlayOptions
-from installation.keyframes.contact import contact_sheet
-from installation.keyframes.demo import alpine_scene
-from installation.keyframes.images import to_uint8
-from installation.keyframes.sequence import save_sequence
+from installation.scene.show import ShowOptions
+from tests.helpers import metamorph
 from installation.scene.conductor import Order
-from tests.helpers import sequence_of
 
 SIZE = (160, 96)
-
-
-@pytest.fixture(scope="module")
-def sequence_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    scene = to_uint8(alpine_scene(*SIZE))
-    frames = [scene, np.ascontiguousarray(scene[::-1]), 255 - scene]
-    folder = tmp_path_factory.mktemp("play") / "alps"
-    save_sequence(folder, sequence_of(frames).manifest, frames, contact_sheet)
-    return folder
-
-
-def metamorph(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "installation", *argv], capture_output=True, text=True, timeout=180,
-        env=env if env is not None else os.environ.copy(),
-    )
 
 
 def test_play_runs_frames_and_saves_the_last(sequence_folder: Path, tmp_path: Path) -> None:
@@ -66,7 +47,7 @@ def test_play_mid_transition_and_letterbox(sequence_folder: Path, tmp_path: Path
 
 
 def test_keys_drive_the_conductor(sequence_folder: Path) -> None:
-    player = Player(PlayOptions(sequence=sequence_folder, window=SIZE, vsync=False, frames=3, fixed_step=True, order=Order.FORWARD))
+    player = Player(PlayOptions(show=ShowOptions(sequence_folder, order=Order.FORWARD), window=SIZE, vsync=False, frames=3, fixed_step=True))
     for key in (pygame.K_RIGHT, pygame.K_SPACE, pygame.K_h):
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
     player.run()
@@ -75,7 +56,7 @@ def test_keys_drive_the_conductor(sequence_folder: Path) -> None:
 
 
 def test_q_quits_before_the_frame_limit(sequence_folder: Path) -> None:
-    player = Player(PlayOptions(sequence=sequence_folder, window=SIZE, vsync=False, frames=1000, fixed_step=True))
+    player = Player(PlayOptions(show=ShowOptions(sequence_folder, order=Order.FORWARD), window=SIZE, vsync=False, frames=1000, fixed_step=True))
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q))
     player.run()
     assert not player.running and player.show.conductor.resting < 0.1
@@ -83,7 +64,7 @@ def test_q_quits_before_the_frame_limit(sequence_folder: Path) -> None:
 
 def test_s_saves_a_screenshot(sequence_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    player = Player(PlayOptions(sequence=sequence_folder, window=SIZE, vsync=False, frames=2, fixed_step=True))
+    player = Player(PlayOptions(show=ShowOptions(sequence_folder, order=Order.FORWARD), window=SIZE, vsync=False, frames=2, fixed_step=True))
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_s))
     player.run()
     shots = list(tmp_path.glob("metamorph-*.png"))
@@ -108,10 +89,7 @@ def test_play_never_imports_torch(sequence_folder: Path) -> None:
     (["play", "{seq}", "--frames", "1"], {"MESA_GL_VERSION_OVERRIDE": "3.1"}, "OpenGL 3.3 core is needed but llvmpipe"),
 ])
 def test_bad_input_is_one_sentence(sequence_folder: Path, tmp_path: Path, argv, env_change, expected: str) -> None:
-    env = os.environ.copy()
-    for name, value in env_change.items():
-        env.pop(name, None) if value is None else env.__setitem__(name, value)
-    result = metamorph(*(a.format(tmp=tmp_path, seq=sequence_folder) for a in argv), env=env)
+    result = metamorph(*(a.format(tmp=tmp_path, seq=sequence_folder) for a in argv), env=env_change)
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1

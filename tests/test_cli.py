@@ -12,7 +12,7 @@ from PIL import Image
 
 from installation.cli import main
 from installation.keyframes.sequence import CONTACT_SHEET, MANIFEST, load_sequence
-from tests.helpers import huge_png
+from tests.helpers import huge_png, metamorph
 
 PROMPT = ["--prompt", "Artistic wavy version with subtle pink and violet tones"]
 
@@ -148,13 +148,6 @@ def test_bad_size_is_an_argparse_error(capsys, photo_file: Path) -> None:
         main(["keyframes", str(photo_file), *PROMPT, "--size", "big"])
     assert raised.value.code == 2
     assert "write it as WIDTHxHEIGHT" in capsys.readouterr().err
-
-
-def metamorph(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "installation", *argv], capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=120,
-    )
 
 
 def test_real_process_exit_code_and_debug_traceback(tmp_path: Path) -> None:

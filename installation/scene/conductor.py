@@ -67,6 +67,16 @@ class Conductor:
         if self.progress >= 1.0:
             self._arrive()
 
+    def pass_seconds(self, hold: float, duration: float) -> float:
+        """Seconds (at speed 1) of one pass: forward to the last keyframe and its rest, one loop,
+        or there and back."""
+        count = self.count
+        if self.order is Order.FORWARD:
+            return count * hold + (count - 1) * duration
+        if self.order is Order.LOOP:
+            return count * (hold + duration)
+        return max(2 * (count - 1), 1) * (hold + duration)
+
     def next(self) -> None:
         """Move on to the next keyframe now."""
         self._settle()

@@ -6,12 +6,14 @@ the state it returns, which is what makes a capture at time t the frame the live
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from installation.keyframes.sequence import KeyframeSequence
-from installation.scene.cells import cell_colours
+from installation.keyframes.demo import demo_sequence
+from installation.keyframes.sequence import KeyframeSequence, load_sequence
+from installation.scene.cells import DEFAULT_COLUMNS, cell_colours, grid_for
 from installation.scene.conductor import Conductor, ConductorState, Order
 from installation.scene.parameters import Parameters
 from installation.scene.transition import REST, Blend, blend
@@ -72,3 +74,24 @@ class Show:
                 del self._paths[next(iter(self._paths))]
             self._paths[key] = destinations(self.transport, self.cells[index_a], self.cells[index_b])
         return self._paths[key]
+
+
+@dataclass
+class ShowOptions:
+    """The look and motion options that ``play`` and ``capture`` share."""
+
+    sequence: Path | None = None
+    columns: int = DEFAULT_COLUMNS
+    transport: Transport = Transport.COLOR
+    order: Order = Order.LOOP
+    parameters: dict[str, float] = field(default_factory=dict)
+
+
+def open_show(options: ShowOptions) -> Show:
+    """The sequence named (the demo when none is) set up as a show with the given parameters."""
+    sequence = load_sequence(options.sequence) if options.sequence else demo_sequence()
+    parameters = Parameters()
+    for name, value in options.parameters.items():
+        parameters.set(name, value, immediate=True)
+    grid = grid_for(sequence.manifest.size, options.columns)
+    return Show(sequence, grid, options.transport, options.order, parameters)

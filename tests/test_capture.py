@@ -1,0 +1,186 @@
+"""Offline capture read back with the bundled ffmpeg: frames, sizes, rates, music, ranges, errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image
+
+from installation.render import video
+from tests.helpers import metamorph
+
+SMALL = ["--size", "160x96", "--quiet"]
+
+
+def decode(path: Path) -> tuple[dict, list[np.ndarray]]:
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    width, height = meta["size"]
+    return meta, [np.frombuffer(frame, np.uint8).reshape(height, width, 3) for frame in reader]
+
+
+def audio_seconds(path: Path) -> float:
+    result = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", "0:a:0", "-f", "null", "-"],
+        capture_output=True, text=True,
+    )
+    hours, minutes, seconds = re.findall(r"time=(\d+):(\d+):([\d.]+)", result.stderr)[-1]
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1.5 s of a 440 Hz tone, as a WAV file."""
+    path = tmp_path_factory.mktemp("music") / "tone.wav"
+    rate = 44100
+    samples = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(1.5 * rate)) / rate) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as stream:
+        stream.setnchannels(1)
+        stream.setsampwidth(2)
+        stream.setframerate(rate)
+        stream.writeframes(samples.tobytes())
+    return path
+
+
+def pngs(folder: Path) -> list[bytes]:
+    return [path.read_bytes() for path in sorted(folder.glob("frame_*.png"))]
+
+
+def test_video_has_the_frames_size_and_rate(sequence_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "show.mp4"
+    result = metamorph("capture", str(sequence_folder), "--out", str(out), *SMALL, "--fps", "30", "--seconds", "2")
+    assert result.returncode == 0, result.stderr
+    meta, frames = decode(out)
+    assert len(frames) == 60 and meta["size"] == (160, 96) and meta["fps"] == 30
+    keyframe = np.asarray(Image.open(sequence_folder / "000.png")).astype(int)
+    assert np.abs(frames[0].astype(int) - keyframe).mean() < 6  # at rest, after lossy encoding
+
+
+def test_music_sets_the_length_and_is_muxed(sequence_folder: Path, tmp_path: Path, music: Path) -> None:
+    out = tmp_path / "music.mp4"
+    result = metamorph("capture", str(sequence_folder), "--out", str(out), *SMALL, "--fps", "30", "--audio", str(music))
+    assert result.returncode == 0, result.stderr
+    assert len(decode(out)[1]) == 45
+    assert video.probe(out).audio
+    assert audio_seconds(out) == pytest.approx(1.5, abs=0.1)
+
+
+def test_default_length_is_one_pass_of_the_sequence(sequence_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pass"
+    result = metamorph("capture", str(sequence_folder), "--out", str(out), *SMALL, "--fps", "10", "--order", "forward", "--hold", "1", "--duration", "2")
+    assert result.returncode == 0, result.stderr
+    assert len(pngs(out)) == 70  # 3 rests of 1 s and 2 moves of 2 s, at 10 fps
+
+
+def test_same_inputs_same_frames_and_ranges_join_into_the_whole(sequence_folder: Path, tmp_path: Path) -> None:
+    common = ["capture", str(sequence_folder), *SMALL, "--fps", "20", "--seconds", "3", "--hold", "0.5", "--duration", "1.5", "--diffusion", "0.6"]
+    for name, extra in (("a", []), ("b", []), ("head", ["--frames", "0:25"]), ("tail", ["--frames", "25:60"])):
+        assert metamorph(*common, "--out", str(tmp_path / name), *extra).returncode == 0
+    whole = pngs(tmp_path / "a")
+    assert len(whole) == 60 and whole == pngs(tmp_path / "b")
+    assert pngs(tmp_path / "head") + pngs(tmp_path / "tail") == whole
+    assert sorted(p.name for p in (tmp_path / "tail").iterdir())[0] == "frame_000025.png"
+
+
+def test_video_ranges_concat_into_the_whole(sequence_folder: Path, tmp_path: Path) -> None:
+    common = ["capture", str(sequence_folder), *SMALL, "--fps", "20", "--seconds", "3", "--hold", "0.5", "--duration", "1.5"]
+    for name, extra in (("whole.mp4", []), ("head.mp4", ["--frames", "0:30"]), ("tail.mp4", ["--frames", "30:60"])):
+        assert metamorph(*common, "--out", str(tmp_path / name), *extra).returncode == 0
+    joined = metamorph("concat", str(tmp_path / "head.mp4"), str(tmp_path / "tail.mp4"), "--out", str(tmp_path / "joined.mp4"))
+    assert joined.returncode == 0, joined.stderr
+    whole, parts = decode(tmp_path / "whole.mp4")[1], decode(tmp_path / "joined.mp4")[1]
+    assert len(parts) == len(whole) == 60
+    worst = max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(whole, parts))
+    assert worst < 3.0  # the same pictures, encoded in two pieces
+
+
+def test_a_captured_frame_is_the_live_frame_at_that_time(sequence_folder: Path, tmp_path: Path) -> None:
+    timing = ["--hold", "1", "--duration", "5"]
+    assert metamorph("capture", str(sequence_folder), "--out", str(tmp_path / "cap"), *SMALL, "--frames", "200:201", *timing).returncode == 0
+    live = metamorph("play", str(sequence_folder), "--frames", "200", "--fixed-step", "--window", "160x96", "--no-vsync", "--screenshot", str(tmp_path / "live.png"), *timing)
+    assert live.returncode == 0, live.stderr
+    captured = np.asarray(Image.open(tmp_path / "cap" / "frame_000200.png")).astype(int)
+    shown = np.asarray(Image.open(tmp_path / "live.png")).astype(int)
+    assert (captured.sum(-1) < 20).mean() > 0.2  # mid-transition: spheres on black
+    assert np.abs(captured - shown).max() <= 2 and np.abs(captured - shown).mean() < 0.05
+
+
+def test_morph_mode_frame_count_and_cross_fade(sequence_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "morph"
+    result = metamorph("capture", str(sequence_folder), "--mode", "morph", "--in-betweens", "4", "--out", str(out), *SMALL)
+    assert result.returncode == 0, result.stderr
+    frames = [np.asarray(Image.open(p)).astype(int) for p in sorted(out.glob("*.png"))]
+    assert len(frames) == 2 * (4 + 1) + 1
+    keyframes = [np.asarray(Image.open(sequence_folder / f"00{i}.png")).astype(int) for i in range(3)]
+    assert np.array_equal(frames[0], keyframes[0]) and np.array_equal(frames[5], keyframes[1])
+    expected = keyframes[0] + (keyframes[1] - keyframes[0]) * 2 / 5
+    assert np.abs(frames[2] - expected).max() <= 1
+
+
+def test_ctrl_c_leaves_a_playable_video(sequence_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "long.mp4"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "installation", "capture", str(sequence_folder), "--out", str(out),
+         "--size", "640x384", "--seconds", "600"],
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    progress = ""
+    while time.monotonic() < deadline and not re.search(r"\b([3-9]\d|\d{3,})/36000", progress):
+        progress += process.stderr.read(64)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
+    rest = process.communicate(timeout=60)[1]
+    assert process.returncode == 130
+    assert "stays playable" in rest
+    frames = decode(out)[1]
+    assert 30 <= len(frames) < 36000
+
+
+BAD = {
+    "not audio": (["--audio", "{text}"], "holds no sound ffmpeg can read; give a WAV, FLAC or MP3 file."),
+    "missing audio": (["--audio", "{tmp}/none.wav"], "The audio file {tmp}/none.wav does not exist"),
+    "odd size": (["--size", "161x97"], "--size 161x97 is refused: h264 video (yuv420p) needs an even width and height; use --size 160x96."),
+    "prores in mp4": (["--codec", "prores"], "--codec prores cannot be stored in a .mp4 file; name the output out.mov or out.mkv."),
+    "unknown codec": (["--codec", "mpeg1"], "--codec mpeg1 is unknown; choose one of h264, h265, prores, av1."),
+    "frames past the end": (["--frames", "0:5000", "--seconds", "2"], "--frames 0:5000 is outside the 120 frames of this capture (2.00 s at 60 fps)"),
+    "unwritable": (["--out", "{text}/sub/out.mp4"], "cannot be written"),
+    "exists": (["--out", "{text}"], "exists; choose another --out or add --force"),
+    "audio into frames": (["--out", "{tmp}/frames", "--audio", "{text}"], "--audio needs a video output"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_sentence(sequence_folder: Path, tmp_path: Path, case: str) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("no video here")
+    argv, expected = BAD[case]
+    fill = lambda s: s.format(tmp=tmp_path, text=text)  # noqa: E731
+    args = ["capture", str(sequence_folder), "--size", "160x96", "--seconds", "1", "--quiet"]
+    if "--out" not in argv:
+        args += ["--out", str(tmp_path / "out.mp4")]
+    result = metamorph(*args, *map(fill, argv))
+    assert result.returncode == 2, result.stderr
+    assert fill(expected) in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_missing_encoder_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(video, "encoders", lambda: frozenset({"libx264"}))
+    from installation.errors import UserError
+
+    with pytest.raises(UserError, match=r"has no libx265 encoder for --codec h265; choose another --codec"):
+        video.check_codec(video.CODECS["h265"], tmp_path / "a.mp4", (160, 96))
+
+
+def test_this_ffmpeg_has_every_codec() -> None:
+    assert {codec.encoder for codec in video.CODECS.values()} <= video.encoders()
