@@ -16,10 +16,15 @@ from pathlib import Path
 import pygame
 from PIL import Image
 
+from installation.control.analysis import SoundAnalysis
+from installation.control.audio import open_microphone
+from installation.control.mapping import load_mapping
+from installation.control.osc import OscControl
 from installation.paths import shaders_dir
 from installation.render.overlay import Overlay
 from installation.render.renderer import Renderer, read_pixels
 from installation.render.window import PygameWindow
+from installation.scene.modulation import SILENCE, SoundFeatures
 from installation.scene.show import FrameState, ShowOptions, open_show
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,12 @@ class PlayOptions:
     fullscreen: bool = False
     display: int = 0
     vsync: bool = True
+    osc_port: int | None = None
+    osc_allow: list[str] = field(default_factory=list)
+    osc_feedback: tuple[str, int] | None = None
+    osc_map: Path | None = None
+    audio: bool = False
+    audio_device: str | None = None
     frames: int | None = None
     screenshot: Path | None = None
     fixed_step: bool = False
@@ -51,6 +62,12 @@ class Player:
         self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
         self.renderer = Renderer(self.show, shaders_dir())
         self.overlay = Overlay()
+        self.osc = None
+        if options.osc_port is not None:
+            mapping = load_mapping(options.osc_map) if options.osc_map else load_mapping()
+            self.osc = OscControl(mapping, options.osc_port, allow=options.osc_allow, feedback=options.osc_feedback)
+        self.sound = open_microphone(options.audio_device) if options.audio else None
+        self._analysis: SoundAnalysis | None = None
         self.osd = options.osd
         self.running = True
         self._screenshot_wanted = False
@@ -68,7 +85,9 @@ class Player:
                 last = now
                 self._handle_events()
                 self._check_shaders(now)
-                state = self.show.advance(dt)
+                if self.osc is not None:
+                    self.osc.apply(self.show)
+                state = self.show.advance(dt, self._listen(dt))
                 self.renderer.draw(state, self.window.size)
                 self._draw_overlay(state)
                 frames += 1
@@ -78,7 +97,20 @@ class Player:
                     self._save_screenshot()
                 self.window.swap()
         finally:
+            if self.osc is not None:
+                self.osc.close()
+            if self.sound is not None:
+                self.sound.close()
             self.window.close()
+
+    def _listen(self, dt: float) -> SoundFeatures:
+        """This frame's sound features (silence without an input)."""
+        if self.sound is None:
+            return SILENCE
+        samples = self.sound.read()
+        if self._analysis is None or self._analysis.sample_rate != self.sound.sample_rate:
+            self._analysis = SoundAnalysis(self.sound.sample_rate)
+        return self._analysis.update(samples, dt)
 
     def _handle_events(self) -> None:
         conductor = self.show.conductor

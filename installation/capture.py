@@ -19,8 +19,11 @@ import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
+from installation.control.analysis import SoundAnalysis
+from installation.control.audio import MusicFile
 from installation.errors import UserError
-from installation.scene.show import Show, ShowOptions, open_show
+from installation.scene.modulation import SILENCE
+from installation.scene.show import FrameState, Show, ShowOptions, open_show
 
 # Capture never opens a window: pygame's offscreen driver gives OpenGL on EGL, display or not.
 # This must be decided before installation.render (and so OpenGL) is first imported.
@@ -100,8 +103,9 @@ def capture(options: CaptureOptions) -> int:
         frames = (_fit(morph_frame(keyframes, options.in_betweens, i), options.size) for i in range(plan.first, plan.stop))
         return _write_all(sink, frames, plan, options)
     plan = _plan(options, _show_seconds(show, options), music_seconds)
+    music = MusicFile(options.audio, options.fps) if options.audio else None
     sink = open_sink(options, plan, bottom_up=True)
-    return _write_all(sink, render_frames(show, options, plan), plan, options)
+    return _write_all(sink, render_frames(show, options, plan, music), plan, options)
 
 
 def _check_options(options: CaptureOptions) -> None:
@@ -174,20 +178,31 @@ def _clear_frames(folder: Path) -> None:
             path.unlink()
 
 
-def render_frames(show: Show, options: CaptureOptions, plan: Plan) -> Iterator[bytes]:
-    """Rendered frames (bottom row first) of ``plan``, read back through pixel buffer objects."""
+def render_frames(show: Show, options: CaptureOptions, plan: Plan, music: MusicFile | None = None) -> Iterator[bytes]:
+    """Rendered frames (bottom row first) of ``plan``, read back through pixel buffer objects.
+
+    With ``music``, the sound heard during each frame steers the show exactly as a live input
+    would; the analysis runs from the first frame even when the range starts later, so its
+    envelopes are the same as in a whole run.
+    """
     window = PygameWindow((64, 64), vsync=False, hidden=True)
     try:
         renderer = Renderer(show, shaders_dir())
         target = Framebuffer(options.size)
         reader = PixelReader(target)
         dt = 1.0 / options.fps
+        analysis = SoundAnalysis(music.sample_rate) if music else None
+
+        def step(index: int) -> FrameState:
+            sound = analysis.update(music.frame(index - 1), dt) if analysis else SILENCE
+            return show.advance(dt, sound)
+
         state = show.frame_state()
-        for _ in range(plan.first):
-            state = show.advance(dt)
+        for index in range(1, plan.first + 1):
+            state = step(index)
         for index in range(plan.first, plan.stop):
             if index > plan.first:
-                state = show.advance(dt)
+                state = step(index)
             target.bind()
             renderer.draw(state, options.size)
             reader.request()

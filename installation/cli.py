@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_capture(commands, common)
     _add_concat(commands, common)
     _add_bench(commands, common)
+    _add_devices(commands, common)
+    _add_touchosc(commands, common)
     return parser
 
 
@@ -135,6 +137,13 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     command.add_argument("--display", type=int, default=0, help="which display to use (default 0)")
     command.add_argument("--window", type=_size, default=(1280, 720), help="window size WxH (default 1280x720)")
     command.add_argument("--no-vsync", action="store_true", help="do not wait for the display's refresh")
+    control = command.add_argument_group("control")
+    control.add_argument("--osc-port", type=int, default=8000, help="UDP port for OSC (default 8000; 0 turns OSC off)")
+    control.add_argument("--osc-allow", nargs="+", default=[], metavar="CIDR", help="accept OSC only from these networks, e.g. 192.168.1.0/24")
+    control.add_argument("--osc-feedback", type=_host_port, metavar="HOST:PORT", help="where parameter changes are sent (default: the last controller, port 9000)")
+    control.add_argument("--osc-map", type=Path, help="TOML file mapping controller addresses (default: the TouchOSC layout of `metamorph touchosc`)")
+    control.add_argument("--audio", choices=["input", "none"], default="input", help="input: steer by live sound (default); none: no sound")
+    control.add_argument("--audio-device", metavar="NAME", help="sound input whose name contains NAME (see `metamorph devices`)")
     _add_show_options(command)
     command.add_argument("--frames", type=int, help="stop after N frames")
     command.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
@@ -143,7 +152,6 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     command.set_defaults(run=_run_play)
 
 
-_PARAMETER_FLAGS = {"size": "sphere-size"}
 _PLAY_KEYS = """\
 keys:
   space pause   left/right previous/next   f full screen   h on-screen display
@@ -162,7 +170,7 @@ def _add_show_options(command: argparse.ArgumentParser) -> None:
     look.add_argument("--order", choices=["forward", "pingpong", "loop"], default="loop", help="how the sequence is walked (default loop)")
     for spec in PLAYER_PARAMETERS:
         look.add_argument(
-            f"--{_PARAMETER_FLAGS.get(spec.name, spec.name)}", dest=f"parameter_{spec.name}", type=float,
+            spec.flag, dest=f"parameter_{spec.name}", type=float,
             metavar="X", help=f"{spec.help} ({spec.minimum:g}..{spec.maximum:g}, default {spec.default:g})",
         )
 
@@ -192,6 +200,12 @@ def _run_play(args: argparse.Namespace) -> None:
             fullscreen=args.fullscreen,
             display=args.display,
             vsync=not args.no_vsync,
+            osc_port=args.osc_port or None,
+            osc_allow=_networks(args.osc_allow),
+            osc_feedback=args.osc_feedback,
+            osc_map=args.osc_map,
+            audio=args.audio == "input",
+            audio_device=args.audio_device,
             frames=args.frames,
             screenshot=args.screenshot,
             fixed_step=args.fixed_step,
@@ -315,6 +329,57 @@ def _run_bench(args: argparse.Namespace) -> None:
 
     results = measure(demo_sequence(), args.sizes, args.counts, args.seconds)
     print(table(results))
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT; write it as e.g. 192.168.1.20:9000")
+    return host, int(port)
+
+
+def _networks(cidrs: list[str]) -> list[str]:
+    import ipaddress
+
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError as error:
+            raise UserError(f"--osc-allow {cidr} is not a network ({error}); write it as 192.168.1.0/24 or 10.0.0.5.") from error
+    return cidrs
+
+
+def _add_devices(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    command = commands.add_parser("devices", parents=[common], help="list the sound inputs (for --audio-device NAME)")
+    command.set_defaults(run=_run_devices)
+
+
+def _run_devices(args: argparse.Namespace) -> None:
+    from installation.control.audio import list_inputs
+
+    inputs = list_inputs()
+    print("\n".join(inputs) if inputs else "No sound input devices found; the show will run silent.")
+
+
+def _add_touchosc(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    command = commands.add_parser(
+        "touchosc", parents=[common], help="write a TouchOSC layout whose controls send the addresses metamorph maps",
+    )
+    command.add_argument("--out", type=Path, required=True, help="the layout file to write (.touchosc)")
+    command.add_argument("--osc-map", type=Path, help="the mapping to build the layout from (default: the built-in one)")
+    command.add_argument("--force", action="store_true", help="replace an existing file")
+    command.set_defaults(run=_run_touchosc)
+
+
+def _run_touchosc(args: argparse.Namespace) -> None:
+    from installation.control.mapping import load_mapping
+    from installation.control.touchosc import write_layout
+
+    if args.out.exists() and not args.force:
+        raise UserError(f"The output {args.out} exists; choose another --out or add --force to replace it.")
+    mapping = load_mapping(args.osc_map) if args.osc_map else load_mapping()
+    write_layout(mapping, args.out)
+    print(f"TouchOSC layout written to {args.out}: open it in TouchOSC, send to this machine's port 8000")
 
 
 def _size(text: str) -> tuple[int, int]:

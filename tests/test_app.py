@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -93,3 +94,23 @@ def test_bad_input_is_one_sentence(sequence_folder: Path, tmp_path: Path, argv, 
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_osc_reaches_the_live_loop(sequence_folder: Path) -> None:
+    from pythonosc.udp_client import SimpleUDPClient
+
+    player = Player(PlayOptions(show=ShowOptions(sequence_folder), window=SIZE, vsync=False, frames=2, fixed_step=True, osc_port=0))
+    SimpleUDPClient("127.0.0.1", player.osc.port).send_message("/hue", 77.0)
+    SimpleUDPClient("127.0.0.1", player.osc.port).send_message("/next", [])
+    time.sleep(0.2)
+    player.run()
+    assert player.show.parameters.target("hue") == 77.0
+    assert player.show.conductor.target == 1
+
+
+def test_devices_without_a_sound_card(capsys) -> None:
+    from installation.cli import main
+
+    assert main(["devices"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == "No sound input devices found; the show will run silent." or "channels" in out

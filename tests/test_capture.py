@@ -184,3 +184,23 @@ def test_a_missing_encoder_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 def test_this_ffmpeg_has_every_codec() -> None:
     assert {codec.encoder for codec in video.CODECS.values()} <= video.encoders()
+
+
+def test_music_steers_the_captured_show(sequence_folder: Path, tmp_path: Path) -> None:
+    rate = 44100
+    beats = np.zeros(rate * 3, np.float32)
+    for start in range(0, len(beats), rate // 2):
+        beats[start : start + 2000] = 0.8 * np.sin(np.arange(2000) * 0.3)
+    path = tmp_path / "beats.wav"
+    with wave.open(str(path), "wb") as stream:
+        stream.setnchannels(1)
+        stream.setsampwidth(2)
+        stream.setframerate(rate)
+        stream.writeframes((beats * 32767).astype(np.int16).tobytes())
+    common = ["capture", str(sequence_folder), *SMALL, "--fps", "20", "--hold", "0.5", "--duration", "2", "--audio", str(path)]
+    assert metamorph(*common, "--out", str(tmp_path / "steered.mp4")).returncode == 0
+    assert metamorph(*common, "--audio-gain", "0", "--out", str(tmp_path / "still.mp4")).returncode == 0
+    steered, still = decode(tmp_path / "steered.mp4")[1], decode(tmp_path / "still.mp4")[1]
+    assert len(steered) == len(still) == 60
+    assert np.abs(steered[0].astype(int) - still[0].astype(int)).mean() < 3  # the same rest, lossily encoded
+    assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(steered, still)) > 5

@@ -25,6 +25,16 @@ class Parameter:
     def clamp(self, value: float) -> float:
         return min(max(value, self.minimum), self.maximum)
 
+    @property
+    def address(self) -> str:
+        """Its OSC address: ``audio_gain`` is ``/audio/gain``."""
+        return "/" + self.name.replace("_", "/")
+
+    @property
+    def flag(self) -> str:
+        """Its command-line option: ``size`` is ``--sphere-size``, ``audio_gain`` ``--audio-gain``."""
+        return "--" + {"size": "sphere-size"}.get(self.name, self.name.replace("_", "-"))
+
 
 PLAYER_PARAMETERS = (
     Parameter("speed", 0.0, 8.0, 1.0, 0.3, "how fast the show runs (1 = the set times)"),
@@ -37,6 +47,9 @@ PLAYER_PARAMETERS = (
     Parameter("saturation", 0.0, 2.0, 1.0, 0.3, "colour saturation (1 = as made)"),
     Parameter("brightness", 0.0, 2.0, 1.0, 0.3, "brightness (1 = as made)"),
     Parameter("blackout", 0.0, 1.0, 0.0, 0.5, "fade to black (1 = black)"),
+    Parameter("audio_gain", 0.0, 4.0, 1.0, 0.0, "how strongly sound steers the show (0 = not at all)"),
+    Parameter("audio_speed", 0.0, 2.0, 0.6, 0.0, "how much loud passages speed transitions up"),
+    Parameter("audio_color", 0.0, 2.0, 0.6, 0.0, "how much level and bands shift hue, saturation and brightness"),
 )
 
 
@@ -74,6 +87,10 @@ class Parameters:
 
     def target(self, name: str) -> float:
         return self._target[name]
+
+    def targets(self) -> dict[str, float]:
+        """Every value as last set, before smoothing (what controllers are told)."""
+        return dict(self._target)
 
     def snapshot(self) -> dict[str, float]:
         """Every smoothed value, for displays and status messages."""

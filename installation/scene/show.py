@@ -15,6 +15,7 @@ from installation.keyframes.demo import demo_sequence
 from installation.keyframes.sequence import KeyframeSequence, load_sequence
 from installation.scene.cells import DEFAULT_COLUMNS, cell_colours, grid_for
 from installation.scene.conductor import Conductor, ConductorState, Order
+from installation.scene.modulation import SILENCE, SoundFeatures, modulate
 from installation.scene.parameters import Parameters
 from installation.scene.transition import REST, Blend, blend
 from installation.scene.transport import Transport, destinations
@@ -53,18 +54,19 @@ class Show:
         self.cells = [cell_colours(frame, grid) for frame in sequence.frames]
         self._paths: dict[tuple[int, int], np.ndarray] = {}
 
-    def advance(self, dt: float) -> FrameState:
-        """Move the show on by ``dt`` seconds and describe the frame to draw."""
+    def advance(self, dt: float, sound: SoundFeatures = SILENCE) -> FrameState:
+        """Move the show on by ``dt`` seconds, steered by ``sound``, and describe the frame to draw."""
         self.parameters.step(dt)
-        p = self.parameters
-        self.conductor.update(dt, p["speed"], p["hold"], p["duration"])
-        return self.frame_state()
+        values = modulate(self.parameters, sound)
+        self.conductor.update(dt, values["speed"], values["hold"], values["duration"])
+        return self.frame_state(values)
 
-    def frame_state(self) -> FrameState:
+    def frame_state(self, values: dict[str, float] | None = None) -> FrameState:
         state = self.conductor.state()
         target = state.index if state.target is None else state.target
         mix = REST if state.target is None else blend(state.progress)
-        return FrameState(state.index, target, mix, state.transition, self.parameters.snapshot(), state)
+        values = self.parameters.snapshot() if values is None else values
+        return FrameState(state.index, target, mix, state.transition, values, state)
 
     def destinations(self, index_a: int, index_b: int) -> np.ndarray:
         """Where each sphere of keyframe ``index_a`` ends in ``index_b`` (computed once per pair)."""

@@ -1,0 +1,82 @@
+"""The OSC mapping: controller addresses (TouchOSC's 0..1 controls) to parameters and actions."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from installation.errors import UserError
+from installation.scene.parameters import PLAYER_PARAMETERS
+
+DEFAULT_MAP = Path(__file__).with_name("touchosc.toml")
+ACTIONS = ("next", "prev", "pause", "blackout")
+_SPECS = {spec.name: spec for spec in PLAYER_PARAMETERS}
+
+
+@dataclass(frozen=True)
+class Control:
+    """One controller address: the parameters it sets (with ranges) or the action it runs."""
+
+    address: str
+    parameters: tuple[tuple[str, float, float], ...] = ()
+    action: str | None = None
+
+    def scale(self, values: tuple[float, ...]) -> list[tuple[str, float]]:
+        """Map 0..1 values into each parameter's range."""
+        return [(name, low + (high - low) * value) for (name, low, high), value in zip(self.parameters, values)]
+
+    def unscale(self, name: str, value: float) -> float | None:
+        """A parameter's value as this control's 0..1 position (for feedback), or None."""
+        for parameter, low, high in self.parameters:
+            if parameter == name and high != low:
+                return min(max((value - low) / (high - low), 0.0), 1.0)
+        return None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    controls: dict[str, Control]
+
+
+def load_mapping(path: Path = DEFAULT_MAP) -> Mapping:
+    """Read a mapping file; a mistake is one sentence naming the file, the line and the fix."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"The OSC map {path} cannot be read ({error.strerror}); give an existing --osc-map file.") from error
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"The OSC map {path} is not valid TOML ({error}); fix that line.") from error
+    controls = data.get("controls")
+    if not isinstance(controls, dict):
+        raise UserError(f"The OSC map {path} has no [controls.\"/address\"] tables; see the default map for the layout.")
+    return Mapping({address: _control(path, text, address, entry) for address, entry in controls.items()})
+
+
+def _control(path: Path, text: str, address: str, entry: object) -> Control:
+    line = next((n for n, row in enumerate(text.splitlines(), 1) if address in row), 0)
+
+    def fail(problem: str) -> UserError:
+        return UserError(f"The OSC map {path}, line {line}: control {address} {problem}.")
+
+    if not address.startswith("/") or not isinstance(entry, dict):
+        raise fail("must be a table under an address that starts with /")
+    if "action" in entry:
+        if entry["action"] not in ACTIONS:
+            raise fail(f"has an unknown action {entry['action']!r}; use one of {', '.join(ACTIONS)}")
+        return Control(address, action=entry["action"])
+    names = entry.get("parameters", [entry["parameter"]] if "parameter" in entry else None)
+    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
+        raise fail("needs a parameter, a list of parameters, or an action")
+    parameters = []
+    for name in names:
+        if name not in _SPECS:
+            raise fail(f"names an unknown parameter {name!r}; use one of {', '.join(_SPECS)}")
+        spec = _SPECS[name]
+        bounds = entry.get("range", [spec.minimum, spec.maximum])
+        if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):
+            raise fail("has a range that is not two numbers, such as range = [0.0, 4.0]")
+        parameters.append((name, float(bounds[0]), float(bounds[1])))
+    return Control(address, parameters=tuple(parameters))
