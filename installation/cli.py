@@ -391,7 +391,8 @@ def _size(text: str) -> tuple[int, int]:
 
 def _run_keyframes(args: argparse.Namespace) -> None:
     from installation.keyframes import demo
-    from installation.keyframes.make import KeyframeRequest, load_photo, make_keyframes
+    from installation.keyframes.make import load_photo, make_keyframes
+    from installation.keyframes.request import KeyframeRequest
     from installation.keyframes.sequence import CONTACT_SHEET
     from installation.paths import keyframes_dir
 

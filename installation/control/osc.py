@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import queue
-import socket
 import threading
 import time
 from collections import Counter

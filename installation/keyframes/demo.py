@@ -14,7 +14,8 @@ import numpy as np
 
 from installation.errors import UserError
 from installation.keyframes.images import resize, to_uint8
-from installation.keyframes.make import KeyframeRequest, Photo, make_keyframes
+from installation.keyframes.make import make_keyframes
+from installation.keyframes.request import KeyframeRequest, Photo
 from installation.keyframes.sequence import KeyframeSequence, Source, load_sequence
 from installation.keyframes.style import blur
 from installation.paths import keyframes_dir

@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from installation.errors import UserError
 
@@ -77,3 +77,11 @@ def resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         for c in range(pixels.shape[2])
     ]
     return np.stack(channels, axis=-1)
+
+
+def fit(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Scale and centre-crop float ``pixels`` to exactly ``size``, keeping the picture's aspect."""
+    if pixels.shape[1::-1] == size:
+        return pixels
+    image = Image.fromarray(to_uint8(pixels))
+    return to_float(ImageOps.fit(image, size, Image.Resampling.LANCZOS))

@@ -16,7 +16,12 @@ from typing import Callable
 
 import numpy as np
 
-from installation.keyframes.images import resize
+from tqdm import tqdm
+
+from installation.keyframes.capture import capture_indices
+from installation.keyframes.images import fit, resize, to_uint8
+from installation.keyframes.request import Generated, KeyframeRequest
+from installation.keyframes.sequence import Frame, frame_file
 from installation.keyframes.style import Style, blur, read_prompt, stylize
 
 TRAINING_STEPS = 1000
@@ -138,3 +143,40 @@ def target_for(source: np.ndarray, prompt: str, seed: int) -> tuple[np.ndarray, 
     """The final picture a run converges to, and the style read from the prompt."""
     style = read_prompt(prompt)
     return stylize(source, style, seed), style
+
+
+def generate(request: KeyframeRequest, size: tuple[int, int]) -> Generated:
+    """The procedural backend's whole run: the start picture, the captured steps, the result."""
+    strength = 1.0 if request.from_noise else request.strength
+    steps = executed_steps(request.steps, strength)
+    if request.photo is None:
+        start = noise_picture(size, request.seed)
+        structure = composition(size, request.seed)
+    else:
+        start = structure = fit(request.photo.pixels, size)
+    target, style = target_for(structure, request.prompt, request.seed)
+    trajectory = ProceduralTrajectory(start, target, steps, request.seed)
+
+    frames = [to_uint8(start)]
+    infos = [Frame(file=frame_file(0), kind="noise" if request.photo is None else "photo")]
+    with tqdm(total=len(steps), desc="denoising", unit="step", disable=request.quiet) as bar:
+
+        def on_step(step: Step, picture: np.ndarray | None) -> None:
+            if picture is not None:
+                kind = "final" if step.index == len(steps) - 1 else "step"
+                infos.append(Frame(frame_file(len(frames)), kind, step.index, step.timestep))
+                frames.append(to_uint8(picture))
+            bar.update()
+
+        trajectory.run(request.capture_mode, set(capture_indices(len(steps), request.captures)), on_step)
+    return Generated(
+        frames=frames,
+        infos=infos,
+        size=size,
+        model="procedural (analytic stylisation, no neural network)",
+        scheduler=SCHEDULER,
+        strength=strength,
+        guidance=None,
+        steps_executed=len(steps),
+        options={"style_words": style.words()},
+    )

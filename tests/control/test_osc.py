@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import socket
 import time
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np

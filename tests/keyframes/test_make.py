@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from installation.keyframes.demo import DEMO_PROMPT
-from installation.keyframes.make import KeyframeRequest, Photo, default_size, make_keyframes
+from installation.keyframes.make import default_size, make_keyframes
+from installation.keyframes.request import KeyframeRequest, Photo
 from installation.keyframes.sequence import Source, load_sequence
 
 
