@@ -94,10 +94,17 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
     command.add_argument("--prompt", help="what the photo becomes, in words")
     command.add_argument(
         "--backend",
-        choices=["procedural"],
-        default="procedural",
-        help="procedural: weights-free analytic stylisation on a real noise schedule (default)",
+        choices=["procedural", "diffusers"],
+        help="diffusers: a real diffusion model (the default when --model is given; needs the diffusion "
+        "extra); procedural: weights-free analytic stylisation on a real noise schedule (the default otherwise)",
     )
+    command.add_argument("--model", help="diffusers model: a hub id or a local folder (default stable-diffusion-v1-5/stable-diffusion-v1-5)")
+    command.add_argument("--negative-prompt", default="", help="what the model should avoid (diffusers)")
+    command.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance (default 7.5; 0 for turbo models)")
+    command.add_argument("--scheduler", help="diffusers scheduler: ddim, ddpm, pndm, lms, euler, euler-a, heun, dpm, unipc, lcm (default: the model's)")
+    command.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    command.add_argument("--dtype", default="auto", help="auto (default: fp16 on a GPU, fp32 on the CPU), fp16, bf16 or fp32")
+    command.add_argument("--preview-vae", metavar="ID_OR_FOLDER", help="a small autoencoder (e.g. AutoencoderTiny) for the intermediate frames: much cheaper decodes")
     command.add_argument("--from-noise", action="store_true", help="text-to-image: start from pure noise, no photo")
     command.add_argument("--demo", action="store_true", help="rebuild the built-in demo sequence (keyframes/demo)")
     command.add_argument("--captures", type=int, default=15, help="denoising steps to capture (default 15)")
@@ -111,7 +118,7 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
         "--capture", choices=["x0", "latents"], default="x0",
         help="x0: the clean-image estimate of each step, sharpening (default); latents: the noisy state",
     )
-    command.add_argument("--size", type=_size, help="frame size WxH (default: the photo's, at most 1920 wide)")
+    command.add_argument("--size", type=_size, help="frame size WxH (default: the photo's aspect; procedural at most 1920 wide, diffusers at the model's native resolution)")
     command.add_argument("--out", type=Path, help="output folder (default: keyframes/PHOTO-NAME)")
     command.add_argument("--force", action="store_true", help="replace the output folder's sequence")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -392,7 +399,7 @@ def _size(text: str) -> tuple[int, int]:
 def _run_keyframes(args: argparse.Namespace) -> None:
     from installation.keyframes import demo
     from installation.keyframes.make import load_photo, make_keyframes
-    from installation.keyframes.request import KeyframeRequest
+    from installation.keyframes.request import DEFAULT_MODEL, KeyframeRequest
     from installation.keyframes.sequence import CONTACT_SHEET
     from installation.paths import keyframes_dir
 
@@ -402,10 +409,19 @@ def _run_keyframes(args: argparse.Namespace) -> None:
         _check_source(args)
         photo = None if args.from_noise else load_photo(args.photo)
         name = "from-noise" if args.from_noise else _slug(args.photo.stem)
+        backend = args.backend or ("diffusers" if args.model else "procedural")
         request = KeyframeRequest(
             prompt=args.prompt or "",
             out=args.out or keyframes_dir() / name,
             photo=photo,
+            backend=backend,
+            model=args.model or DEFAULT_MODEL,
+            negative_prompt=args.negative_prompt,
+            guidance=args.guidance,
+            scheduler=args.scheduler,
+            device=args.device,
+            dtype=args.dtype,
+            preview_vae=args.preview_vae,
             seed=args.seed,
             steps=args.steps,
             strength=args.strength,
