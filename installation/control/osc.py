@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
@@ -105,6 +105,8 @@ class OscControl:
         self._sent: dict[str, float] = {}
         self._pending_feedback: dict[str, float] = {}
         self._last_values: dict[str, float] | None = None
+        self.on_sequence: Callable[[str], bool] | None = None
+        """Called with NAME for ``/sequence NAME``; the player sets it."""
         try:
             self._server = _Server((host, port), _Inbox(self._inbox, self.counts))
         except OSError as error:
@@ -144,6 +146,9 @@ class OscControl:
         if address == "/status":
             self._reply(message.sender, "/status", json.dumps(status(show)))
             return True
+        if address == "/sequence":
+            name = args[0] if len(args) == 1 and isinstance(args[0], str) else None
+            return name is not None and self.on_sequence is not None and self.on_sequence(name)
         control = self.mapping.controls.get(address)
         if control is not None:
             return _run_control(control, args, show)

@@ -108,6 +108,16 @@ class Renderer:
         program.set_float("saturation", params["saturation"])
         program.set_float("brightness", params["brightness"])
 
+    def delete(self) -> None:
+        """Free every GL object, before this renderer is replaced (a sequence switch)."""
+        for texture in [*self.cells, self.black, *self._full.values()]:
+            texture.delete()
+        self._full.clear()
+        self.field.delete()
+        GL.glDeleteVertexArrays(1, [self._quad])
+        for program in self.programs:
+            program.delete()
+
     def _full_texture(self, index: int) -> Texture:
         """The keyframe at full resolution, uploaded on first use; a few are kept."""
         if index in self._full:

@@ -49,3 +49,7 @@ class SphereField:
     def draw(self) -> None:
         GL.glBindVertexArray(self._vao)
         GL.glDrawArrays(GL.GL_POINTS, 0, self.count)
+
+    def delete(self) -> None:
+        GL.glDeleteBuffers(2, self._buffers)
+        GL.glDeleteVertexArrays(1, [self._vao])

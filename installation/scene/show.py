@@ -17,6 +17,7 @@ from installation.scene.cells import DEFAULT_COLUMNS, cell_colours, grid_for
 from installation.scene.conductor import Conductor, ConductorState, Order
 from installation.scene.modulation import SILENCE, SoundFeatures, modulate
 from installation.scene.parameters import Parameters
+from installation.scene.schedule import closed_look
 from installation.scene.transition import REST, Blend, blend
 from installation.scene.transport import Transport, destinations
 
@@ -54,10 +55,15 @@ class Show:
         self.cells = [cell_colours(frame, grid) for frame in sequence.frames]
         self._paths: dict[tuple[int, int], np.ndarray] = {}
 
-    def advance(self, dt: float, sound: SoundFeatures = SILENCE) -> FrameState:
-        """Move the show on by ``dt`` seconds, steered by ``sound``, and describe the frame to draw."""
+    def advance(self, dt: float, sound: SoundFeatures = SILENCE, closed: str | None = None) -> FrameState:
+        """Move the show on by ``dt`` seconds, steered by ``sound``, and describe the frame to draw.
+
+        ``closed`` ("black" or "dim") is the look outside opening hours.
+        """
         self.parameters.step(dt)
         values = modulate(self.parameters, sound)
+        if closed:
+            values = closed_look(values, closed)
         self.conductor.update(dt, values["speed"], values["hold"], values["duration"])
         return self.frame_state(values)
 
@@ -89,11 +95,17 @@ class ShowOptions:
     parameters: dict[str, float] = field(default_factory=dict)
 
 
-def open_show(options: ShowOptions) -> Show:
-    """The sequence named (the demo when none is) set up as a show with the given parameters."""
-    sequence = load_sequence(options.sequence) if options.sequence else demo_sequence()
-    parameters = Parameters()
-    for name, value in options.parameters.items():
-        parameters.set(name, value, immediate=True)
-    grid = grid_for(sequence.manifest.size, options.columns)
-    return Show(sequence, grid, options.transport, options.order, parameters)
+def open_show(options: ShowOptions, sequence: Path | None = None, parameters: Parameters | None = None) -> Show:
+    """A sequence (``sequence``, else the one named by the options, else the demo) set up as a show.
+
+    The options' parameters are applied to a fresh registry; a registry passed in (a running
+    show switching sequence) is kept as it is.
+    """
+    path = sequence or options.sequence
+    loaded = load_sequence(path) if path else demo_sequence()
+    if parameters is None:
+        parameters = Parameters()
+        for name, value in options.parameters.items():
+            parameters.set(name, value, immediate=True)
+    grid = grid_for(loaded.manifest.size, options.columns)
+    return Show(loaded, grid, options.transport, options.order, parameters)

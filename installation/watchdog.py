@@ -1,0 +1,42 @@
+"""The watchdog: a render loop that stops drawing ends the process, so the service restarts it.
+
+A stalled loop cannot rescue itself (a driver hang, a deadlock), so a separate thread watches
+the time of the last frame and exits the process with code 3 when it is too old.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Callable
+
+log = logging.getLogger(__name__)
+STALLED_EXIT_CODE = 3
+
+
+class Watchdog:
+    def __init__(self, timeout: float = 15.0, exit: Callable[[int], None] = os._exit) -> None:
+        self.timeout = timeout
+        self._exit = exit
+        self._last = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="watchdog", daemon=True)
+        self._thread.start()
+
+    def beat(self) -> None:
+        """Called once per frame."""
+        self._last = time.monotonic()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(1.0, self.timeout / 4)):
+            stalled = time.monotonic() - self._last
+            if stalled > self.timeout:
+                log.critical("watchdog: no frame for %.1f s; exiting with code %d so the service restarts the show", stalled, STALLED_EXIT_CODE)
+                self._exit(STALLED_EXIT_CODE)
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
