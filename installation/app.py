@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pygame
-from OpenGL.error import Error as GLError
 from PIL import Image
 
 from installation.control.analysis import SoundAnalysis
@@ -28,7 +27,7 @@ from installation.control.osc import OscControl
 from installation.paths import keyframes_dir, shaders_dir
 from installation.render.overlay import Overlay
 from installation.render.renderer import Renderer, read_pixels
-from installation.render.window import PygameWindow
+from installation.render.window import GLError, PygameWindow
 from installation.scene.modulation import SILENCE, SoundFeatures
 from installation.scene.playlist import Playlist, is_playlist, sequence_named
 from installation.scene.schedule import Schedule

@@ -39,6 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "config", None) is not None:
+            from installation.config import apply_config
+
+            apply_config(args.command_parser, args.config, args.command_name)
+            args = parser.parse_args(argv)
+        if getattr(args, "log_file", None) is not None:
+            _log_to_file(args.log_file)
         args.run(args)
     except UserError as error:
         if debug:
@@ -49,6 +56,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("metamorph: interrupted.", file=sys.stderr)
         return 130
     return 0
+
+
+def _log_to_file(path: Path) -> None:
+    """Also log to ``path``, rotated at 5 MB with 5 old files kept: weeks of heartbeats fit."""
+    from logging.handlers import RotatingFileHandler
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"The log file {path} cannot be written ({error.strerror}); choose another --log-file.") from error
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(commands, common)
     _add_devices(commands, common)
     _add_touchosc(commands, common)
+    _add_config(commands, common)
     return parser
 
 
@@ -144,6 +165,15 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     command.add_argument("--display", type=int, default=0, help="which display to use (default 0)")
     command.add_argument("--window", type=_size, default=(1280, 720), help="window size WxH (default 1280x720)")
     command.add_argument("--no-vsync", action="store_true", help="do not wait for the display's refresh")
+    gallery = command.add_argument_group("gallery")
+    gallery.add_argument("--config", type=Path, help="read options from a TOML file (the command line wins); see `metamorph config --example`")
+    gallery.add_argument("--shuffle", action="store_true", help="play a folder of sequences in random order")
+    gallery.add_argument("--open", metavar="HH:MM-HH:MM", help="daily opening hours; outside them the screen is black or dimmed")
+    gallery.add_argument("--closed", choices=["black", "dim"], default="black", help="the look outside opening hours (default black)")
+    gallery.add_argument("--state", default="auto", metavar="FILE", help="where the keyframe and parameters are saved every 5 s and restored at start (default ~/.local/state/metamorph/state.json; none: off)")
+    gallery.add_argument("--log-file", type=Path, help="also log to this file, rotated at 5 MB")
+    gallery.add_argument("--heartbeat", type=float, default=60.0, metavar="SECONDS", help="a log line with fps, memory and keyframe this often (default 60)")
+    gallery.add_argument("--watchdog", type=float, default=15.0, metavar="SECONDS", help="exit with code 3 when no frame was drawn for this long, so the service restarts (default 15; 0: off)")
     control = command.add_argument_group("control")
     control.add_argument("--osc-port", type=int, default=8000, help="UDP port for OSC (default 8000; 0 turns OSC off)")
     control.add_argument("--osc-allow", nargs="+", default=[], metavar="CIDR", help="accept OSC only from these networks, e.g. 192.168.1.0/24")
@@ -156,7 +186,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     command.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
     command.add_argument("--fixed-step", action="store_true", help="advance exactly 1/60 s per frame (frame-exact)")
     command.add_argument("--osd", action="store_true", help="start with the on-screen display shown")
-    command.set_defaults(run=_run_play)
+    command.set_defaults(run=_run_play, command_parser=command, command_name="play")
 
 
 _PLAY_KEYS = """\
@@ -197,12 +227,21 @@ def _show_options(args: argparse.Namespace):
 
 def _run_play(args: argparse.Namespace) -> None:
     from installation.app import PlayOptions, play
+    from installation.scene.schedule import parse_schedule
+    from installation.state import default_state_file
 
     if args.frames is not None and args.frames < 1:
         raise UserError(f"--frames {args.frames} must be at least 1.")
+    state = {"auto": default_state_file(), "none": None}.get(args.state, Path(args.state))
     play(
         PlayOptions(
             show=_show_options(args),
+            shuffle=args.shuffle,
+            schedule=parse_schedule(args.open) if args.open else None,
+            closed=args.closed,
+            state_file=state,
+            heartbeat=max(args.heartbeat, 1.0),
+            watchdog=args.watchdog or None,
             window=args.window,
             fullscreen=args.fullscreen,
             display=args.display,
@@ -354,6 +393,19 @@ def _networks(cidrs: list[str]) -> list[str]:
         except ValueError as error:
             raise UserError(f"--osc-allow {cidr} is not a network ({error}); write it as 192.168.1.0/24 or 10.0.0.5.") from error
     return cidrs
+
+
+def _add_config(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    command = commands.add_parser("config", parents=[common], help="print a commented example of a --config file for play")
+    command.add_argument("--example", action="store_true", required=True, help="print the example")
+    command.set_defaults(run=_run_config)
+
+
+def _run_config(args: argparse.Namespace) -> None:
+    from installation.config import example_config
+
+    play = build_parser()._subparsers._group_actions[0].choices["play"]
+    print(example_config(play, "play"))
 
 
 def _add_devices(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -22,9 +22,10 @@ from tests.helpers import sequence_of
 
 @pytest.fixture(autouse=True)
 def isolated_keyframes(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own keyframes folder, so nothing is written into the checkout."""
+    """Every test gets its own keyframes and state folders, so nothing is written outside."""
     folder = tmp_path_factory.mktemp("keyframes")
     monkeypatch.setenv("METAMORPH_KEYFRAMES", str(folder))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
     return folder
 
 

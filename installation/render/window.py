@@ -10,6 +10,7 @@ import os
 
 import pygame
 from OpenGL import GL
+from OpenGL.error import Error as GLError  # noqa: F401  (for the loop: a lost context)
 
 from installation.errors import UserError
 

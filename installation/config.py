@@ -1,0 +1,103 @@
+"""Options from a TOML file: every option of a command, by its long name, the command line winning.
+
+The file's keys are the options' names without the dashes (``osc-port = 8000``,
+``fullscreen = true``, ``sequence = "keyframes/alps"``); the parser itself is the schema, so a
+new option is configurable the moment it exists, and the example is generated from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from installation.errors import UserError
+
+_SKIP = {"help", "config", "debug"}
+
+
+def _options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    options = {}
+    for action in parser._actions:
+        if action.dest in _SKIP or action.dest == argparse.SUPPRESS:
+            continue
+        name = action.option_strings[-1].removeprefix("--") if action.option_strings else action.dest
+        options[name] = action
+    return options
+
+
+def apply_config(parser: argparse.ArgumentParser, path: Path, command: str) -> None:
+    """Make the file's values the parser's defaults, so that options given on the command line win."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"The config {path} cannot be read ({error.strerror}); give an existing --config file.") from error
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"The config {path} is not valid TOML ({error}); fix that line.") from error
+    options = _options(parser)
+    defaults = {}
+    for key, value in data.items():
+        line = next((n for n, row in enumerate(text.splitlines(), 1) if row.strip().startswith(key)), 0)
+        action = options.get(key)
+        if action is None:
+            raise UserError(
+                f"The config {path}, line {line}: {key} is not an option of metamorph {command}; "
+                f"see `metamorph config --example` for the names."
+            )
+        defaults[action.dest] = _convert(action, value, f"The config {path}, line {line}: {key}")
+    parser.set_defaults(**defaults)
+
+
+def _convert(action: argparse.Action, value: Any, where: str) -> Any:
+    if action.nargs == 0:  # a switch such as --fullscreen
+        if not isinstance(value, bool):
+            raise UserError(f"{where} must be true or false.")
+        return value if action.const is True else not value
+    if action.nargs in ("+", "*"):
+        if not isinstance(value, list):
+            raise UserError(f"{where} must be a list, e.g. [\"192.168.1.0/24\"].")
+        return [_convert_one(action, item, where) for item in value]
+    return _convert_one(action, value, where)
+
+
+def _convert_one(action: argparse.Action, value: Any, where: str) -> Any:
+    if isinstance(value, (dict, list)) or isinstance(value, bool):
+        raise UserError(f"{where} must be a single value, not {json.dumps(value)}.")
+    converter = action.type or str
+    try:
+        converted = converter(value) if converter in (int, float) else converter(str(value))
+    except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+        raise UserError(f"{where} has a value that does not fit ({error}).") from error
+    if action.choices is not None and converted not in action.choices:
+        raise UserError(f"{where} must be one of {', '.join(map(str, action.choices))}.")
+    return converted
+
+
+def example_config(parser: argparse.ArgumentParser, command: str) -> str:
+    """A commented TOML file listing every option of ``command`` with its help and default."""
+    lines = [
+        f"# metamorph {command} --config this.toml",
+        "# Every option of the command line, by its long name; the command line wins over this file.",
+        "# Remove the # in front of a line to set it.",
+        "",
+    ]
+    for name, action in _options(parser).items():
+        lines.append(f"# {action.help}" if action.help else f"# {name}")
+        lines.append(f"# {name} = {_example_value(action)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _example_value(action: argparse.Action) -> str:
+    if action.nargs == 0:
+        return "true" if action.const is True else "false"
+    default = action.default
+    if isinstance(default, tuple) and len(default) == 2 and all(isinstance(v, int) for v in default):
+        default = f"{default[0]}x{default[1]}"
+    if default is None or default == []:
+        return '"..."' if action.nargs not in ("+", "*") else '["..."]'
+    return json.dumps(str(default) if isinstance(default, Path) else default)
