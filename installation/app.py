@@ -211,7 +211,9 @@ class Player:
 
     def _save(self) -> None:
         if self.options.state_file is not None:
-            state = SavedState(self.show.sequence.name, self.show.conductor.index, self.show.parameters.targets())
+            conductor = self.show.conductor.state()
+            keyframe = conductor.index if conductor.target is None else conductor.target  # where it is heading
+            state = SavedState(self.show.sequence.name, keyframe, self.show.parameters.targets())
             save_state(self.options.state_file, state)
 
     # Sequences --------------------------------------------------------------------------------
