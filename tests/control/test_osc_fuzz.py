@@ -1,0 +1,95 @@
+"""100,000 hostile datagrams at the running OSC server: it stays up and the show stays sane."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import time
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pythonosc.osc_bundle_builder import IMMEDIATELY
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from installation.control.mapping import load_mapping
+from installation.control.osc import OscControl
+from installation.scene.parameters import PLAYER_PARAMETERS
+from installation.scene.show import Show
+from tests.helpers import sequence_of
+
+KNOWN = [spec.address for spec in PLAYER_PARAMETERS] + list(load_mapping().controls) + [
+    "/next", "/prev", "/goto", "/pause", "/sequence", "/status",
+]
+ARGUMENTS = st.one_of(
+    st.integers(-(2**31), 2**31 - 1),
+    st.floats(width=32, allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+    st.binary(min_size=1, max_size=12),
+    st.booleans(),
+    st.none(),
+)
+ADDRESSES = st.one_of(st.sampled_from(KNOWN), st.text(alphabet="/abcxyz019", min_size=1, max_size=16).map(lambda s: "/" + s))
+
+
+def message(address: str, args: list) -> object:
+    builder = OscMessageBuilder(address=address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build()
+
+
+def bundle(contents: list[bytes]) -> bytes:
+    """An OSC bundle, written by hand (the builder would parse it back and refuse odd content)."""
+    return b"#bundle\x00" + IMMEDIATELY.to_bytes(8, "big") + b"".join(len(c).to_bytes(4, "big") + c for c in contents)
+
+
+MESSAGES = st.builds(message, ADDRESSES, st.lists(ARGUMENTS, max_size=4)).map(lambda m: m.dgram)
+PACKETS = st.recursive(MESSAGES, lambda inner: st.lists(inner, min_size=1, max_size=3).map(bundle), max_leaves=6)
+DATAGRAMS = st.one_of(st.binary(max_size=128), PACKETS)
+
+SHOW = Show(sequence_of([np.full((8, 16, 3), 30 * i, np.uint8) for i in range(4)]), (4, 2))
+OSC = OscControl(load_mapping(), port=0, host="127.0.0.1")
+SENDER = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+SENT = [0]
+BATCH, EXAMPLES = 100, 1000  # 100,000 datagrams in all
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(st.lists(DATAGRAMS, min_size=BATCH, max_size=BATCH))
+def test_batches_of_datagrams(datagrams: list[bytes]) -> None:
+    for index, datagram in enumerate(datagrams):
+        SENDER.sendto(datagram, ("127.0.0.1", OSC.port))
+        if index % 200 == 199:
+            time.sleep(0.001)  # a loopback socket buffer holds a few hundred datagrams
+            OSC.apply(SHOW)
+    OSC.apply(SHOW)
+    SENT[0] += len(datagrams)
+    for name, spec in SHOW.parameters.specs.items():
+        for value in (SHOW.parameters.target(name), SHOW.parameters[name]):
+            assert math.isfinite(value) and spec.minimum <= value <= spec.maximum, name
+
+
+def test_after_the_storm_the_server_is_alive_and_answers_status() -> None:
+    assert SENT[0] >= 100_000
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(2.0)
+    listener.sendto(message("/status", []).dgram, ("127.0.0.1", OSC.port))
+    deadline = time.monotonic() + 2.0
+    answer = None
+    while answer is None and time.monotonic() < deadline:
+        OSC.apply(SHOW)
+        try:
+            reply = OscMessage(listener.recv(65536))
+        except (TimeoutError, BlockingIOError):
+            continue
+        if reply.address == "/status":
+            answer = json.loads(reply.params[0])
+    listener.close()
+    assert answer is not None and answer["conductor"]["keyframes"] == 4
+    assert OSC.counts["malformed"] > 0 and OSC.counts["received"] > 0
+    OSC.close()
+    SENDER.close()
