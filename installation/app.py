@@ -233,9 +233,8 @@ class Player:
         except Exception as error:  # a bad folder must never stop the show
             log.warning("cannot switch to %s (%s); the current sequence goes on", path, error)
             return False
-        self.renderer.delete()
         self.show = show
-        self.renderer = Renderer(show, shaders_dir())
+        self.renderer.play(show)
         self._sequence_seconds = 0.0
         if self.playlist is not None:
             self.playlist.select(path)

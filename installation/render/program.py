@@ -72,9 +72,6 @@ class ShaderProgram:
         log.info("shaders reloaded: %s", ", ".join(self.names))
         return True
 
-    def delete(self) -> None:
-        GL.glDeleteProgram(self._handle)
-
     def _mtimes(self) -> tuple[float, ...]:
         return tuple(path.stat().st_mtime_ns if path.exists() else 0 for path in self.folder.glob("*.*"))
 

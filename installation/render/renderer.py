@@ -25,14 +25,30 @@ class Renderer:
     """Draws frames of one ``Show`` into the bound framebuffer."""
 
     def __init__(self, show: Show, shader_folder) -> None:
-        self.show = show
         self.spheres_program = ShaderProgram(shader_folder, "spheres.vert", "spheres.frag")
         self.image_program = ShaderProgram(shader_folder, "image.vert", "image.frag")
-        self.field = SphereField(show.grid)
-        self.cells = [Texture(cells, smooth=False) for cells in show.cells]
         self.black = Texture(np.zeros((1, 1, 3), np.uint8))
-        self._full: OrderedDict[int, Texture] = OrderedDict()
         self._quad = GL.glGenVertexArrays(1)
+        self.field: SphereField | None = None
+        self.cells: list[Texture] = []
+        self._full: OrderedDict[int, Texture] = OrderedDict()
+        self.play(show)
+
+    def play(self, show: Show) -> None:
+        """Draw ``show`` from now on: its textures and sphere field replace the last show's.
+
+        Programs are kept, so switching sequence compiles nothing and leaves nothing behind.
+        """
+        for texture in [*self.cells, *self._full.values()]:
+            texture.delete()
+        self._full.clear()
+        if self.field is None or self.field.grid != show.grid:
+            if self.field is not None:
+                self.field.delete()
+            self.field = SphereField(show.grid)
+        self.field.forget_destinations()
+        self.cells = [Texture(cells, smooth=False) for cells in show.cells]
+        self.show = show
         height, width = show.sequence.frames[0].shape[:2]
         self.aspect = width / height
 
@@ -107,16 +123,6 @@ class Renderer:
         program.set_float("hue_shift", math.radians(params["hue"]))
         program.set_float("saturation", params["saturation"])
         program.set_float("brightness", params["brightness"])
-
-    def delete(self) -> None:
-        """Free every GL object, before this renderer is replaced (a sequence switch)."""
-        for texture in [*self.cells, self.black, *self._full.values()]:
-            texture.delete()
-        self._full.clear()
-        self.field.delete()
-        GL.glDeleteVertexArrays(1, [self._quad])
-        for program in self.programs:
-            program.delete()
 
     def _full_texture(self, index: int) -> Texture:
         """The keyframe at full resolution, uploaded on first use; a few are kept."""

@@ -46,6 +46,10 @@ class SphereField:
         GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, ends.nbytes, ends)
         self._destinations_key = key
 
+    def forget_destinations(self) -> None:
+        """The next ``set_destinations`` uploads whatever its key (a new show starts)."""
+        self._destinations_key = None
+
     def draw(self) -> None:
         GL.glBindVertexArray(self._vao)
         GL.glDrawArrays(GL.GL_POINTS, 0, self.count)
