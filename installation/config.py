@@ -28,20 +28,30 @@ def _options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
     return options
 
 
-def apply_config(parser: argparse.ArgumentParser, path: Path, command: str) -> None:
-    """Make the file's values the parser's defaults, so that options given on the command line win."""
+def read_toml(path: Path, what: str, flag: str) -> tuple[str, dict[str, Any]]:
+    """A TOML file's text and data, or one sentence naming the file (``what``) and the fix."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise UserError(f"The config {path} cannot be read ({error.strerror}); give an existing --config file.") from error
+        raise UserError(f"The {what} {path} cannot be read ({error.strerror}); give an existing {flag} file.") from error
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise UserError(f"The config {path} is not valid TOML ({error}); fix that line.") from error
+        raise UserError(f"The {what} {path} is not valid TOML ({error}); fix that line.") from error
+
+
+def line_of(text: str, key: str) -> int:
+    """The number of the first line that mentions ``key`` (0 when none does), for messages."""
+    return next((number for number, row in enumerate(text.splitlines(), 1) if key in row), 0)
+
+
+def apply_config(parser: argparse.ArgumentParser, path: Path, command: str) -> None:
+    """Make the file's values the parser's defaults, so that options given on the command line win."""
+    text, data = read_toml(path, "config", "--config")
     options = _options(parser)
     defaults = {}
     for key, value in data.items():
-        line = next((n for n, row in enumerate(text.splitlines(), 1) if row.strip().startswith(key)), 0)
+        line = line_of(text, key)
         action = options.get(key)
         if action is None:
             raise UserError(

@@ -48,3 +48,13 @@ def metamorph(*argv: str, env: dict[str, str | None] | None = None, timeout: flo
     return subprocess.run(
         [sys.executable, "-m", "installation", *argv], capture_output=True, text=True, env=environment, timeout=timeout
     )
+
+
+def run_without_torch(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the command in a fresh interpreter and fail it if torch was imported on the way."""
+    code = (
+        "import sys; from installation.cli import main; "
+        f"code = main({argv!r}); "
+        "assert code == 0 and 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from installation.config import line_of, read_toml
 from installation.errors import UserError
 from installation.scene.parameters import PLAYER_PARAMETERS
 
@@ -41,14 +41,7 @@ class Mapping:
 
 def load_mapping(path: Path = DEFAULT_MAP) -> Mapping:
     """Read a mapping file; a mistake is one sentence naming the file, the line and the fix."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UserError(f"The OSC map {path} cannot be read ({error.strerror}); give an existing --osc-map file.") from error
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise UserError(f"The OSC map {path} is not valid TOML ({error}); fix that line.") from error
+    text, data = read_toml(path, "OSC map", "--osc-map")
     controls = data.get("controls")
     if not isinstance(controls, dict):
         raise UserError(f"The OSC map {path} has no [controls.\"/address\"] tables; see the default map for the layout.")
@@ -56,7 +49,7 @@ def load_mapping(path: Path = DEFAULT_MAP) -> Mapping:
 
 
 def _control(path: Path, text: str, address: str, entry: object) -> Control:
-    line = next((n for n, row in enumerate(text.splitlines(), 1) if address in row), 0)
+    line = line_of(text, address)
 
     def fail(problem: str) -> UserError:
         return UserError(f"The OSC map {path}, line {line}: control {address} {problem}.")
