@@ -91,7 +91,7 @@ def test_bad_input_is_one_sentence(sequence_folder: Path, tmp_path: Path, argv, 
 def test_osc_reaches_the_live_loop(sequence_folder: Path) -> None:
     from pythonosc.udp_client import SimpleUDPClient
 
-    player = Player(PlayOptions(show=ShowOptions(sequence_folder), window=SIZE, vsync=False, frames=2, fixed_step=True, osc_port=0))
+    player = Player(PlayOptions(show=ShowOptions(sequence_folder), window=SIZE, vsync=False, frames=20, fixed_step=True, osc_port=0))
     SimpleUDPClient("127.0.0.1", player.osc.port).send_message("/hue", 77.0)
     SimpleUDPClient("127.0.0.1", player.osc.port).send_message("/next", [])
     time.sleep(0.2)
