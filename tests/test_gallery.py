@@ -91,7 +91,7 @@ def test_sequence_names_cannot_leave_the_folder(library: Path, tmp_path: Path) -
 
 
 def test_osc_switches_sequence_only_inside_the_library(library: Path) -> None:
-    player = Player(options(library, frames=2, osc_port=0))
+    player = Player(options(library, frames=20, osc_port=0))
     client = SimpleUDPClient("127.0.0.1", player.osc.port)
     client.send_message("/sequence", "../secret")
     client.send_message("/sequence", "valley")

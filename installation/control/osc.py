@@ -125,6 +125,8 @@ class OscControl:
 
     def apply(self, show: Show) -> int:
         """Carry every queued message into ``show``; return how many were applied."""
+        if self._last_values is None:
+            self._last_values = show.parameters.targets()  # what changes from here is fed back
         applied = 0
         while True:
             try:
@@ -169,7 +171,7 @@ class OscControl:
         """Send parameters that changed to the controller, at most 20 times a second per address."""
         values = show.parameters.targets()
         target = self._feedback_target or (self._last_sender and (self._last_sender, TOUCHOSC_PORT))
-        if self._last_values is not None and target:
+        if target:
             for name, value in values.items():
                 if value != self._last_values[name]:
                     self._queue_feedback(name, value)
