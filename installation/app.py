@@ -195,9 +195,7 @@ class Player:
             self._next_save = now + SAVE_SECONDS
             self._save()
         self._sequence_seconds += dt
-        params = self.show.parameters
-        length = self.show.conductor.pass_seconds(params["hold"], params["duration"]) / max(params["speed"], 1e-6)
-        if self.playlist is not None and len(self.playlist.items) > 1 and self._sequence_seconds >= length:
+        if self.playlist is not None and len(self.playlist.items) > 1 and self._sequence_seconds >= self.show.pass_seconds():
             self.switch_to(self.playlist.advance())
 
     def _heartbeat(self) -> None:

@@ -10,6 +10,7 @@ process) overlap.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,7 @@ class Sink(Protocol):
 
 @dataclass(frozen=True)
 class Plan:
-    """Which frames to render, out of how many, and where the music starts."""
+    """Which frames to render (``first`` to ``stop`` - 1) out of the ``total`` of the whole capture."""
 
     first: int
     stop: int
@@ -102,7 +103,7 @@ def capture(options: CaptureOptions) -> int:
         sink = open_sink(options, plan, bottom_up=False)
         frames = (_fit(morph_frame(keyframes, options.in_betweens, i), options.size) for i in range(plan.first, plan.stop))
         return _write_all(sink, frames, plan, options)
-    plan = _plan(options, _show_seconds(show, options), music_seconds)
+    plan = _plan(options, show.pass_seconds(), music_seconds)
     music = MusicFile(options.audio, options.fps) if options.audio else None
     sink = open_sink(options, plan, bottom_up=True)
     return _write_all(sink, render_frames(show, options, plan, music), plan, options)
@@ -135,16 +136,11 @@ def _check_options(options: CaptureOptions) -> None:
         raise UserError("--audio needs a video output; name --out FILE.mp4 (PNG frames carry no sound).")
 
 
-def _show_seconds(show: Show, options: CaptureOptions) -> float:
-    params = show.parameters
-    if params["speed"] <= 0:
-        raise UserError("At --speed 0 the show never moves, so it has no length; give --seconds.")
-    return show.conductor.pass_seconds(params["hold"], params["duration"]) / params["speed"]
-
-
 def _plan(options: CaptureOptions, natural_seconds: float, music_seconds: float | None) -> Plan:
     """Frames to render: --seconds, else the music's length, else one pass of the show."""
     seconds = options.seconds or music_seconds or natural_seconds
+    if math.isinf(seconds):
+        raise UserError("At --speed 0 the show never moves, so it has no length; give --seconds.")
     total = max(1, round(seconds * options.fps))
     if options.frames is None:
         return Plan(0, total, total)

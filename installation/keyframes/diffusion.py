@@ -22,7 +22,8 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -31,7 +32,7 @@ from tqdm import tqdm
 from installation.errors import UserError
 from installation.keyframes.capture import capture_indices
 from installation.keyframes.images import fit, to_uint8
-from installation.keyframes.request import Generated, KeyframeRequest
+from installation.keyframes.request import DEFAULT_MODEL, Generated, KeyframeRequest
 from installation.keyframes.sequence import Frame, frame_file
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def _check_reachable(model: str) -> None:
         raise _gated_error(model) from error
     except RepositoryNotFoundError as error:
         raise UserError(
-            f"The model {model} was not found on the Hugging Face hub; check the id (e.g. {_example()}), "
+            f"The model {model} was not found on the Hugging Face hub; check the id (e.g. {DEFAULT_MODEL}), "
             "or give a local folder."
         ) from error
     except Exception as error:  # no network, DNS, proxy, timeout: the answer is known, say it now
@@ -217,12 +218,6 @@ def _gated_error(model: str) -> UserError:
         f"The model {model} is gated; accept its licence on its Hugging Face page and log in "
         "(huggingface-cli login), or choose another --model."
     )
-
-
-def _example() -> str:
-    from installation.keyframes.request import DEFAULT_MODEL
-
-    return DEFAULT_MODEL
 
 
 def _scheduler(diffusers: Any, name: str, config: Any) -> Any:
@@ -360,27 +355,24 @@ class StepCapture:
             self.pictures.append((step, int(timestep), self.decode(latents)))
         return tensors
 
-    def installed(self):
+    @contextmanager
+    def installed(self) -> Iterator[None]:
         """A context in which ``scheduler.step`` also records the clean-image estimate."""
         scheduler = self.pipe.scheduler
         original = scheduler.step
-        capture = self
 
         @functools.wraps(original)
         def step(model_output, timestep, sample, *args, **kwargs):
             index = getattr(scheduler, "step_index", None)
             result = original(model_output, timestep, sample, *args, **kwargs)
-            capture._clean = _clean_estimate(scheduler, result, model_output, timestep, sample, index)
+            self._clean = _clean_estimate(scheduler, result, model_output, timestep, sample, index)
             return result
 
-        class _Installed:
-            def __enter__(self_inner):
-                scheduler.step = step
-
-            def __exit__(self_inner, *exc):
-                scheduler.step = original
-
-        return _Installed()
+        scheduler.step = step
+        try:
+            yield
+        finally:
+            scheduler.step = original
 
 
 def _clean_estimate(scheduler: Any, result: Any, model_output: Any, timestep: Any, sample: Any, index: int | None) -> Any:

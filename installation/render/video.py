@@ -9,6 +9,7 @@ cleanly. The ffmpeg used is the static build inside the imageio-ffmpeg wheel.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import queue
 import re
@@ -177,10 +178,8 @@ class VideoWriter:
         """Finish the file: ffmpeg gets end of input and writes its trailer."""
         self._queue.put(None)
         self._thread.join()
-        try:
+        with contextlib.suppress(BrokenPipeError):
             self._process.stdin.close()
-        except BrokenPipeError:
-            pass
         code = self._process.wait()
         if code != 0 or self._error is not None:
             raise self._failure()

@@ -6,6 +6,7 @@ the state it returns, which is what makes a capture at time t the frame the live
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,13 @@ class Show:
         mix = REST if state.target is None else blend(state.progress)
         values = self.parameters.snapshot() if values is None else values
         return FrameState(state.index, target, mix, state.transition, values, state)
+
+    def pass_seconds(self) -> float:
+        """Wall seconds of one pass through the sequence at the set parameters (inf at speed 0)."""
+        p = self.parameters
+        if p["speed"] <= 0.0:
+            return math.inf
+        return self.conductor.pass_seconds(p["hold"], p["duration"]) / p["speed"]
 
     def destinations(self, index_a: int, index_b: int) -> np.ndarray:
         """Where each sphere of keyframe ``index_a`` ends in ``index_b`` (computed once per pair)."""
