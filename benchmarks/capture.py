@@ -15,9 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from installation.capture import CaptureOptions, Plan, open_sink, render_frames
-from installation.render.video import DEFAULT_PRESET
-from installation.scene.show import ShowOptions, open_show
+from installation.render.platform import choose
+
+choose(offscreen=True)
+
+from installation.capture import Plan, capture_pipeline, open_sink, render_frames  # noqa: E402
+from installation.options import CaptureOptions, ShowOptions  # noqa: E402
+from installation.render.video import DEFAULT_PRESET  # noqa: E402
 
 START = 200  # 3.3 s in: the spheres are travelling
 
@@ -37,9 +41,10 @@ def measure(size: tuple[int, int], count: int, folder: Path, preset: str) -> tup
         out=folder / f"bench-{size[0]}.mp4", show=ShowOptions(), size=size, preset=preset, force=True, quiet=True
     )
     plan = Plan(START, START + count, START + count)
+    stage = options.show.first_stage()
 
     begin = time.perf_counter()
-    frames = list(render_frames(open_show(options.show), options, plan))
+    frames = list(render_frames(capture_pipeline(options, stage), size, plan))
     render = _fps(count, time.perf_counter() - begin)
 
     begin = time.perf_counter()
@@ -52,7 +57,7 @@ def measure(size: tuple[int, int], count: int, folder: Path, preset: str) -> tup
 
     begin = time.perf_counter()
     sink = open_sink(options, plan, bottom_up=True)
-    for frame in render_frames(open_show(options.show), options, plan):
+    for frame in render_frames(capture_pipeline(options, stage), size, plan):
         sink.write(frame)
     sink.close()
     whole = _fps(count, time.perf_counter() - begin)

@@ -10,21 +10,26 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import threading
 import time
 
-os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+from installation.render.platform import choose  # noqa: E402
+
+choose(offscreen=True)
 
 import numpy as np  # noqa: E402
 from pythonosc.udp_client import SimpleUDPClient  # noqa: E402
 
-from installation.app import Player, PlayOptions  # noqa: E402
+from installation.app import Player  # noqa: E402
 from installation.control.analysis import SoundAnalysis  # noqa: E402
 from installation.control.mapping import load_mapping  # noqa: E402
 from installation.control.osc import OscControl  # noqa: E402
-from installation.scene.show import ShowOptions, open_show  # noqa: E402
+from installation.gallery import GalleryOptions  # noqa: E402
+from installation.options import PlayOptions, ShowOptions  # noqa: E402
+from installation.scene.clock import WallClock  # noqa: E402
+from installation.scene.pipeline import FramePipeline  # noqa: E402
+from installation.scene.show import Show  # noqa: E402
 
 FRAMES = 600
 RATE = 10_000
@@ -45,7 +50,9 @@ def flood(port: int, stop: threading.Event, sent: list[int]) -> None:
 
 
 def loop_seconds(with_traffic: bool) -> tuple[float, int, int]:
-    player = Player(PlayOptions(show=ShowOptions(), window=(640, 360), vsync=False, frames=FRAMES, fixed_step=True, osc_port=0))
+    options = PlayOptions(show=ShowOptions(), window=(640, 360), vsync=False, frames=FRAMES, fixed_step=60.0, osc_port=0,
+                          audio="none", gallery=GalleryOptions(state_file=None))
+    player = Player(options)
     stop, sent = threading.Event(), []
     sender = threading.Thread(target=flood, args=(player.osc.port, stop, sent))
     if with_traffic:
@@ -62,19 +69,18 @@ def loop_seconds(with_traffic: bool) -> tuple[float, int, int]:
 
 
 def frames_to_apply(trials: int = 200) -> list[int]:
-    show = open_show(ShowOptions())
-    osc = OscControl(load_mapping(), port=0, host="127.0.0.1")
+    pipeline = FramePipeline(Show(ShowOptions().first_stage()), WallClock())
+    osc = OscControl(load_mapping(), pipeline.commands, lambda: pipeline.latest, port=0, host="127.0.0.1")
     client = SimpleUDPClient("127.0.0.1", osc.port)
     waits = []
     try:
         for trial in range(trials):
             value = float(trial % 90)
-            osc.apply(show)
+            pipeline.step()
             client.send_message("/hue", value)
             for frame in range(1, 10):
                 time.sleep(1 / 60)
-                osc.apply(show)
-                if show.parameters.target("hue") == value:
+                if pipeline.step().settings.hue == value:
                     waits.append(frame)
                     break
     finally:

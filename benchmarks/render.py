@@ -10,12 +10,13 @@ time from the command to the first frame of ``metamorph play`` (the demo, alread
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
 
-os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+from installation.render.platform import choose  # noqa: E402
+
+choose(offscreen=True)
 
 from installation.keyframes.demo import demo_sequence  # noqa: E402
 from installation.render.bench import measure, table  # noqa: E402

@@ -4,10 +4,7 @@ Data flows one way: ``keyframes`` (offline, diffusion) -> ``scene`` (motion and 
 -> ``render`` (OpenGL). See the README for the commands.
 """
 
-import os
 from importlib.metadata import PackageNotFoundError, version
-
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # pygame's banner would clutter every command
 
 try:
     __version__ = version("diffusive-metamorphosis")

@@ -1,71 +1,46 @@
-"""The live loop: window, keys, the show and the renderer, sixty times a second.
+"""The live loop: a window, keys and an on-screen display around the frame pipeline.
 
-A thin shell: the scene decides what the frame is, the renderer draws it. The loop reads the
-clock, the keyboard, OSC and sound, keeps the on-screen display, and does the chores of a show
-that runs for weeks: opening hours, a heartbeat in the log, the state saved every few seconds,
-the next sequence of a playlist, and a watchdog that ends a stalled process so the service
-restarts it.
+``Player`` is a thin driver: the pipeline decides what each frame is (``scene/pipeline.py``),
+the renderer draws it, the gallery does the chores of a long run (``gallery.py``). Keys, OSC and
+any other surface only put commands in the pipeline's queue.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import textwrap
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import pygame
 from PIL import Image
 
-from installation.control.analysis import SoundAnalysis
-from installation.control.audio import LiveInput, open_microphone
+from installation import signals
 from installation.control.mapping import load_mapping
-from installation.control.osc import OscControl
+from installation.control.osc import OscControl, networks
+from installation.control.sound import open_sound
+from installation.errors import UserError
+from installation.gallery import Gallery
+from installation.options import PlayOptions
 from installation.paths import keyframes_dir, shaders_dir
 from installation.render.overlay import Overlay
-from installation.render.renderer import Renderer, read_pixels
+from installation.render.framebuffer import Framebuffer
+from installation.render.renderer import Renderer
 from installation.render.window import GLError, PygameWindow
-from installation.scene.modulation import SILENCE, SoundFeatures
+from installation.scene.clock import Clock, FixedClock, WallClock
+from installation.scene.commands import Command
+from installation.scene.loader import SequenceLoader
+from installation.scene.pipeline import FramePipeline
 from installation.scene.playlist import Playlist, is_playlist, sequence_named
-from installation.scene.schedule import Schedule
-from installation.scene.show import FrameState, ShowOptions, open_show
-from installation.state import SAVE_SECONDS, SavedState, load_state, save_state
-from installation.watchdog import Watchdog
+from installation.scene.show import FrameState, Show
+from installation.scene.stage import Stage
+from installation.state import SavedState, load_state
 
 log = logging.getLogger(__name__)
-FIXED_STEP = 1.0 / 60.0
 CONTEXT_LOST_EXIT_CODE = 4
 _SHADER_CHECK_SECONDS = 0.5
-
-
-@dataclass
-class PlayOptions:
-    """What ``metamorph play`` was asked for."""
-
-    show: ShowOptions = field(default_factory=ShowOptions)
-    window: tuple[int, int] = (1280, 720)
-    fullscreen: bool = False
-    display: int = 0
-    vsync: bool = True
-    shuffle: bool = False
-    osc_port: int | None = None
-    osc_allow: list[str] = field(default_factory=list)
-    osc_feedback: tuple[str, int] | None = None
-    osc_map: Path | None = None
-    audio: bool = False
-    audio_device: str | None = None
-    schedule: Schedule | None = None
-    closed: str = "black"
-    state_file: Path | None = None
-    heartbeat: float = 60.0
-    watchdog: float | None = None
-    frames: int | None = None
-    screenshot: Path | None = None
-    fixed_step: bool = False
-    osd: bool = False
 
 
 class Player:
@@ -75,169 +50,135 @@ class Player:
         self.options = options
         folder = options.show.sequence
         self.playlist = Playlist(folder, options.shuffle) if folder and is_playlist(folder) else None
-        self.library = self.playlist.folder if self.playlist else keyframes_dir()
-        saved = load_state(options.state_file) if options.state_file else None
-        self.show = open_show(options.show, self._first_sequence(saved))
-        self._restore(saved)
+        library = self.playlist.folder if self.playlist else keyframes_dir()
+        saved = load_state(options.gallery.state_file) if options.gallery.state_file else None
+        self.pipeline = FramePipeline(
+            self._open_show(saved),
+            self._clock(),
+            open_sound(options.audio, options.audio_device, options.fixed_step or 60.0),
+            loader=SequenceLoader(library, options.show.prepare),
+        )
         self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
-        self.renderer = Renderer(self.show, shaders_dir())
+        self.renderer = Renderer(shaders_dir())
         self.overlay = Overlay()
         self.osc = self._open_osc()
-        self.sound: LiveInput | None = open_microphone(options.audio_device) if options.audio else None
-        self._analysis: SoundAnalysis | None = None
+        self.gallery = Gallery(options.gallery, self.pipeline, self.playlist, self._describe)
+        self.pipeline.closed = self.gallery.closed
         self.osd = options.osd
         self.running = True
         self.frames = 0
+        self.state: FrameState | None = None
         self._screenshot_wanted = False
-        self._frame_seconds = FIXED_STEP
+        self._frame_seconds = 1.0 / 60.0
         self._next_shader_check = 0.0
-        self._next_heartbeat = time.monotonic() + options.heartbeat
-        self._next_save = time.monotonic() + SAVE_SECONDS
-        self._sequence_seconds = 0.0
-        self._watchdog = Watchdog(options.watchdog) if options.watchdog else None
+        self._framebuffer: Framebuffer | None = None
 
     # Start-up ---------------------------------------------------------------------------------
 
-    def _first_sequence(self, saved: SavedState | None) -> Path | None:
-        """The sequence asked for; in a playlist, the one playing when the last run stopped."""
-        if self.playlist is None:
-            return self.options.show.sequence
-        if saved is not None and (path := sequence_named(self.playlist.folder, saved.sequence)) is not None:
-            self.playlist.select(path)
-        return self.playlist.current
+    def _clock(self) -> Clock:
+        return FixedClock(self.options.fixed_step) if self.options.fixed_step else WallClock()
 
-    def _restore(self, saved: SavedState | None) -> None:
-        """Resume where the last run left off, then let this run's explicit options win."""
-        if saved is None or saved.sequence != self.show.sequence.name:
-            return
-        for name, value in saved.parameters.items():
-            self.show.parameters.set(name, value, immediate=True)
-        for name, value in self.options.show.parameters.items():
-            self.show.parameters.set(name, value, immediate=True)
-        self.show.conductor.index = min(max(saved.keyframe, 0), self.show.conductor.count - 1)
-        log.info("state: resumed %s at keyframe %d", saved.sequence, self.show.conductor.index + 1)
+    def _open_show(self, saved: SavedState | None) -> Show:
+        """The first sequence that loads: the saved one of a playlist, then the others in order."""
+        show_options = self.options.show
+        if self.playlist is None:
+            stage = show_options.first_stage()
+        else:
+            stage = self._first_playlist_stage(saved)
+        parameters = show_options.parameters_set()
+        start = 0
+        if saved is not None and saved.sequence == stage.name:
+            for name, value in saved.parameters.items():
+                parameters.set(name, value, immediate=True)
+            for name, value in show_options.parameters.items():
+                parameters.set(name, value, immediate=True)
+            start = min(max(saved.keyframe, 0), stage.count - 1)
+            log.info("state: resumed %s at keyframe %d", saved.sequence, start + 1)
+        return Show(stage, show_options.order, parameters, start)
+
+    def _first_playlist_stage(self, saved: SavedState | None) -> Stage:
+        assert self.playlist is not None
+        items = list(self.playlist.items)
+        resumed = sequence_named(self.playlist.folder, saved.sequence) if saved is not None else None
+        if resumed in items:
+            items.remove(resumed)
+            items.insert(0, resumed)
+        problems = []
+        for path in items:
+            try:
+                return self.options.show.prepare(path)
+            except UserError as error:
+                log.warning("playlist: skipping %s (%s)", path.name, error)
+                problems.append(str(error))
+        raise UserError(f"No sequence in the playlist {self.playlist.folder} can be played; the first problem: {problems[0]}")
 
     def _open_osc(self) -> OscControl | None:
-        if self.options.osc_port is None:
+        options = self.options
+        if options.osc_port is None:
             return None
-        mapping = load_mapping(self.options.osc_map) if self.options.osc_map else load_mapping()
-        osc = OscControl(mapping, self.options.osc_port, allow=self.options.osc_allow, feedback=self.options.osc_feedback)
-        osc.on_sequence = self.switch_to_name
-        return osc
+        return OscControl(
+            load_mapping(options.osc_map), self.pipeline.commands, lambda: self.pipeline.latest,
+            options.osc_port, allow=networks(list(options.osc_allow)), feedback=options.osc_feedback,
+        )
 
     # The loop ---------------------------------------------------------------------------------
 
     def run(self) -> None:
         last = time.perf_counter()
         try:
-            while self.running:
+            while self.running and not signals.stop_requested():
                 now = time.perf_counter()
-                dt = FIXED_STEP if self.options.fixed_step else min(now - last, 0.1)
                 self._frame_seconds += (max(now - last, 1e-6) - self._frame_seconds) * 0.05
                 last = now
                 self._handle_events()
                 self._check_shaders(now)
-                if self.osc is not None:
-                    self.osc.apply(self.show)
-                state = self.show.advance(dt, self._listen(dt), self._closed())
-                self._draw(state)
+                self.state = self.pipeline.step()
+                self._draw(self.state)
                 self.frames += 1
-                if self._watchdog is not None:
-                    self._watchdog.beat()
-                self._chores(dt)
+                if self.osc is not None:
+                    self.osc.after_frame(self.state)
+                self.gallery.after_frame(self.state, self._frame_seconds)
         finally:
-            self._save()
-            if self._watchdog is not None:
-                self._watchdog.stop()
+            self.gallery.close(self.state)
             if self.osc is not None:
                 self.osc.close()
-            if self.sound is not None:
-                self.sound.close()
+            self.pipeline.sound.close()
+            if self.pipeline.loader is not None:
+                self.pipeline.loader.close()
             self.window.close()
 
     def _draw(self, state: FrameState) -> None:
-        """Draw, show and maybe save the frame; a lost GL context ends the process (code 4)."""
+        """Draw the frame offscreen (as capture does), maybe save it, show it with the on-screen
+        display over it; a lost GL context ends the process (code 4)."""
         try:
-            self.renderer.draw(state, self.window.size)
-            self._draw_overlay(state)
+            target = self._target()
+            target.bind()
+            self.renderer.draw(state, target.size)
             if self.options.frames is not None and self.frames + 1 >= self.options.frames:
                 self.running = False
             if self._screenshot_wanted or (not self.running and self.options.screenshot):
-                self._save_screenshot()
+                self._save_screenshot(target)
+            target.blit_to_window()
+            self._draw_overlay(state)
             self.window.swap()
         except (GLError, pygame.error) as error:
             log.critical("the OpenGL context was lost (%s); exiting with code %d so the service restarts the show",
                          error, CONTEXT_LOST_EXIT_CODE)
             raise SystemExit(CONTEXT_LOST_EXIT_CODE) from error
 
-    def _listen(self, dt: float) -> SoundFeatures:
-        """This frame's sound features (silence without an input)."""
-        if self.sound is None:
-            return SILENCE
-        samples = self.sound.read()
-        if self._analysis is None or self._analysis.sample_rate != self.sound.sample_rate:
-            self._analysis = SoundAnalysis(self.sound.sample_rate)
-        return self._analysis.update(samples, dt)
+    def _target(self) -> Framebuffer:
+        """The offscreen picture, the window's size (made again when the window is resized)."""
+        size = self.window.size
+        if self._framebuffer is None or self._framebuffer.size != size:
+            if self._framebuffer is not None:
+                self._framebuffer.delete()
+            self._framebuffer = Framebuffer(size)
+        return self._framebuffer
 
-    def _closed(self) -> str | None:
-        schedule = self.options.schedule
-        if schedule is None or schedule.is_open(datetime.now().time()):
-            return None
-        return self.options.closed
-
-    def _chores(self, dt: float) -> None:
-        """The once-in-a-while work: heartbeat, saved state, the playlist's next sequence."""
-        now = time.monotonic()
-        if now >= self._next_heartbeat:
-            self._next_heartbeat = now + self.options.heartbeat
-            self._heartbeat()
-        if now >= self._next_save:
-            self._next_save = now + SAVE_SECONDS
-            self._save()
-        self._sequence_seconds += dt
-        if self.playlist is not None and len(self.playlist.items) > 1 and self._sequence_seconds >= self.show.pass_seconds():
-            self.switch_to(self.playlist.advance())
-
-    def _heartbeat(self) -> None:
-        state = self.show.conductor.state()
+    def _describe(self) -> str:
+        """The heartbeat's words on the inputs."""
         received = self.osc.counts["received"] if self.osc else 0
-        log.info(
-            "heartbeat: %.1f fps, %.0f MB, %s keyframe %d/%d, osc %d messages, sound %s",
-            1.0 / self._frame_seconds, resident_megabytes(), self.show.sequence.name, state.index + 1,
-            self.show.conductor.count, received, "on" if self.sound and self.sound.connected else "off",
-        )
-
-    def _save(self) -> None:
-        if self.options.state_file is not None:
-            conductor = self.show.conductor.state()
-            keyframe = conductor.index if conductor.target is None else conductor.target  # where it is heading
-            state = SavedState(self.show.sequence.name, keyframe, self.show.parameters.targets())
-            save_state(self.options.state_file, state)
-
-    # Sequences --------------------------------------------------------------------------------
-
-    def switch_to_name(self, name: str) -> bool:
-        """``/sequence NAME``: only a sequence inside the keyframes (or playlist) folder."""
-        path = sequence_named(self.library, name)
-        if path is None:
-            log.warning("osc: /sequence %r is not a sequence in %s", name, self.library)
-            return False
-        return self.switch_to(path)
-
-    def switch_to(self, path: Path) -> bool:
-        """Play another sequence with the same parameters; a broken one leaves the current playing."""
-        try:
-            show = open_show(self.options.show, path, self.show.parameters)
-        except Exception as error:  # a bad folder must never stop the show
-            log.warning("cannot switch to %s (%s); the current sequence goes on", path, error)
-            return False
-        self.show = show
-        self.renderer.play(show)
-        self._sequence_seconds = 0.0
-        if self.playlist is not None:
-            self.playlist.select(path)
-        log.info("now playing %s", path.name)
-        return True
+        return f", osc {received} messages, sound {type(self.pipeline.sound).__name__}"
 
     # Keys, shaders, display -------------------------------------------------------------------
 
@@ -249,24 +190,24 @@ class Player:
                 self._key(event.key)
 
     def _key(self, key: int) -> None:
-        conductor = self.show.conductor
-        if key in (pygame.K_q, pygame.K_ESCAPE):
-            self.running = False
-        elif key == pygame.K_SPACE:
-            conductor.pause()
-        elif key == pygame.K_RIGHT:
-            conductor.next()
-        elif key == pygame.K_LEFT:
-            conductor.prev()
-        elif key == pygame.K_f:
-            self.window.toggle_fullscreen()
-        elif key == pygame.K_h:
-            self.osd = not self.osd
-        elif key == pygame.K_r:
-            for program in self.renderer.programs:
-                program.reload(force=True)
-        elif key == pygame.K_s:
-            self._screenshot_wanted = True
+        command = KEY_COMMANDS.get(key)
+        if command is not None:
+            self.pipeline.commands.put(command)
+        elif (action := KEY_ACTIONS.get(key)) is not None:
+            action(self)
+
+    def _quit(self) -> None:
+        self.running = False
+
+    def _toggle_osd(self) -> None:
+        self.osd = not self.osd
+
+    def _reload_shaders(self) -> None:
+        for program in self.renderer.programs:
+            program.reload(force=True)
+
+    def _want_screenshot(self) -> None:
+        self._screenshot_wanted = True
 
     def _check_shaders(self, now: float) -> None:
         if now >= self._next_shader_check:
@@ -282,44 +223,50 @@ class Player:
             self.overlay.draw(self.renderer, self.window.size, lines, alert)
 
     def _status_lines(self, state: FrameState) -> list[str]:
-        count = len(self.show.sequence)
-        where = f"{self.show.sequence.name}: keyframe {state.index_a + 1}/{count}"
+        where = f"{state.stage.name}: keyframe {state.index_a + 1}/{state.stage.count}"
         if state.conductor.moving:
             where += f" -> {state.index_b + 1}  {state.conductor.progress:.0%}"
         if state.conductor.paused:
             where += "  (paused)"
-        params = state.parameters
+        values = state.values.as_dict()
+        spheres = self.renderer.field.count if self.renderer.field else 0
         return [
-            f"{1.0 / self._frame_seconds:5.1f} fps  {self._frame_seconds * 1000:5.1f} ms  "
-            f"{self.renderer.field.count} spheres",
+            f"{1.0 / self._frame_seconds:5.1f} fps  {self._frame_seconds * 1000:5.1f} ms  {spheres} spheres",
             where,
-            "  ".join(f"{name} {params[name]:.2f}" for name in ("speed", "hold", "duration", "diffusion", "size")),
-            "  ".join(f"{name} {params[name]:.2f}" for name in ("hue", "saturation", "brightness", "blackout")),
+            "  ".join(f"{name} {values[name]:.2f}" for name in ("speed", "hold", "duration", "diffusion", "size")),
+            "  ".join(f"{name} {values[name]:.2f}" for name in ("hue", "saturation", "brightness", "blackout")),
         ]
 
-    def _save_screenshot(self) -> None:
+    def _save_screenshot(self, target: Framebuffer) -> None:
         self._screenshot_wanted = False
         path = self.options.screenshot
         if path is None or self.running:
             path = Path(f"metamorph-{datetime.now():%Y%m%d-%H%M%S-%f}.png")
-        pixels = read_pixels(self.window.size)
+        pixels = target.read()
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(pixels).save(path)
         log.info("screenshot saved: %s", path)
 
 
-def resident_megabytes() -> float:
-    """The process's resident memory now (Linux), else its peak."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as stream:
-            pages = int(stream.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
-    except (OSError, ValueError, IndexError):
-        import resource
+KEY_COMMANDS: dict[int, Command] = {
+    pygame.K_SPACE: Command("pause", (None,)),
+    pygame.K_RIGHT: Command("next", (True,)),
+    pygame.K_LEFT: Command("prev", (True,)),
+    pygame.K_b: Command("blackout", (None,)),
+}
+"""Keys that ask the show for something: the same commands as OSC and every other surface."""
 
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+KEY_ACTIONS: dict[int, Callable[[Player], None]] = {
+    pygame.K_q: Player._quit,
+    pygame.K_ESCAPE: Player._quit,
+    pygame.K_f: lambda player: player.window.toggle_fullscreen(),
+    pygame.K_h: Player._toggle_osd,
+    pygame.K_r: Player._reload_shaders,
+    pygame.K_s: Player._want_screenshot,
+}
+"""Keys that act on the player itself: window, display, shaders, screenshots."""
 
 
 def play(options: PlayOptions) -> None:
-    """Run ``metamorph play`` until q, Esc, the window closes, or ``options.frames``."""
+    """Run ``metamorph play`` until q, Esc, the window closes, a stop signal, or ``options.frames``."""
     Player(options).run()

@@ -1,40 +1,34 @@
-"""The offline loop: the live loop's scene and renderer, headless, one fixed time step per frame.
+"""The offline loop: the live loop's frame pipeline and renderer, headless, with sinks.
 
-Frame i shows the show at time i / fps, the frame the live loop shows at that time with the same
-inputs. Because a frame is a pure function of that time, a range ``--frames A:B`` fast-forwards
-the scene (no drawing) to A and renders from there, so ranges rendered apart join into the same
-video as one run. Rendering, readback (pixel buffer objects) and encoding (ffmpeg, its own
-process) overlap.
+Frame i is the show at time i / fps: the frame ``play --fixed-step FPS`` shows, fed the same
+audio. Because every frame is a pure function of the pipeline's inputs, a range ``--frames A:B``
+steps the pipeline (no drawing) to A and renders from there, so ranges rendered apart join into
+the same video as one run. Rendering, readback (pixel buffer objects) and encoding (ffmpeg, its
+own process) overlap. The caller chooses the offscreen GL platform first
+(``installation.render.platform.choose``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
-from installation.control.analysis import SoundAnalysis
-from installation.control.audio import MusicFile
+from installation import signals
+from installation.control.sound import open_sound
 from installation.errors import UserError
-from installation.scene.modulation import SILENCE
-from installation.scene.show import FrameState, Show, ShowOptions, open_show
-
-# Capture never opens a window: pygame's offscreen driver gives OpenGL on EGL, display or not.
-# This must be decided before installation.render (and so OpenGL) is first imported.
-os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-
-from installation.paths import shaders_dir  # noqa: E402
-from installation.render.framebuffer import Framebuffer  # noqa: E402
-from installation.render.readback import PixelReader  # noqa: E402
-from installation.render.renderer import Renderer  # noqa: E402
-from installation.render.video import (  # noqa: E402
+from installation.options import CaptureOptions
+from installation.paths import shaders_dir
+from installation.render.framebuffer import Framebuffer
+from installation.render.readback import PixelReader
+from installation.render.renderer import Renderer
+from installation.render.video import (
     CODECS,
     DEFAULT_PRESET,
     PRESETS,
@@ -45,30 +39,14 @@ from installation.render.video import (  # noqa: E402
     concat,
     probe_audio,
 )
-from installation.render.window import PygameWindow  # noqa: E402
+from installation.render.window import PygameWindow
+from installation.scene.clock import FixedClock
+from installation.scene.pipeline import FramePipeline
+from installation.scene.show import Show
+from installation.scene.stage import Stage
 
 log = logging.getLogger(__name__)
-DEFAULT_IN_BETWEENS = 30
-
-
-@dataclass
-class CaptureOptions:
-    """What ``metamorph capture`` was asked for."""
-
-    out: Path
-    show: ShowOptions = field(default_factory=ShowOptions)
-    size: tuple[int, int] = (3840, 2160)
-    fps: float = 60.0
-    seconds: float | None = None
-    frames: tuple[int, int] | None = None
-    audio: Path | None = None
-    codec: str = "h264"
-    quality: int = 80
-    preset: str = DEFAULT_PRESET
-    force: bool = False
-    mode: str = "spheres"
-    in_betweens: int = DEFAULT_IN_BETWEENS
-    quiet: bool = False
+MAX_SECONDS = 86_400.0
 
 
 class Sink(Protocol):
@@ -96,22 +74,30 @@ def capture(options: CaptureOptions) -> int:
     """Render ``options`` to a video or a PNG folder; return the number of frames written."""
     _check_options(options)
     music_seconds = probe_audio(options.audio) if options.audio else None
-    show = open_show(options.show)
+    stage = options.show.first_stage()
     if options.mode == "morph":
-        keyframes = show.sequence.frames
+        keyframes = stage.sequence.frames
         plan = _plan(options, morph_length(len(keyframes), options.in_betweens) / options.fps, music_seconds)
         sink = open_sink(options, plan, bottom_up=False)
         frames = (_fit(morph_frame(keyframes, options.in_betweens, i), options.size) for i in range(plan.first, plan.stop))
         return _write_all(sink, frames, plan, options)
-    plan = _plan(options, show.pass_seconds(), music_seconds)
-    music = MusicFile(options.audio, options.fps) if options.audio else None
+    pipeline = capture_pipeline(options, stage)
+    plan = _plan(options, pipeline.show.pass_seconds(), music_seconds)
     sink = open_sink(options, plan, bottom_up=True)
-    return _write_all(sink, render_frames(show, options, plan, music), plan, options)
+    return _write_all(sink, render_frames(pipeline, options.size, plan), plan, options)
+
+
+def capture_pipeline(options: CaptureOptions, stage: Stage) -> FramePipeline:
+    """The frame pipeline of a capture: a fixed step of 1/fps, the music file as the sound heard."""
+    show = Show(stage, options.show.order, options.show.parameters_set())
+    return FramePipeline(show, FixedClock(options.fps), open_sound(options.audio, fps=options.fps))
 
 
 def _check_options(options: CaptureOptions) -> None:
-    if options.fps <= 0 or options.fps > 240:
+    if not 1 <= options.fps <= 240:
         raise UserError(f"--fps {options.fps:g} is outside 1..240; use 60 or 30.")
+    if options.seconds is not None and not 0 < options.seconds <= MAX_SECONDS:
+        raise UserError(f"--seconds {options.seconds:g} is outside 0..{MAX_SECONDS:g} (24 hours); give the length in seconds, e.g. 20.")
     if not 1 <= options.quality <= 100:
         raise UserError(f"--quality {options.quality} is outside 1..100; use 80 for a good balance.")
     if min(options.size) < 16:
@@ -132,8 +118,6 @@ def _check_options(options: CaptureOptions) -> None:
             raise UserError(f"The output {out} exists; choose another --out or add --force to replace it.")
     elif out.is_dir() and any(out.iterdir()) and not options.force:
         raise UserError(f"The output folder {out} is not empty; choose another --out or add --force to replace it.")
-    if not video and options.audio:
-        raise UserError("--audio needs a video output; name --out FILE.mp4 (PNG frames carry no sound).")
 
 
 def _plan(options: CaptureOptions, natural_seconds: float, music_seconds: float | None) -> Plan:
@@ -174,49 +158,42 @@ def _clear_frames(folder: Path) -> None:
             path.unlink()
 
 
-def render_frames(show: Show, options: CaptureOptions, plan: Plan, music: MusicFile | None = None) -> Iterator[bytes]:
+def render_frames(pipeline: FramePipeline, size: tuple[int, int], plan: Plan) -> Iterator[bytes]:
     """Rendered frames (bottom row first) of ``plan``, read back through pixel buffer objects.
 
-    With ``music``, the sound heard during each frame steers the show exactly as a live input
-    would; the analysis runs from the first frame even when the range starts later, so its
-    envelopes are the same as in a whole run.
+    The pipeline steps through every frame from 0, drawing only those of the plan, so sound
+    envelopes and smoothing are the same as in a whole run.
     """
     window = PygameWindow((64, 64), vsync=False, hidden=True)
     try:
-        renderer = Renderer(show, shaders_dir())
-        target = Framebuffer(options.size)
+        renderer = Renderer(shaders_dir())
+        target = Framebuffer(size)
         reader = PixelReader(target)
-        dt = 1.0 / options.fps
-        analysis = SoundAnalysis(music.sample_rate) if music else None
-
-        def step(index: int) -> FrameState:
-            sound = analysis.update(music.frame(index - 1), dt) if analysis else SILENCE
-            return show.advance(dt, sound)
-
-        state = show.frame_state()
-        for index in range(1, plan.first + 1):
-            state = step(index)
-        for index in range(plan.first, plan.stop):
-            if index > plan.first:
-                state = step(index)
+        for index in range(plan.stop):
+            state = pipeline.step()
+            if index < plan.first:
+                continue
             target.bind()
-            renderer.draw(state, options.size)
+            renderer.draw(state, size)
             reader.request()
             if (frame := reader.ready()) is not None:
                 yield frame
         yield from reader.drain()
     finally:
+        pipeline.sound.close()
         window.close()
 
 
-def _write_all(sink: Sink, frames, plan: Plan, options: CaptureOptions) -> int:
-    """Feed every frame to ``sink`` with a progress bar; always finish the file, even on Ctrl-C."""
+def _write_all(sink: Sink, frames: Iterable[bytes], plan: Plan, options: CaptureOptions) -> int:
+    """Feed every frame to ``sink`` with a progress bar; always finish the file, even when stopped."""
     try:
         with tqdm(total=plan.count, unit="frame", desc="capture", disable=options.quiet) as bar:
             for frame in frames:
                 sink.write(frame)
                 bar.update()
-    except KeyboardInterrupt:
+                if signals.stop_requested():
+                    raise signals.Stopped()
+    except (KeyboardInterrupt, signals.Stopped):
         sink.close()
         log.warning("interrupted: %d of %d frames are in %s, which stays playable", sink.frames, plan.count, options.out)
         raise

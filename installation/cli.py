@@ -6,16 +6,22 @@ A ``UserError`` ends as one line on stderr and exit code 2; ``--debug`` adds the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import math
 import re
 import sys
 import textwrap
 import traceback
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, NoReturn, Sequence
 
-from installation import __version__
+from installation import __version__, signals
 from installation.errors import UserError
+from installation.logs import RateLimit
+
+RATE_LIMIT = RateLimit()
+"""One limiter for every log handler: a warning that repeats is written a few times a minute."""
 
 _EXAMPLES = """\
 examples:
@@ -35,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="metamorph: %(message)s")
     logging.getLogger("OpenGL").setLevel(logging.DEBUG if debug else logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RATE_LIMIT)
+    signals.install()
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
@@ -52,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"metamorph: error: {error}", file=sys.stderr)
         return error.exit_code
+    except signals.Stopped as stopped:
+        print(f"metamorph: {stopped}; what was written is kept.", file=sys.stderr)
+        return 0
     except KeyboardInterrupt:
         print("metamorph: interrupted.", file=sys.stderr)
         return 130
@@ -68,21 +80,29 @@ def _log_to_file(path: Path) -> None:
     except OSError as error:
         raise UserError(f"The log file {path} cannot be written ({error.strerror}); choose another --log-file.") from error
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RATE_LIMIT)
     logging.getLogger().addHandler(handler)
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line that names the fix, as every other error is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"metamorph: error: {message} (see `{self.prog} --help`).\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of errors"
     )
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="metamorph",
         description="Diffusive Metamorphosis: a photograph becomes a live installation of diffusing spheres.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"metamorph {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     _add_keyframes(commands, common)
     _add_play(commands, common)
     _add_capture(commands, common)
@@ -121,7 +141,7 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
     )
     command.add_argument("--model", help="diffusers model: a hub id or a local folder (default stable-diffusion-v1-5/stable-diffusion-v1-5)")
     command.add_argument("--negative-prompt", default="", help="what the model should avoid (diffusers)")
-    command.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance (default 7.5; 0 for turbo models)")
+    command.add_argument("--guidance", type=finite, default=7.5, help="classifier-free guidance (default 7.5; 0 for turbo models)")
     command.add_argument("--scheduler", help="diffusers scheduler: ddim, ddpm, pndm, lms, euler, euler-a, heun, dpm, unipc, lcm (default: the model's)")
     command.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
     command.add_argument("--dtype", default="auto", help="auto (default: fp16 on a GPU, fp32 on the CPU), fp16, bf16 or fp32")
@@ -131,7 +151,7 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
     command.add_argument("--captures", type=int, default=15, help="denoising steps to capture (default 15)")
     command.add_argument("--steps", type=int, default=50, help="denoising steps of the schedule (default 50)")
     command.add_argument(
-        "--strength", type=float, default=0.75,
+        "--strength", type=finite, default=0.75,
         help="how far the photo is noised, 0..1 (default 0.75); steps executed = int(steps x strength)",
     )
     command.add_argument("--seed", type=int, default=0, help="random seed; same arguments, same frames (default 0)")
@@ -160,31 +180,35 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
         epilog=_PLAY_KEYS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
+    from installation.gallery import GalleryOptions
+    from installation.options import PlayOptions
+
+    play, gallery_defaults = PlayOptions(), GalleryOptions()
+    command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder, or a folder of them (a playlist); default: the demo")
     command.add_argument("--fullscreen", action="store_true", help="full screen, cursor hidden")
-    command.add_argument("--display", type=int, default=0, help="which display to use (default 0)")
-    command.add_argument("--window", type=_size, default=(1280, 720), help="window size WxH (default 1280x720)")
+    command.add_argument("--display", type=number_in(0, 64, int), default=play.display, help=f"which display to use (default {play.display})")
+    command.add_argument("--window", type=_size, default=play.window, help="window size WxH (default %(default)s)")
     command.add_argument("--no-vsync", action="store_true", help="do not wait for the display's refresh")
     gallery = command.add_argument_group("gallery")
     gallery.add_argument("--config", type=Path, help="read options from a TOML file (the command line wins); see `metamorph config --example`")
     gallery.add_argument("--shuffle", action="store_true", help="play a folder of sequences in random order")
     gallery.add_argument("--open", metavar="HH:MM-HH:MM", help="daily opening hours; outside them the screen is black or dimmed")
-    gallery.add_argument("--closed", choices=["black", "dim"], default="black", help="the look outside opening hours (default black)")
+    gallery.add_argument("--closed", choices=["black", "dim"], default=gallery_defaults.closed, help="the look outside opening hours (default %(default)s)")
     gallery.add_argument("--state", default="auto", metavar="FILE", help="where the keyframe and parameters are saved every 5 s and restored at start (default ~/.local/state/metamorph/state.json; none: off)")
     gallery.add_argument("--log-file", type=Path, help="also log to this file, rotated at 5 MB")
-    gallery.add_argument("--heartbeat", type=float, default=60.0, metavar="SECONDS", help="a log line with fps, memory and keyframe this often (default 60)")
-    gallery.add_argument("--watchdog", type=float, default=15.0, metavar="SECONDS", help="exit with code 3 when no frame was drawn for this long, so the service restarts (default 15; 0: off)")
+    gallery.add_argument("--heartbeat", type=number_in(1, 86_400), default=gallery_defaults.heartbeat, metavar="SECONDS", help="a log line with fps, memory and keyframe this often (default %(default)g)")
+    gallery.add_argument("--watchdog", type=number_in(0, 3600), default=gallery_defaults.watchdog, metavar="SECONDS", help="exit with code 3 when no frame was drawn for this long, so the service restarts (default %(default)g; 0: off)")
     control = command.add_argument_group("control")
-    control.add_argument("--osc-port", type=int, default=8000, help="UDP port for OSC (default 8000; 0 turns OSC off)")
-    control.add_argument("--osc-allow", nargs="+", default=[], metavar="CIDR", help="accept OSC only from these networks, e.g. 192.168.1.0/24")
+    control.add_argument("--osc-port", type=number_in(0, 65535, int), default=play.osc_port, help="UDP port for OSC (default %(default)s; 0 turns OSC off)")
+    control.add_argument("--osc-allow", nargs="+", default=list(play.osc_allow), metavar="CIDR", help="accept OSC only from these networks, e.g. 192.168.1.0/24, or `any` (default: this machine and the private and link-local networks)")
     control.add_argument("--osc-feedback", type=_host_port, metavar="HOST:PORT", help="where parameter changes are sent (default: the last controller, port 9000)")
     control.add_argument("--osc-map", type=Path, help="TOML file mapping controller addresses (default: the TouchOSC layout of `metamorph touchosc`)")
-    control.add_argument("--audio", choices=["input", "none"], default="input", help="input: steer by live sound (default); none: no sound")
+    control.add_argument("--audio", type=_audio_source, default=play.audio, metavar="input|none|FILE", help="input: steer by live sound (default); none: no sound; a music file: steer by it, heard in show time (with --fixed-step, what `capture --audio FILE` renders)")
     control.add_argument("--audio-device", metavar="NAME", help="sound input whose name contains NAME (see `metamorph devices`)")
     _add_show_options(command)
-    command.add_argument("--frames", type=int, help="stop after N frames")
+    command.add_argument("--frames", type=number_in(1, 1e12, int), help="stop after N frames")
     command.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
-    command.add_argument("--fixed-step", action="store_true", help="advance exactly 1/60 s per frame (frame-exact)")
+    command.add_argument("--fixed-step", type=number_in(1, 240), nargs="?", const=60.0, metavar="FPS", help="advance exactly 1/FPS s per frame, 60 when FPS is left out (frame-exact: the frames `capture --fps FPS` writes)")
     command.add_argument("--osd", action="store_true", help="start with the on-screen display shown")
     command.set_defaults(run=_run_play, command_parser=command, command_name="play")
 
@@ -199,24 +223,23 @@ keys:
 
 def _add_show_options(command: argparse.ArgumentParser) -> None:
     """The look and motion options of ``play`` and ``capture``, one per registry parameter."""
+    from installation.scene.cells import DEFAULT_COLUMNS
     from installation.scene.parameters import PLAYER_PARAMETERS
 
     look = command.add_argument_group("look and motion")
-    look.add_argument("--grid", type=int, default=160, metavar="COLUMNS", help="sphere columns (default 160; rows follow the picture's aspect)")
+    look.add_argument("--grid", type=number_in(1, 4096, int), default=DEFAULT_COLUMNS, metavar="COLUMNS", help="sphere columns (default %(default)s; rows follow the picture's aspect)")
     look.add_argument("--transport", choices=["grid", "color"], default="color", help="color: spheres travel to a cell of their colour in the next keyframe (default); grid: back to their own cell")
     look.add_argument("--order", choices=["forward", "pingpong", "loop"], default="loop", help="how the sequence is walked (default loop)")
     for spec in PLAYER_PARAMETERS:
         look.add_argument(
-            spec.flag, dest=f"parameter_{spec.name}", type=float,
+            spec.flag, dest=f"parameter_{spec.name}", type=finite,
             metavar="X", help=f"{spec.help} ({spec.minimum:g}..{spec.maximum:g}, default {spec.default:g})",
         )
 
 
 def _show_options(args: argparse.Namespace):
-    from installation.scene.show import ShowOptions
+    from installation.options import ShowOptions
 
-    if args.grid < 1:
-        raise UserError(f"--grid {args.grid} must be at least 1 column.")
     parameters = {
         name.removeprefix("parameter_"): value
         for name, value in vars(args).items()
@@ -226,38 +249,73 @@ def _show_options(args: argparse.Namespace):
 
 
 def _run_play(args: argparse.Namespace) -> None:
-    from installation.app import PlayOptions, play
+    from installation.render.platform import choose
+
+    choose(offscreen=False)
+    from installation.app import play
+    from installation.control.osc import networks
+    from installation.gallery import GalleryOptions
+    from installation.options import PlayOptions
     from installation.scene.schedule import parse_schedule
     from installation.state import default_state_file
 
-    if args.frames is not None and args.frames < 1:
-        raise UserError(f"--frames {args.frames} must be at least 1.")
+    networks(args.osc_allow)
     state = {"auto": default_state_file(), "none": None}.get(args.state, Path(args.state))
-    play(
-        PlayOptions(
-            show=_show_options(args),
-            shuffle=args.shuffle,
-            schedule=parse_schedule(args.open) if args.open else None,
-            closed=args.closed,
-            state_file=state,
-            heartbeat=max(args.heartbeat, 1.0),
-            watchdog=args.watchdog or None,
-            window=args.window,
-            fullscreen=args.fullscreen,
-            display=args.display,
-            vsync=not args.no_vsync,
-            osc_port=args.osc_port or None,
-            osc_allow=_networks(args.osc_allow),
-            osc_feedback=args.osc_feedback,
-            osc_map=args.osc_map,
-            audio=args.audio == "input",
-            audio_device=args.audio_device,
-            frames=args.frames,
-            screenshot=args.screenshot,
-            fixed_step=args.fixed_step,
-            osd=args.osd,
-        )
+    gallery = GalleryOptions(
+        schedule=parse_schedule(args.open) if args.open else None,
+        closed=args.closed,
+        state_file=state,
+        heartbeat=args.heartbeat,
+        watchdog=args.watchdog or None,
     )
+    options = PlayOptions(
+        show=_show_options(args),
+        gallery=gallery,
+        shuffle=args.shuffle,
+        window=args.window,
+        fullscreen=args.fullscreen,
+        display=args.display,
+        vsync=not args.no_vsync,
+        osc_port=args.osc_port or None,
+        osc_allow=tuple(args.osc_allow),
+        osc_feedback=args.osc_feedback,
+        audio=args.audio,
+        audio_device=args.audio_device,
+        frames=args.frames,
+        screenshot=args.screenshot,
+        fixed_step=args.fixed_step,
+        osd=args.osd,
+    )
+    play(dataclasses.replace(options, osc_map=args.osc_map) if args.osc_map else options)
+
+
+def _audio_source(text: str) -> str:
+    """``input``, ``none``, or the path of an existing music file."""
+    if text in ("input", "none") or Path(text).is_file():
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is neither input, none, nor a music file that exists")
+
+
+def number_in(low: float, high: float, kind: Callable[[str], float] = float) -> Callable[[str], float]:
+    """An argparse type: a finite number of ``kind`` between ``low`` and ``high``, else one sentence."""
+
+    def convert(text: str) -> float:
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            what = "a whole number" if kind is int else "a finite number"
+            span = "" if math.isinf(low) else f" from {low:g} to {high:g}"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}{span}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+finite = number_in(-math.inf, math.inf)
+"""Any finite number: NaN and infinities are refused where they are typed."""
 
 
 def _add_capture(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -275,18 +333,20 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
         epilog=_CAPTURE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from installation.options import CaptureOptions as defaults
+
     command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
     command.add_argument("--out", type=Path, required=True, help="a .mp4/.mov/.mkv video, or a folder for PNG frames")
-    command.add_argument("--size", type=_size, default=(3840, 2160), help="output size WxH (default 3840x2160)")
-    command.add_argument("--fps", type=float, default=60.0, help="frames per second (default 60)")
-    command.add_argument("--seconds", type=float, help="length (default: the music's, else one pass of the sequence)")
+    command.add_argument("--size", type=_size, default=defaults.size, help="output size WxH (default 3840x2160)")
+    command.add_argument("--fps", type=finite, default=defaults.fps, help="frames per second, 1..240 (default %(default)g)")
+    command.add_argument("--seconds", type=finite, help="length, up to 24 hours (default: the music's, else one pass of the sequence)")
     command.add_argument("--frames", type=_frame_range, metavar="A:B", help="render only frames A to B-1 of the whole")
-    command.add_argument("--audio", type=Path, help="music to mux in (wav, flac, mp3); sets the default length")
-    command.add_argument("--codec", default="h264", help="video codec: h264 (default), h265, prores or av1")
-    command.add_argument("--quality", type=int, default=80, help="1..100, higher is better and larger (default 80)")
-    command.add_argument("--preset", default="faster", help="h264/h265 speed preset, ultrafast..veryslow (default faster; ultrafast lets encoding keep up with rendering on few cores)")
-    command.add_argument("--mode", choices=["spheres", "morph"], default="spheres", help="spheres (default), or morph: the plain cross-fade video of the source piece")
-    command.add_argument("--in-betweens", type=int, default=30, help="morph mode: frames between two keyframes (default 30)")
+    command.add_argument("--audio", type=Path, help="music to mux in (wav, flac, mp3); it steers the show as a live input would, and sets the default length")
+    command.add_argument("--codec", default=defaults.codec, help="video codec: h264 (default), h265, prores or av1")
+    command.add_argument("--quality", type=number_in(1, 100, int), default=defaults.quality, help="1..100, higher is better and larger (default %(default)s)")
+    command.add_argument("--preset", default=defaults.preset, help="h264/h265 speed preset, ultrafast..veryslow (default %(default)s; ultrafast lets encoding keep up with rendering on few cores)")
+    command.add_argument("--mode", choices=["spheres", "morph"], default=defaults.mode, help="spheres (default), or morph: the plain cross-fade video of the source piece")
+    command.add_argument("--in-betweens", type=number_in(0, 10_000, int), default=defaults.in_betweens, help="morph mode: frames between two keyframes (default %(default)s)")
     command.add_argument("--force", action="store_true", help="replace an existing output")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_show_options(command)
@@ -311,7 +371,11 @@ def _frame_range(text: str) -> tuple[int, int]:
 
 
 def _run_capture(args: argparse.Namespace) -> None:
-    from installation.capture import CaptureOptions, capture
+    from installation.render.platform import choose
+
+    choose(offscreen=True)
+    from installation.capture import capture
+    from installation.options import CaptureOptions
 
     capture(
         CaptureOptions(
@@ -363,13 +427,16 @@ def _add_bench(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
             "uploaded every frame); print frame times, the Python time of a frame, and the ratios."
         ),
     )
-    command.add_argument("--seconds", type=float, default=1.0, help="time spent on each measurement (default 1)")
+    command.add_argument("--seconds", type=number_in(0.01, 600), default=1.0, help="time spent on each measurement (default 1)")
     command.add_argument("--counts", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="sphere counts")
     command.add_argument("--sizes", type=_size, nargs="+", default=[(1920, 1080), (3840, 2160)], help="resolutions WxH")
     command.set_defaults(run=_run_bench)
 
 
 def _run_bench(args: argparse.Namespace) -> None:
+    from installation.render.platform import choose
+
+    choose(offscreen=True)
     from installation.keyframes.demo import demo_sequence
     from installation.render.bench import measure, table
 
@@ -382,17 +449,6 @@ def _host_port(text: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT; write it as e.g. 192.168.1.20:9000")
     return host, int(port)
-
-
-def _networks(cidrs: list[str]) -> list[str]:
-    import ipaddress
-
-    for cidr in cidrs:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError as error:
-            raise UserError(f"--osc-allow {cidr} is not a network ({error}); write it as 192.168.1.0/24 or 10.0.0.5.") from error
-    return cidrs
 
 
 def _add_config(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

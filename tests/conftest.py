@@ -6,6 +6,7 @@ import os
 
 # Tests never have a screen: pygame's offscreen driver gives real OpenGL (Mesa llvmpipe on EGL).
 os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 from pathlib import Path
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from installation.keyframes.sequence import Frame, KeyframeSequence, Manifest
+from installation.scene.stage import Stage, prepare_stage
 
 
 def huge_png(path: Path, width: int, height: int) -> Path:
@@ -35,6 +36,16 @@ def sequence_of(frames: list[np.ndarray], name: str = "test") -> KeyframeSequenc
         source=None, created="", package_version="",
     )
     return KeyframeSequence(Path(name), manifest, list(frames))
+
+
+def stage_of(frames: list[np.ndarray], columns: int = 4, name: str = "test") -> Stage:
+    """An in-memory stage of ``frames`` on a grid of ``columns``."""
+    return prepare_stage(sequence_of(frames, name), columns)
+
+
+def flat_stage(count: int = 3, columns: int = 4, name: str = "test") -> Stage:
+    """``count`` flat grey 16x8 keyframes, each brighter than the last."""
+    return stage_of([np.full((8, 16, 3), 40 * i, np.uint8) for i in range(count)], columns, name)
 
 
 def metamorph(*argv: str, env: dict[str, str | None] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:

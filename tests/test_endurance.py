@@ -5,7 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.soak import growth, soak
+import pytest
+
+from tests.soak import second_half_growth, soak
+
+pytestmark = pytest.mark.slow
+SECOND_HALF_MB = 16.0
+"""A leak of a single kilobyte a frame grows 10 MB over the second half; the offscreen flip leak
+was 2.5 MB a frame."""
 
 
 def test_twenty_thousand_frames_leak_nothing(sequence_folder: Path, tmp_path: Path) -> None:
@@ -13,9 +20,7 @@ def test_twenty_thousand_frames_leak_nothing(sequence_folder: Path, tmp_path: Pa
     shutil.copytree(sequence_folder, library / "alps")
     shutil.copytree(sequence_folder, library / "valley")
     samples = soak(library, frames=20_000)
-    warm = samples[1]  # the first switches are done and the caches have filled
-    last = samples[-1]
-    assert last.frame == 20_000
-    creep, one_step = growth(samples[1:])
-    assert creep <= 10.0 and one_step <= 48.0, [round(s.megabytes, 1) for s in samples]
-    assert last.threads <= warm.threads and last.open_files <= warm.open_files
+    assert samples[-1].frame == 20_000
+    assert second_half_growth(samples) <= SECOND_HALF_MB, [round(s.megabytes, 1) for s in samples]
+    middle = samples[len(samples) // 2]
+    assert samples[-1].threads <= middle.threads and samples[-1].open_files <= middle.open_files

@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
-from installation.app import Player, PlayOptions
+from installation.app import Player
+from installation.gallery import GalleryOptions
+from installation.options import PlayOptions, ShowOptions
+from installation.scene.commands import Command
 from installation.errors import UserError
 from installation.render.window import GLError
 from installation.scene.playlist import Playlist, sequence_named
 from installation.scene.schedule import Schedule, parse_schedule
-from installation.scene.show import ShowOptions
 from installation.state import SavedState, load_state, save_state
 from installation.watchdog import Watchdog
 from tests.helpers import metamorph
@@ -27,9 +29,29 @@ from tests.helpers import metamorph
 SIZE = (160, 96)
 
 
-def options(sequence: Path, **extra) -> PlayOptions:
+def options(sequence: Path, frames: int = 3, osc_port: int | None = None, screenshot: Path | None = None, **gallery) -> PlayOptions:
     show = ShowOptions(sequence, parameters={"hold": 0.2, "duration": 0.3})
-    return PlayOptions(show=show, window=SIZE, vsync=False, fixed_step=True, **extra)
+    gallery.setdefault("watchdog", None)
+    return PlayOptions(
+        show=show, gallery=GalleryOptions(**gallery), window=SIZE, vsync=False, fixed_step=60.0, audio="none",
+        osc_port=osc_port, frames=frames, screenshot=screenshot,
+    )
+
+
+def names_played(player: Player) -> list[str]:
+    """Run the player, noting each sequence it shows (in order, once per switch)."""
+    seen: list[str] = []
+    step = player.pipeline.step
+
+    def noting():
+        state = step()
+        if not seen or seen[-1] != state.stage.name:
+            seen.append(state.stage.name)
+        return state
+
+    player.pipeline.step = noting
+    player.run()
+    return seen
 
 
 @pytest.fixture
@@ -57,7 +79,7 @@ def test_outside_opening_hours_the_screen_is_black_or_dim(sequence_folder: Path,
     now = time.localtime()
     closed = Schedule(clock((now.tm_hour + 2) % 24, 0), clock((now.tm_hour + 3) % 24, 0))
     shot = tmp_path / "closed.png"
-    Player(options(sequence_folder, schedule=closed, closed=look, frames=3, screenshot=shot)).run()
+    Player(options(sequence_folder, schedule=closed, closed=look, screenshot=shot)).run()
     from PIL import Image
 
     mean = np.asarray(Image.open(shot)).mean()
@@ -65,13 +87,43 @@ def test_outside_opening_hours_the_screen_is_black_or_dim(sequence_folder: Path,
 
 
 def test_a_playlist_plays_its_sequences_in_turn(library: Path) -> None:
-    player = Player(options(library, frames=200))
+    player = Player(options(library, frames=300))
     assert [path.name for path in player.playlist.items] == ["alps", "valley"]
-    seen = []
-    original = player.switch_to
-    player.switch_to = lambda path: seen.append(path.name) or original(path)
+    assert names_played(player)[:3] == ["alps", "valley", "alps"]  # one pass (3 x 0.5 s = 90 frames) each
+
+
+def test_a_broken_first_or_saved_item_is_skipped(library: Path, tmp_path: Path) -> None:
+    shutil.copytree(library / "alps", library / "aaa-broken")
+    (library / "aaa-broken" / "001.png").write_bytes(b"not a png")
+    state = tmp_path / "state.json"
+    save_state(state, SavedState("aaa-broken", 2, {}))
+    player = Player(options(library, frames=2, state_file=state))
+    assert player.pipeline.show.name == "alps"
     player.run()
-    assert seen[:2] == ["valley", "alps"]  # one pass (3 x 0.5 s at 60 fps = 90 frames) each
+    for item in ("alps", "valley"):
+        (library / item / "manifest.json").write_text("{")
+    with pytest.raises(UserError, match=r"^No sequence in the playlist .* can be played; the first problem: "):
+        Player(options(library))
+
+
+def test_sequences_added_while_playing_join_and_a_vanished_folder_does_not_flood_the_log(library: Path, caplog) -> None:
+    player = Player(options(library, frames=600))
+    shutil.copytree(library / "alps", library / "zzz-new")
+    step = player.pipeline.step
+    frames = [0]
+
+    def vanish_after_three_passes():
+        frames[0] += 1
+        if frames[0] == 290:
+            shutil.rmtree(library)
+        return step()
+
+    player.pipeline.step = vanish_after_three_passes
+    with caplog.at_level(logging.WARNING):
+        assert names_played(player)[:3] == ["alps", "valley", "zzz-new"]
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert 1 <= len(warnings) <= 10, [record.getMessage() for record in warnings]
+    assert player.frames == 600 and player.state.stage.count == 3  # the show goes on from memory
 
 
 def test_shuffle_and_an_empty_folder(library: Path, tmp_path: Path) -> None:
@@ -91,27 +143,38 @@ def test_sequence_names_cannot_leave_the_folder(library: Path, tmp_path: Path) -
 
 
 def test_osc_switches_sequence_only_inside_the_library(library: Path) -> None:
-    player = Player(options(library, frames=20, osc_port=0))
+    player = Player(options(library, frames=1000, osc_port=0))
     client = SimpleUDPClient("127.0.0.1", player.osc.port)
     client.send_message("/sequence", "../secret")
-    client.send_message("/sequence", "valley")
-    time.sleep(0.2)
+    client.send_message("/sequence", "x" * 256)
+    for _ in range(60):
+        client.send_message("/sequence", "valley")
+    step = player.pipeline.step
+
+    def until_valley():
+        state = step()
+        if state.stage.name == "valley":
+            player.running = False
+        return state
+
+    player.pipeline.step = until_valley
     player.run()
-    assert player.show.sequence.name == "valley"
-    assert player.osc.counts["ignored"] == 1
+    assert player.state.stage.name == "valley" and player.frames < 1000
+    assert player.osc.counts["ignored"] == 1  # the 256-character name; ../secret fails in the loader
 
 
 def test_state_is_saved_and_restored(sequence_folder: Path, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     first = Player(options(sequence_folder, frames=2, state_file=state))
-    first.show.conductor.goto(2)
-    first.show.parameters.set("hue", 33.0)
+    first.pipeline.commands.put(Command("goto", (2,)))
+    first.pipeline.commands.put(Command("set", ("hue", 33.0)))
     first.run()
     saved = load_state(state)
     assert saved == SavedState("alps", 2, saved.parameters) and saved.parameters["hue"] == 33.0
     second = Player(options(sequence_folder, frames=1, state_file=state))
-    assert second.show.conductor.index == 2 and second.show.parameters.target("hue") == 33.0
-    assert second.show.parameters.target("hold") == 0.2  # this run's options win
+    show = second.pipeline.show
+    assert show.conductor.index == 2 and show.parameters.target("hue") == 33.0
+    assert show.parameters.target("hold") == 0.2  # this run's options win
     second.run()
 
 
@@ -120,14 +183,14 @@ def test_a_damaged_state_file_starts_fresh(sequence_folder: Path, tmp_path: Path
     state.write_text('{"sequence": "alps", "keyframe": ')
     with caplog.at_level(logging.WARNING):
         player = Player(options(sequence_folder, frames=1, state_file=state))
-    assert player.show.conductor.index == 0 and "starting fresh" in caplog.text
+    assert player.pipeline.show.conductor.index == 0 and "starting fresh" in caplog.text
     player.run()
     save_state(state, SavedState("elsewhere", 1, {}))
-    assert Player(options(sequence_folder, frames=1, state_file=state)).show.conductor.index == 0
+    assert Player(options(sequence_folder, frames=1, state_file=state)).pipeline.show.conductor.index == 0
 
 
 def test_heartbeat_lines(sequence_folder: Path, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="installation.app"):
+    with caplog.at_level(logging.INFO, logger="installation.gallery"):
         Player(options(sequence_folder, frames=5, heartbeat=0.0)).run()
     beats = [r.getMessage() for r in caplog.records if r.getMessage().startswith("heartbeat:")]
     assert beats and " fps, " in beats[0] and " MB, alps keyframe 1/3" in beats[0]

@@ -1,9 +1,12 @@
-"""The OSC server: datagrams in a background thread, applied by the render loop once per frame.
+"""The OSC server: datagrams parsed in a background thread into commands for the render loop.
 
-The server thread only parses (python-osc) and queues; the render thread dispatches, so a value
-sent is applied by the next frame and nothing touches the show from another thread. Nothing a
-datagram holds can stop the show: malformed packets, wrong types or counts, NaN, inf and unknown
-addresses are counted, logged at debug level, and dropped; out-of-range values are clamped.
+The server thread parses (python-osc) and translates each message into the command table's
+``Command``s, which it puts in the frame pipeline's queue; the render thread applies them between
+frames, so nothing touches the show from another thread. ``/status`` is answered at once from the
+last frame state (an immutable object). Nothing a datagram holds can stop the show: malformed
+packets, wrong types or counts, NaN, inf and unknown addresses are counted, logged at debug
+level, and dropped; out-of-range values are clamped. Only senders on the allowed networks are
+heard (by default loopback and the private and link-local networks).
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import math
-import queue
 import threading
 import time
 from collections import Counter
@@ -26,16 +27,19 @@ from pythonosc.osc_server import BlockingOSCUDPServer
 
 from installation.control.mapping import Control, Mapping
 from installation.errors import UserError
-from installation.scene.parameters import PLAYER_PARAMETERS
-from installation.scene.show import Show
+from installation.scene.commands import Command, CommandQueue, number, parse
+from installation.scene.parameters import PLAYER_PARAMETERS, ParameterValues
+from installation.scene.show import FrameState
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8000
 TOUCHOSC_PORT = 9000
 FEEDBACK_INTERVAL = 0.05
 """Seconds between two feedback messages for one address: a fader drag sends 20 a second."""
-_QUEUE_LIMIT = 50_000
+LOCAL_NETWORKS = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10")
+"""The default allow-list: this machine and the networks a router keeps private; never the internet."""
 _ADDRESSES = {spec.address: spec.name for spec in PLAYER_PARAMETERS}
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,44 @@ class Message:
     sender: tuple[str, int]
 
 
-class _Inbox(Dispatcher):
-    """Parses packets (bundles included) into a queue; never sleeps on a bundle's timetag."""
+def networks(cidrs: list[str]) -> tuple[Network, ...]:
+    """Parsed ``--osc-allow`` networks; ``any`` (or an empty list) allows every sender."""
+    if not cidrs or "any" in cidrs:
+        return ()
+    try:
+        return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+    except ValueError as error:
+        raise UserError(f"--osc-allow has a value that is not a network ({error}); write it as 192.168.1.0/24, 10.0.0.5 or any.") from error
 
-    def __init__(self, inbox: queue.Queue[Message], counts: Counter[str]) -> None:
+
+def translate(mapping: Mapping, address: str, args: tuple[Any, ...]) -> list[Command]:
+    """The commands an OSC message asks for; empty when it asks for nothing valid."""
+    control = mapping.controls.get(address)
+    if control is not None:
+        return _control_commands(control, args)
+    if address in _ADDRESSES:
+        value = number(args[0]) if len(args) == 1 else None
+        return [] if value is None else [Command("set", (_ADDRESSES[address], value))]
+    command = parse(address[1:], args) if address.count("/") == 1 else None
+    return [] if command is None else [command]
+
+
+def _control_commands(control: Control, args: tuple[Any, ...]) -> list[Command]:
+    if control.action is not None:
+        command = parse(control.action, args)
+        return [] if command is None else [command]
+    values = [number(arg) for arg in args]
+    if len(values) != len(control.parameters) or any(value is None for value in values):
+        return []
+    return [Command("set", assignment) for assignment in control.scale(tuple(v for v in values if v is not None))]
+
+
+class _Inbox(Dispatcher):
+    """Parses packets (bundles included); never sleeps on a bundle's timetag."""
+
+    def __init__(self, on_message: Callable[[Message], None], counts: Counter[str]) -> None:
         super().__init__(strict_timing=False)
-        self.inbox = inbox
+        self.on_message = on_message
         self.counts = counts
 
     def call_handlers_for_packet(self, data: bytes, client_address: tuple[str, int]) -> list:
@@ -61,21 +97,21 @@ class _Inbox(Dispatcher):
             log.debug("osc: malformed datagram from %s: %s", client_address, error)
             return []
         for message in messages:
-            try:
-                self.inbox.put_nowait(Message(message.address, tuple(message.params), client_address))
-            except queue.Full:
-                self.counts["dropped"] += 1
+            self.on_message(Message(message.address, tuple(message.params), client_address))
         return []
 
 
 class _Server(BlockingOSCUDPServer):
-    allowed: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    allowed: tuple[Network, ...] = ()
     counts: Counter[str]
 
     def verify_request(self, request, client_address) -> bool:
         if not self.allowed:
             return True
-        address = ipaddress.ip_address(client_address[0])
+        try:
+            address = ipaddress.ip_address(client_address[0])
+        except ValueError:
+            return False
         if any(address in network for network in self.allowed):
             return True
         self.counts["refused"] += 1
@@ -87,35 +123,41 @@ class _Server(BlockingOSCUDPServer):
 
 
 class OscControl:
-    """Listens on ``port``; ``apply(show)`` once per frame carries the messages into the show."""
+    """Listens on ``port`` and puts the commands it hears into ``commands``.
+
+    ``latest`` gives the last frame state, for ``/status``; ``after_frame`` (render thread) sends
+    the changes of the operator's settings back to the controller.
+    """
 
     def __init__(
         self,
         mapping: Mapping,
+        commands: CommandQueue,
+        latest: Callable[[], FrameState | None],
         port: int = DEFAULT_PORT,
         host: str = "0.0.0.0",
-        allow: list[str] | None = None,
+        allow: tuple[Network, ...] = (),
         feedback: tuple[str, int] | None = None,
     ) -> None:
         self.mapping = mapping
+        self.commands = commands
+        self._latest = latest
         self.counts: Counter[str] = Counter()
-        self._inbox: queue.Queue[Message] = queue.Queue(maxsize=_QUEUE_LIMIT)
         self._feedback_target = feedback
         self._last_sender: str | None = None
         self._sent: dict[str, float] = {}
         self._pending_feedback: dict[str, float] = {}
-        self._last_values: dict[str, float] | None = None
-        self.on_sequence: Callable[[str], bool] | None = None
-        """Called with NAME for ``/sequence NAME``; the player sets it."""
+        self._last_settings: ParameterValues | None = None
         try:
-            self._server = _Server((host, port), _Inbox(self._inbox, self.counts))
-        except OSError as error:
+            self._server = _Server((host, port), _Inbox(self._hear, self.counts))
+        except (OSError, OverflowError) as error:
+            reason = getattr(error, "strerror", None) or error
             raise UserError(
-                f"The OSC port {port} cannot be opened ({error.strerror or error}); another program may be "
-                "using it: choose another with --osc-port, or --osc-port 0 to turn OSC off."
+                f"The OSC port {port} cannot be opened ({reason}); another program may be using it: choose "
+                "another with --osc-port (1..65535), or --osc-port 0 to turn OSC off."
             ) from error
         self._server.counts = self.counts
-        self._server.allowed = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in allow or ())
+        self._server.allowed = allow
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="osc-server", daemon=True
@@ -123,40 +165,25 @@ class OscControl:
         self._thread.start()
         log.info("osc: listening on %s:%d", host, self.port)
 
-    def apply(self, show: Show) -> int:
-        """Carry every queued message into ``show``; return how many were applied."""
-        if self._last_values is None:
-            self._last_values = show.parameters.targets()  # what changes from here is fed back
-        applied = 0
-        while True:
-            try:
-                message = self._inbox.get_nowait()
-            except queue.Empty:
-                break
-            self.counts["received"] += 1
-            if self._dispatch(message, show):
-                applied += 1
-            else:
-                self.counts["ignored"] += 1
-                log.debug("osc: ignored %s %r from %s", message.address, message.args, message.sender)
-        self._send_feedback(show)
-        return applied
-
-    def _dispatch(self, message: Message, show: Show) -> bool:
-        address, args = message.address, message.args
+    def _hear(self, message: Message) -> None:
+        """Server thread: answer ``/status``, queue the commands of anything else; count it last."""
         self._last_sender = message.sender[0]
-        if address == "/status":
-            self._reply(message.sender, "/status", json.dumps(status(show)))
-            return True
-        if address == "/sequence":
-            name = args[0] if len(args) == 1 and isinstance(args[0], str) else None
-            return name is not None and self.on_sequence is not None and self.on_sequence(name)
-        control = self.mapping.controls.get(address)
-        if control is not None:
-            return _run_control(control, args, show)
-        if address in _ADDRESSES:
-            return len(args) == 1 and _number(args[0]) is not None and show.parameters.set(_ADDRESSES[address], _number(args[0]))
-        return _run_action(address.lstrip("/"), args, show)
+        if message.address == "/status":
+            state = self._latest()
+            if state is not None:
+                self._reply(message.sender, "/status", json.dumps(status(state)))
+        else:
+            self._queue(message)
+        self.counts["received"] += 1
+
+    def _queue(self, message: Message) -> None:
+        commands = translate(self.mapping, message.address, message.args)
+        if not commands:
+            self.counts["ignored"] += 1
+            log.debug("osc: ignored %s %r from %s", message.address, message.args[:4], message.sender)
+        for command in commands:
+            if not self.commands.put(command):
+                self.counts["dropped"] += 1
 
     def _reply(self, target: tuple[str, int], address: str, *args: Any) -> None:
         builder = OscMessageBuilder(address=address)
@@ -167,15 +194,18 @@ class OscControl:
         except OSError as error:
             log.debug("osc: cannot answer %s: %s", target, error)
 
-    def _send_feedback(self, show: Show) -> None:
-        """Send parameters that changed to the controller, at most 20 times a second per address."""
-        values = show.parameters.targets()
+    def after_frame(self, state: FrameState) -> None:
+        """Send the settings that changed to the controller, at most 20 times a second per address."""
+        settings = state.settings
+        if self._last_settings is None:
+            self._last_settings = settings  # what changes from here on is fed back
         target = self._feedback_target or (self._last_sender and (self._last_sender, TOUCHOSC_PORT))
-        if target:
-            for name, value in values.items():
-                if value != self._last_values[name]:
+        if target and settings != self._last_settings:
+            before = self._last_settings.as_dict()
+            for name, value in settings.as_dict().items():
+                if value != before[name]:
                     self._queue_feedback(name, value)
-        self._last_values = values
+        self._last_settings = settings
         now = time.monotonic()
         for address, value in list(self._pending_feedback.items()):
             if target and now - self._sent.get(address, 0.0) >= FEEDBACK_INTERVAL:
@@ -196,61 +226,21 @@ class OscControl:
         self._thread.join(timeout=2)
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None
-
-
-def _pressed(args: tuple[Any, ...]) -> bool:
-    """Push buttons send 1 then 0: act on a bare message or a non-zero first argument."""
-    return not args or (_number(args[0]) or 0.0) > 0.5
-
-
-def _run_control(control: Control, args: tuple[Any, ...], show: Show) -> bool:
-    if control.action is not None:
-        return _run_action(control.action, args, show)
-    values = tuple(_number(arg) for arg in args)
-    if len(values) != len(control.parameters) or any(v is None for v in values):
-        return False
-    return all(show.parameters.set(name, value) for name, value in control.scale(values))
-
-
-def _run_action(action: str, args: tuple[Any, ...], show: Show) -> bool:
-    conductor = show.conductor
-    if action in ("next", "prev"):
-        if _pressed(args):
-            conductor.next() if action == "next" else conductor.prev()
-        return True
-    if action == "goto":
-        index = _number(args[0]) if len(args) == 1 else None
-        if index is None or not math.isfinite(index):
-            return False
-        conductor.goto(int(index))
-        return True
-    if action == "pause":
-        conductor.pause(None if not args else _pressed(args))
-        return True
-    if action == "blackout":
-        return show.parameters.set("blackout", 1.0 if _pressed(args) else 0.0)
-    return False
-
-
-def status(show: Show) -> dict[str, Any]:
-    """Every parameter and the conductor's state, as sent in answer to /status."""
-    state = show.conductor.state()
+def status(state: FrameState) -> dict[str, Any]:
+    """Every setting, what sound makes of them, and the conductor's state, as sent for /status."""
+    conductor = state.conductor
     return {
-        "parameters": show.parameters.targets(),
+        "parameters": state.settings.as_dict(),
+        "applied": state.values.as_dict(),
+        "sound": {name: getattr(state.sound, name) for name in ("level", "bass", "mid", "treble", "kick")},
         "conductor": {
-            "keyframe": state.index,
-            "target": state.target,
-            "progress": state.progress,
-            "paused": state.paused,
-            "transitions": state.transition,
-            "keyframes": show.conductor.count,
-            "order": show.conductor.order.value,
+            "keyframe": conductor.index,
+            "target": conductor.target,
+            "progress": conductor.progress,
+            "paused": conductor.paused,
+            "transitions": conductor.transition,
+            "keyframes": state.stage.count,
         },
-        "sequence": show.sequence.name,
+        "sequence": state.stage.name,
+        "time": state.time,
     }

@@ -21,7 +21,8 @@ from installation.render.framebuffer import Framebuffer
 from installation.render.program import ShaderProgram
 from installation.render.renderer import Renderer
 from installation.render.window import PygameWindow
-from installation.scene.show import Show
+from installation.scene.show import transition_frame
+from installation.scene.stage import Stage, prepare_stage
 from installation.scene.transition import smoothstep
 
 RESOLUTIONS = ((1920, 1080), (3840, 2160))
@@ -84,18 +85,18 @@ def _python_time(draw: Callable[[], None], field) -> float:
 class ReferenceField:
     """The same motion computed in numpy and uploaded every frame."""
 
-    def __init__(self, show: Show, program: ShaderProgram) -> None:
-        columns, rows = show.grid
+    def __init__(self, stage: Stage, program: ShaderProgram) -> None:
+        columns, rows = stage.grid
         self.program, self.count, self.aspect, self.rows = program, columns * rows, columns / rows, rows
         u = (np.arange(columns) + 0.5) / columns
         v = (np.arange(rows) + 0.5) / rows
         uu, vv = (a.ravel() for a in np.meshgrid(u, v))
         self.start = np.stack([(uu * 2 - 1) * self.aspect, 1 - vv * 2, np.zeros_like(uu)], -1).astype(np.float32)
-        self.end = self.start[show.destinations(0, 1)]
+        self.end = self.start[stage.destinations(0, 1)]
         terms = 12
         self.normals = np.random.default_rng(0).standard_normal((terms, self.count, 3)).astype(np.float32)
-        self.colours_a = show.cells[0].reshape(-1, 3).astype(np.float32) / 255
-        self.colours_b = show.cells[1].reshape(-1, 3).astype(np.float32)[show.destinations(0, 1)] / 255
+        self.colours_a = stage.cells[0].reshape(-1, 3).astype(np.float32) / 255
+        self.colours_b = stage.cells[1].reshape(-1, 3).astype(np.float32)[stage.destinations(0, 1)] / 255
         self.vao = GL.glGenVertexArrays(1)
         self.buffers = GL.glGenBuffers(2)
         GL.glBindVertexArray(self.vao)
@@ -149,23 +150,21 @@ def measure(
 
 def _measure_one(sequence, resolution, count, target, reference_program, budget_s) -> Measurement:
     aspect = resolution[0] / resolution[1]
-    show = Show(sequence, grid_of(count, aspect))
-    renderer = Renderer(show, shaders_dir())
-    show.conductor.next()
-    show.conductor.progress = 0.5
-    state = show.frame_state()
+    stage = prepare_stage(sequence, grid_of(count, aspect)[0])
+    renderer = Renderer(shaders_dir())
+    state = transition_frame(stage, 0, 1, 0.5)
     target.bind()
 
     def ours() -> None:
         renderer.draw(state, resolution)
 
-    reference = ReferenceField(show, reference_program)
-    params = state.parameters
+    reference = ReferenceField(stage, reference_program)
+    values = state.values
 
     def common_way() -> None:
         GL.glViewport(0, 0, *resolution)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
-        reference.draw(state.blend.motion, params["diffusion"], resolution[1], params["size"])
+        reference.draw(state.blend.motion, values.diffusion, resolution[1], values.size)
 
     frame, reference_frame = _frame_times([ours, common_way], budget_s)
     return Measurement(

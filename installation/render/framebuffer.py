@@ -1,4 +1,8 @@
-"""An offscreen framebuffer of any size, independent of the window: for capture and benchmarks."""
+"""An offscreen framebuffer of any size, independent of the window.
+
+Every frame is drawn into one, live or captured, so ``play`` and ``capture`` rasterise into the
+same kind of target and give the same pixels; the live loop then copies it to the window.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,14 @@ class Framebuffer:
         """The pixels drawn so far, 8-bit RGB, row 0 at the top."""
         self.bind()
         return read_pixels(self.size)
+
+    def blit_to_window(self) -> None:
+        """Copy the picture to the window's framebuffer, pixel for pixel."""
+        width, height = self.size
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fbo)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, 0)
+        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
 
     def delete(self) -> None:
         GL.glDeleteFramebuffers(1, [self._fbo])

@@ -35,7 +35,7 @@ class Overlay:
             return
         width, height = self._texture.size
         GL.glViewport(_MARGIN, window[1] - height - _MARGIN, width, height)
-        renderer.draw_picture(self._texture, 1.0, {}, graded=False)
+        renderer.draw_picture(self._texture, 1.0, None)
 
     def _rasterise(self, lines: tuple[str, ...], alert: tuple[str, ...]) -> None:
         rows = [(line, (235, 235, 240)) for line in lines] + [(line, (255, 90, 90)) for line in alert]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 from OpenGL import GL
@@ -16,15 +17,17 @@ from OpenGL import GL
 from installation.render.program import ShaderProgram
 from installation.render.spheres import SphereField
 from installation.render.textures import Texture
-from installation.scene.show import FrameState, Show
+from installation.scene.parameters import ParameterValues
+from installation.scene.show import FrameState
+from installation.scene.stage import Stage
 
 _FULL_TEXTURES_KEPT = 3
 
 
 class Renderer:
-    """Draws frames of one ``Show`` into the bound framebuffer."""
+    """Draws frame states into the bound framebuffer; it keeps the GL objects of the stage on show."""
 
-    def __init__(self, show: Show, shader_folder) -> None:
+    def __init__(self, shader_folder: Path) -> None:
         self.spheres_program = ShaderProgram(shader_folder, "spheres.vert", "spheres.frag")
         self.image_program = ShaderProgram(shader_folder, "image.vert", "image.frag")
         self.black = Texture(np.zeros((1, 1, 3), np.uint8))
@@ -32,97 +35,91 @@ class Renderer:
         self.field: SphereField | None = None
         self.cells: list[Texture] = []
         self._full: OrderedDict[int, Texture] = OrderedDict()
-        self.play(show)
+        self.stage: Stage | None = None
 
-    def play(self, show: Show) -> None:
-        """Draw ``show`` from now on: its textures and sphere field replace the last show's.
+    def _stage(self, stage: Stage) -> None:
+        """Make ``stage``'s textures and sphere field current, replacing the last stage's.
 
         Programs are kept, so switching sequence compiles nothing and leaves nothing behind.
         """
+        if stage is self.stage:
+            return
         for texture in [*self.cells, *self._full.values()]:
             texture.delete()
         self._full.clear()
-        if self.field is None or self.field.grid != show.grid:
+        if self.field is None or self.field.grid != stage.grid:
             if self.field is not None:
                 self.field.delete()
-            self.field = SphereField(show.grid)
+            self.field = SphereField(stage.grid)
         self.field.forget_destinations()
-        self.cells = [Texture(cells, smooth=False) for cells in show.cells]
-        self.show = show
-        height, width = show.sequence.frames[0].shape[:2]
-        self.aspect = width / height
+        self.cells = [Texture(cells, smooth=False) for cells in stage.cells]
+        self.stage = stage
 
     @property
     def programs(self) -> tuple[ShaderProgram, ShaderProgram]:
         return (self.spheres_program, self.image_program)
 
-    def viewport(self, window: tuple[int, int]) -> tuple[int, int, int, int]:
-        """The largest rectangle of the picture's aspect inside ``window``, centred (letterbox)."""
-        width, height = window
-        if width / height > self.aspect:
-            inner = (round(height * self.aspect), height)
-        else:
-            inner = (width, round(width / self.aspect))
-        return ((width - inner[0]) // 2, (height - inner[1]) // 2, inner[0], inner[1])
-
     def draw(self, state: FrameState, window: tuple[int, int]) -> None:
+        """Draw ``state`` letterboxed into a ``window``-sized framebuffer."""
+        self._stage(state.stage)
         GL.glViewport(0, 0, *window)
         GL.glClearColor(0.0, 0.0, 0.0, 1.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
-        x, y, width, height = self.viewport(window)
+        x, y, width, height = viewport(window, state.stage.aspect)
         GL.glViewport(x, y, width, height)
         GL.glEnable(GL.GL_BLEND)
         GL.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
-        if state.blend.spheres > 0.0:
-            self._draw_spheres(state, height)
-        self.draw_picture(self._full_texture(state.index_a), state.blend.image_a, state.parameters)
-        self.draw_picture(self._full_texture(state.index_b), state.blend.image_b, state.parameters)
-        self.draw_picture(self.black, state.parameters["blackout"], state.parameters, graded=False)
+        values = state.values
+        if state.blend.spheres > 0.0 and state.destinations is not None:
+            self._draw_spheres(state, state.destinations, height)
+        self.draw_picture(self._full_texture(state.index_a), state.blend.image_a, values)
+        self.draw_picture(self._full_texture(state.index_b), state.blend.image_b, values)
+        self.draw_picture(self.black, values.blackout, None)
 
-    def _draw_spheres(self, state: FrameState, height_px: int) -> None:
-        params = state.parameters
-        columns, rows = self.show.grid
-        self.field.set_destinations(
-            (state.index_a, state.index_b), self.show.destinations(state.index_a, state.index_b)
-        )
+    def _draw_spheres(self, state: FrameState, destinations: np.ndarray, height_px: int) -> None:
+        assert self.field is not None and self.stage is not None
+        values = state.values
+        rows = self.stage.grid[1]
+        self.field.set_destinations((state.index_a, state.index_b), destinations)
         program = self.spheres_program
         program.use()
-        self._set_grade(program, params)
+        self._set_grade(program, values)
         self.cells[state.index_a].bind(0)
         self.cells[state.index_b].bind(1)
         program.set_int("cells_a", 0)
         program.set_int("cells_b", 1)
         program.set_float("motion", state.blend.motion)
         program.set_uint("transition", state.transition)
-        program.set_float("sigma", params["diffusion"])
-        program.set_int("terms", int(round(params["terms"])))
-        program.set_float("aspect", self.aspect)
-        program.set_float("point_size", params["size"] * height_px / rows)
+        program.set_float("sigma", values.diffusion)
+        program.set_int("terms", int(round(values.terms)))
+        program.set_float("aspect", self.stage.aspect)
+        program.set_float("point_size", values.size * height_px / rows)
         GL.glEnable(GL.GL_PROGRAM_POINT_SIZE)
         GL.glEnable(GL.GL_DEPTH_TEST)
         self.field.draw()
         GL.glDisable(GL.GL_DEPTH_TEST)
 
-    def draw_picture(self, texture: Texture, opacity: float, params: dict[str, float], graded: bool = True) -> None:
-        """A texture over the whole viewport at ``opacity`` (skipped when invisible)."""
+    def draw_picture(self, texture: Texture, opacity: float, grade: ParameterValues | None) -> None:
+        """A texture over the whole viewport at ``opacity`` (skipped when invisible), colour-graded
+        by ``grade`` (None: as it is)."""
         if opacity <= 0.0:
             return
         program = self.image_program
         program.use()
-        if graded:
-            self._set_grade(program, params)
+        if grade is not None:
+            self._set_grade(program, grade)
         texture.bind(0)
         program.set_int("picture", 0)
         program.set_float("opacity", opacity)
-        program.set_int("graded", int(graded))
+        program.set_int("graded", int(grade is not None))
         GL.glBindVertexArray(self._quad)
         GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
 
     @staticmethod
-    def _set_grade(program: ShaderProgram, params: dict[str, float]) -> None:
-        program.set_float("hue_shift", math.radians(params["hue"]))
-        program.set_float("saturation", params["saturation"])
-        program.set_float("brightness", params["brightness"])
+    def _set_grade(program: ShaderProgram, values: ParameterValues) -> None:
+        program.set_float("hue_shift", math.radians(values.hue))
+        program.set_float("saturation", values.saturation)
+        program.set_float("brightness", values.brightness)
 
     def _full_texture(self, index: int) -> Texture:
         """The keyframe at full resolution, uploaded on first use; a few are kept."""
@@ -131,9 +128,20 @@ class Renderer:
             return self._full[index]
         if len(self._full) >= _FULL_TEXTURES_KEPT:
             self._full.popitem(last=False)[1].delete()
-        texture = Texture(self.show.sequence.frames[index])
+        assert self.stage is not None
+        texture = Texture(self.stage.sequence.frames[index])
         self._full[index] = texture
         return texture
+
+
+def viewport(window: tuple[int, int], aspect: float) -> tuple[int, int, int, int]:
+    """The largest rectangle of ``aspect`` inside ``window``, centred (letterbox)."""
+    width, height = window
+    if width / height > aspect:
+        inner = (round(height * aspect), height)
+    else:
+        inner = (width, round(width / aspect))
+    return ((width - inner[0]) // 2, (height - inner[1]) // 2, inner[0], inner[1])
 
 
 def read_pixels(size: tuple[int, int]) -> np.ndarray:

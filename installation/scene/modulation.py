@@ -6,9 +6,10 @@ frame by frame, and never written back, so a fader stays where it was put when t
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from installation.scene.parameters import Parameters
+from installation.scene.parameters import ParameterValues
 
 
 @dataclass(frozen=True)
@@ -26,20 +27,22 @@ class SoundFeatures:
 SILENCE = SoundFeatures()
 
 
-def modulate(parameters: Parameters, sound: SoundFeatures) -> dict[str, float]:
-    """The parameter values a frame uses: the registry's, moved by ``sound``, kept in range.
+def modulate(values: ParameterValues, sound: SoundFeatures) -> ParameterValues:
+    """The parameter values a frame uses: ``values`` moved by ``sound``, kept in range.
 
     Loud makes transitions faster; treble against bass turns the hue; mid lifts saturation;
     level lifts brightness; an onset kicks the diffusion.
     """
-    values = parameters.snapshot()
-    gain = values["audio_gain"]
+    gain = values.audio_gain
     if gain == 0.0 or sound == SILENCE:
         return values
-    colour = values["audio_color"] * gain
-    values["speed"] *= 1.0 + 2.0 * values["audio_speed"] * gain * sound.level
-    values["hue"] += 60.0 * colour * (sound.treble - sound.bass)
-    values["saturation"] *= 1.0 + 0.5 * colour * sound.mid
-    values["brightness"] *= 1.0 + 0.4 * colour * sound.level
-    values["diffusion"] += 0.6 * gain * sound.kick
-    return {name: parameters.specs[name].clamp(value) for name, value in values.items()}
+    colour = values.audio_color * gain
+    moved = dataclasses.replace(
+        values,
+        speed=values.speed * (1.0 + 2.0 * values.audio_speed * gain * sound.level),
+        hue=values.hue + 60.0 * colour * (sound.treble - sound.bass),
+        saturation=values.saturation * (1.0 + 0.5 * colour * sound.mid),
+        brightness=values.brightness * (1.0 + 0.4 * colour * sound.level),
+        diffusion=values.diffusion + 0.6 * gain * sound.kick,
+    )
+    return moved.clamped()

@@ -1,14 +1,19 @@
 """The one registry of live parameters: name, range, default, smoothing.
 
-OSC, the keyboard, sound and the config file all write through ``Parameters.set``; the scene
-reads the smoothed values once per frame. Values are clamped to their range; NaN and inf are
-refused, so no input can push the show into a state it cannot draw.
+Each parameter is declared once, as a field of ``ParameterValues`` (its default) with its range,
+smoothing and help in the field's metadata; the registry, the command line, the OSC addresses
+and the config file are all generated from that declaration. OSC, the keyboard, sound and the
+config file write through ``Parameters.set``; the scene reads the smoothed values once per frame
+as a frozen ``ParameterValues``. Values are clamped to their range; NaN and inf are refused, so
+no input can push the show into a state it cannot draw.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,44 +41,61 @@ class Parameter:
         return "--" + {"size": "sphere-size"}.get(self.name, self.name.replace("_", "-"))
 
 
-PLAYER_PARAMETERS = (
-    Parameter("speed", 0.0, 8.0, 1.0, 0.3, "how fast the show runs (1 = the set times)"),
-    Parameter("hold", 0.0, 120.0, 3.0, 0.0, "seconds each keyframe rests on screen"),
-    Parameter("duration", 0.2, 120.0, 6.0, 0.0, "seconds a transition lasts"),
-    Parameter("diffusion", 0.0, 2.0, 0.2, 0.3, "how far spheres wander (Brownian bridge amplitude)"),
-    Parameter("size", 0.1, 2.0, 0.9, 0.2, "sphere diameter relative to its grid cell"),
-    Parameter("terms", 1.0, 32.0, 12.0, 0.0, "Brownian bridge terms (detail of the paths)"),
-    Parameter("hue", -180.0, 180.0, 0.0, 0.3, "hue rotation in degrees"),
-    Parameter("saturation", 0.0, 2.0, 1.0, 0.3, "colour saturation (1 = as made)"),
-    Parameter("brightness", 0.0, 2.0, 1.0, 0.3, "brightness (1 = as made)"),
-    Parameter("blackout", 0.0, 1.0, 0.0, 0.5, "fade to black (1 = black)"),
-    Parameter("audio_gain", 0.0, 4.0, 1.0, 0.0, "how strongly sound steers the show (0 = not at all)"),
-    Parameter("audio_speed", 0.0, 2.0, 0.6, 0.0, "how much loud passages speed transitions up"),
-    Parameter("audio_color", 0.0, 2.0, 0.6, 0.0, "how much level and bands shift hue, saturation and brightness"),
+def _declare(minimum: float, maximum: float, default: float, smoothing: float, help: str) -> Any:
+    return dataclasses.field(
+        default=default, metadata={"minimum": minimum, "maximum": maximum, "smoothing": smoothing, "help": help}
+    )
+
+
+@dataclass(frozen=True)
+class ParameterValues:
+    """Every parameter's value for one frame: what the renderer and the conductor read."""
+
+    speed: float = _declare(0.0, 8.0, 1.0, 0.3, "how fast the show runs (1 = the set times)")
+    hold: float = _declare(0.0, 120.0, 3.0, 0.0, "seconds each keyframe rests on screen")
+    duration: float = _declare(0.2, 120.0, 6.0, 0.0, "seconds a transition lasts")
+    diffusion: float = _declare(0.0, 2.0, 0.2, 0.3, "how far spheres wander (Brownian bridge amplitude)")
+    size: float = _declare(0.1, 2.0, 0.9, 0.2, "sphere diameter relative to its grid cell")
+    terms: float = _declare(1.0, 32.0, 12.0, 0.0, "Brownian bridge terms (detail of the paths)")
+    hue: float = _declare(-180.0, 180.0, 0.0, 0.3, "hue rotation in degrees")
+    saturation: float = _declare(0.0, 2.0, 1.0, 0.3, "colour saturation (1 = as made)")
+    brightness: float = _declare(0.0, 2.0, 1.0, 0.3, "brightness (1 = as made)")
+    blackout: float = _declare(0.0, 1.0, 0.0, 0.5, "fade to black (1 = black)")
+    audio_gain: float = _declare(0.0, 4.0, 1.0, 0.0, "how strongly sound steers the show (0 = not at all)")
+    audio_speed: float = _declare(0.0, 2.0, 0.6, 0.0, "how much loud passages speed transitions up")
+    audio_color: float = _declare(0.0, 2.0, 0.6, 0.0, "how much level and bands shift hue, saturation and brightness")
+
+    def as_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+    def clamped(self) -> ParameterValues:
+        """The same values, each kept inside its parameter's range."""
+        return ParameterValues(**{spec.name: spec.clamp(getattr(self, spec.name)) for spec in PLAYER_PARAMETERS})
+
+
+PLAYER_PARAMETERS = tuple(
+    Parameter(name=field.name, default=field.default, **field.metadata) for field in dataclasses.fields(ParameterValues)
 )
+SPECS = {spec.name: spec for spec in PLAYER_PARAMETERS}
 
 
 class Parameters:
-    """Current targets and smoothed values of a set of parameters."""
+    """Current targets and smoothed values of every parameter."""
 
-    def __init__(self, specs: tuple[Parameter, ...] = PLAYER_PARAMETERS) -> None:
-        self.specs = {spec.name: spec for spec in specs}
-        self._target = {spec.name: spec.default for spec in specs}
+    def __init__(self) -> None:
+        self.specs = SPECS
+        self._target = {spec.name: spec.default for spec in PLAYER_PARAMETERS}
         self._value = dict(self._target)
 
     def set(self, name: str, value: float, immediate: bool = False) -> bool:
         """Aim ``name`` at ``value`` (clamped). Unknown names and non-finite values return False."""
         spec = self.specs.get(name)
-        if spec is None or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if spec is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             return False
         self._target[name] = spec.clamp(float(value))
         if immediate or spec.smoothing == 0.0:
             self._value[name] = self._target[name]
         return True
-
-    def nudge(self, name: str, delta: float) -> bool:
-        """Move ``name``'s target by ``delta`` (keys and relative controls)."""
-        return self.set(name, self._target[name] + delta)
 
     def step(self, dt: float) -> None:
         """Advance the smoothing by ``dt`` seconds (exponential approach to the target)."""
@@ -88,10 +110,10 @@ class Parameters:
     def target(self, name: str) -> float:
         return self._target[name]
 
-    def targets(self) -> dict[str, float]:
-        """Every value as last set, before smoothing (what controllers are told)."""
-        return dict(self._target)
+    def targets(self) -> ParameterValues:
+        """Every value as last set, before smoothing (what controllers are told and what is saved)."""
+        return ParameterValues(**self._target)
 
-    def snapshot(self) -> dict[str, float]:
-        """Every smoothed value, for displays and status messages."""
-        return dict(self._value)
+    def values(self) -> ParameterValues:
+        """Every smoothed value: what the frame uses before sound moves it."""
+        return ParameterValues(**self._value)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import time
 
 from installation.errors import UserError
+from installation.scene.parameters import ParameterValues
 
 CLOSED_LOOKS = ("black", "dim")
 DIM_BRIGHTNESS = 0.2
@@ -34,8 +36,8 @@ def parse_schedule(text: str) -> Schedule:
     raise UserError(f"--open {text!r} is not a daily window; write it as HH:MM-HH:MM, e.g. 10:00-18:00 or 18:00-02:00.")
 
 
-def closed_look(values: dict[str, float], look: str) -> dict[str, float]:
+def closed_look(values: ParameterValues, look: str) -> ParameterValues:
     """The parameters of a frame outside opening hours: black, or dimmed."""
     if look == "dim":
-        return values | {"brightness": values["brightness"] * DIM_BRIGHTNESS}
-    return values | {"blackout": 1.0}
+        return dataclasses.replace(values, brightness=values.brightness * DIM_BRIGHTNESS)
+    return dataclasses.replace(values, blackout=1.0)

@@ -1,119 +1,114 @@
-"""The show: parameters and conductor advanced together into one ``FrameState`` per frame.
+"""The show: a stage performed by a conductor with parameters, one ``FrameState`` per frame.
 
-The live loop and the capture loop both call ``Show.advance``; a frame is a pure function of
-the state it returns, which is what makes a capture at time t the frame the live loop shows.
+A ``FrameState`` is the whole truth of a frame: the renderer needs nothing else, play and
+capture produce the same states for the same inputs. ``Show`` is plain Python; only the frame
+pipeline (``scene/pipeline.py``) advances it, and only the command table
+(``scene/commands.py``) changes it from outside.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-from installation.keyframes.demo import demo_sequence
-from installation.keyframes.sequence import KeyframeSequence, load_sequence
-from installation.scene.cells import DEFAULT_COLUMNS, cell_colours, grid_for
 from installation.scene.conductor import Conductor, ConductorState, Order
 from installation.scene.modulation import SILENCE, SoundFeatures, modulate
-from installation.scene.parameters import Parameters
+from installation.scene.parameters import ParameterValues, Parameters
 from installation.scene.schedule import closed_look
+from installation.scene.stage import Stage
 from installation.scene.transition import REST, Blend, blend
-from installation.scene.transport import Transport, destinations
-
-_KEPT_PAIRS = 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FrameState:
-    """Everything a renderer needs for one frame."""
+    """Everything a renderer needs for one frame, and what the frame was made of.
 
+    ``values`` are what the frame draws with (smoothed, moved by sound, closed-hours look);
+    ``settings`` are what the operator set; ``destinations`` (None at rest) says where each
+    sphere of keyframe ``index_a`` ends in ``index_b``.
+    """
+
+    stage: Stage
     index_a: int
     index_b: int
     blend: Blend
     transition: int
-    parameters: dict[str, float]
+    values: ParameterValues
+    settings: ParameterValues
     conductor: ConductorState
+    destinations: np.ndarray | None
+    time: float = 0.0
+    sound: SoundFeatures = SILENCE
 
 
 class Show:
-    """One keyframe sequence performed: cells, transport, conductor and parameters."""
+    """One stage performed: its conductor and the parameters (which outlive a sequence switch)."""
 
-    def __init__(
-        self,
-        sequence: KeyframeSequence,
-        grid: tuple[int, int],
-        transport: Transport = Transport.COLOR,
-        order: Order = Order.LOOP,
-        parameters: Parameters | None = None,
-    ) -> None:
-        self.sequence = sequence
-        self.grid = grid
-        self.transport = Transport(transport)
-        self.conductor = Conductor(len(sequence), order)
+    def __init__(self, stage: Stage, order: Order = Order.LOOP, parameters: Parameters | None = None, start: int = 0) -> None:
+        self.stage = stage
+        self.conductor = Conductor(stage.count, order, start)
         self.parameters = parameters or Parameters()
-        self.cells = [cell_colours(frame, grid) for frame in sequence.frames]
-        self._paths: dict[tuple[int, int], np.ndarray] = {}
+        self.requested: str | None = None
+        """A sequence asked for by name (the ``sequence`` command); the pipeline loads it."""
 
-    def advance(self, dt: float, sound: SoundFeatures = SILENCE, closed: str | None = None) -> FrameState:
+    @property
+    def name(self) -> str:
+        return self.stage.name
+
+    def advance(self, dt: float, sound: SoundFeatures = SILENCE, closed: str | None = None, time: float = 0.0) -> FrameState:
         """Move the show on by ``dt`` seconds, steered by ``sound``, and describe the frame to draw.
 
         ``closed`` ("black" or "dim") is the look outside opening hours.
         """
         self.parameters.step(dt)
-        values = modulate(self.parameters, sound)
+        values = modulate(self.parameters.values(), sound)
         if closed:
             values = closed_look(values, closed)
-        self.conductor.update(dt, values["speed"], values["hold"], values["duration"])
-        return self.frame_state(values)
+        self.conductor.update(dt, values.speed, values.hold, values.duration)
+        return frame_state(self.stage, self.conductor.state(), values, self.parameters.targets(), time, sound)
 
-    def frame_state(self, values: dict[str, float] | None = None) -> FrameState:
-        state = self.conductor.state()
-        target = state.index if state.target is None else state.target
-        mix = REST if state.target is None else blend(state.progress)
-        values = self.parameters.snapshot() if values is None else values
-        return FrameState(state.index, target, mix, state.transition, values, state)
+    def switch(self, stage: Stage) -> None:
+        """Perform ``stage`` from its first keyframe on, keeping the parameters and the order."""
+        self.stage = stage
+        self.conductor = Conductor(stage.count, self.conductor.order)
 
     def pass_seconds(self) -> float:
         """Wall seconds of one pass through the sequence at the set parameters (inf at speed 0)."""
         p = self.parameters
-        if p["speed"] <= 0.0:
+        if p.target("speed") <= 0.0:
             return math.inf
-        return self.conductor.pass_seconds(p["hold"], p["duration"]) / p["speed"]
-
-    def destinations(self, index_a: int, index_b: int) -> np.ndarray:
-        """Where each sphere of keyframe ``index_a`` ends in ``index_b`` (computed once per pair)."""
-        key = (index_a, index_b)
-        if key not in self._paths:
-            if len(self._paths) >= _KEPT_PAIRS:
-                del self._paths[next(iter(self._paths))]
-            self._paths[key] = destinations(self.transport, self.cells[index_a], self.cells[index_b])
-        return self._paths[key]
+        return self.conductor.pass_seconds(p.target("hold"), p.target("duration")) / p.target("speed")
 
 
-@dataclass
-class ShowOptions:
-    """The look and motion options that ``play`` and ``capture`` share."""
+def frame_state(
+    stage: Stage,
+    conductor: ConductorState,
+    values: ParameterValues,
+    settings: ParameterValues | None = None,
+    time: float = 0.0,
+    sound: SoundFeatures = SILENCE,
+) -> FrameState:
+    """The frame of ``stage`` where ``conductor`` stands, drawn with ``values``."""
+    target = conductor.index if conductor.target is None else conductor.target
+    moving = conductor.target is not None
+    return FrameState(
+        stage=stage,
+        index_a=conductor.index,
+        index_b=target,
+        blend=blend(conductor.progress) if moving else REST,
+        transition=conductor.transition,
+        values=values,
+        settings=settings or values,
+        conductor=conductor,
+        destinations=stage.destinations(conductor.index, target) if moving else None,
+        time=time,
+        sound=sound,
+    )
 
-    sequence: Path | None = None
-    columns: int = DEFAULT_COLUMNS
-    transport: Transport = Transport.COLOR
-    order: Order = Order.LOOP
-    parameters: dict[str, float] = field(default_factory=dict)
 
-
-def open_show(options: ShowOptions, sequence: Path | None = None, parameters: Parameters | None = None) -> Show:
-    """A sequence (``sequence``, else the one named by the options, else the demo) set up as a show.
-
-    The options' parameters are applied to a fresh registry; a registry passed in (a running
-    show switching sequence) is kept as it is.
-    """
-    path = sequence or options.sequence
-    loaded = load_sequence(path) if path else demo_sequence()
-    if parameters is None:
-        parameters = Parameters()
-        for name, value in options.parameters.items():
-            parameters.set(name, value, immediate=True)
-    grid = grid_for(loaded.manifest.size, options.columns)
-    return Show(loaded, grid, options.transport, options.order, parameters)
+def transition_frame(stage: Stage, index_a: int, index_b: int, progress: float, values: ParameterValues | None = None) -> FrameState:
+    """The frame ``progress`` of the way from keyframe ``index_a`` to ``index_b`` (tests, benchmarks)."""
+    conductor = ConductorState(index_a, index_b, progress, paused=False, transition=1)
+    return frame_state(stage, conductor, values or ParameterValues())

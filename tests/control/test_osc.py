@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import socket
 import time
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -16,15 +18,44 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.udp_client import SimpleUDPClient
 
 from installation.control.mapping import load_mapping
-from installation.control.osc import OscControl, status
+from installation.control.osc import LOCAL_NETWORKS, OscControl, networks
+from installation.keyframes.contact import contact_sheet
+from installation.keyframes.sequence import save_sequence
+from installation.scene.clock import FixedClock
+from installation.scene.commands import CommandQueue
+from installation.scene.loader import SequenceLoader
+from installation.scene.pipeline import FramePipeline
+from installation.scene.stage import load_stage
 from installation.errors import UserError
 from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.show import Show
-from tests.helpers import sequence_of
+from tests.helpers import flat_stage, sequence_of
 
 
-def make_show() -> Show:
-    return Show(sequence_of([np.full((8, 16, 3), 40 * i, np.uint8) for i in range(5)]), (4, 2))
+@dataclass
+class Rig:
+    """A frame pipeline with an OSC server feeding it, as the player runs them."""
+
+    pipeline: FramePipeline
+    osc: OscControl
+
+    @property
+    def show(self) -> Show:
+        return self.pipeline.show
+
+    @property
+    def counts(self):
+        return self.osc.counts
+
+    def frame(self) -> None:
+        self.osc.after_frame(self.pipeline.step())
+
+
+def make_rig(feedback: tuple[str, int] | None = None, allow: tuple = ()) -> Rig:
+    pipeline = FramePipeline(Show(flat_stage(5)), FixedClock(60.0))
+    osc = OscControl(load_mapping(), pipeline.commands, lambda: pipeline.latest, port=0, host="127.0.0.1",
+                     allow=allow, feedback=feedback)
+    return Rig(pipeline, osc)
 
 
 @pytest.fixture
@@ -38,108 +69,110 @@ def listener() -> Iterator[socket.socket]:
 
 
 @pytest.fixture
-def control(listener: socket.socket) -> Iterator[OscControl]:
-    osc = OscControl(load_mapping(), port=0, host="127.0.0.1", feedback=listener.getsockname())
-    yield osc
-    osc.close()
+def control(listener: socket.socket) -> Iterator[Rig]:
+    rig = make_rig(feedback=listener.getsockname())
+    yield rig
+    rig.osc.close()
 
 
-def deliver(osc: OscControl, show: Show, send, expected: int = 1) -> None:
+def deliver(rig: Rig, send, expected: int = 1) -> None:
     """Send, then run frames until the messages have been taken in (real UDP is asynchronous)."""
-    before = osc.counts["received"]
+    before = rig.counts["received"]
     send()
     deadline = time.monotonic() + 2.0
-    while osc.counts["received"] < before + expected and time.monotonic() < deadline:
-        osc.apply(show)
+    while rig.counts["received"] < before + expected and time.monotonic() < deadline:
+        rig.frame()
         time.sleep(0.002)
+    rig.frame()
 
 
-def client_for(osc: OscControl, sock: socket.socket | None = None) -> SimpleUDPClient:
-    client = SimpleUDPClient("127.0.0.1", osc.port)
+def client_for(rig: Rig, sock: socket.socket | None = None) -> SimpleUDPClient:
+    client = SimpleUDPClient("127.0.0.1", rig.osc.port)
     if sock is not None:
         client._sock = sock  # send from the listener, so answers come back to it
     return client
 
 
 @pytest.mark.parametrize("spec", PLAYER_PARAMETERS, ids=lambda spec: spec.address)
-def test_every_parameter_address_sets_its_parameter(control: OscControl, spec) -> None:
-    show = make_show()
+def test_every_parameter_address_sets_its_parameter(control: Rig, spec) -> None:
+    show = control.show
     value = spec.minimum + 0.37 * (spec.maximum - spec.minimum)
-    deliver(control, show, lambda: client_for(control).send_message(spec.address, value))
+    deliver(control, lambda: client_for(control).send_message(spec.address, value))
     assert show.parameters.target(spec.name) == pytest.approx(value, rel=1e-6)
 
 
-def test_values_are_clamped_and_non_finite_ones_ignored(control: OscControl) -> None:
-    show = make_show()
+def test_values_are_clamped_and_non_finite_ones_ignored(control: Rig) -> None:
+    show = control.show
     client = client_for(control)
-    deliver(control, show, lambda: client.send_message("/hue", 999.0))
+    deliver(control, lambda: client.send_message("/hue", 999.0))
     assert show.parameters.target("hue") == 180.0
     for bad in (math.nan, math.inf, -math.inf):
-        deliver(control, show, lambda: client.send_message("/speed", bad))
-    deliver(control, show, lambda: client.send_message("/speed", "fast"))
-    deliver(control, show, lambda: client.send_message("/speed", [1.0, 2.0]))
-    deliver(control, show, lambda: client.send_message("/nowhere", 1.0))
+        deliver(control, lambda: client.send_message("/speed", bad))
+    deliver(control, lambda: client.send_message("/speed", "fast"))
+    deliver(control, lambda: client.send_message("/speed", [1.0, 2.0]))
+    deliver(control, lambda: client.send_message("/nowhere", 1.0))
     assert show.parameters.target("speed") == 1.0
     assert control.counts["ignored"] == 6
 
 
-def test_conductor_addresses(control: OscControl) -> None:
-    show = make_show()
+def test_conductor_addresses(control: Rig) -> None:
+    show = control.show
     client = client_for(control)
-    deliver(control, show, lambda: client.send_message("/next", []))
+    deliver(control, lambda: client.send_message("/next", []))
     assert show.conductor.target == 1
-    deliver(control, show, lambda: client.send_message("/next", 0))  # a push button's release
+    deliver(control, lambda: client.send_message("/next", 0))  # a push button's release
     assert show.conductor.target == 1
-    deliver(control, show, lambda: client.send_message("/goto", 3))
+    deliver(control, lambda: client.send_message("/goto", 3))
     assert (show.conductor.index, show.conductor.target) == (1, 3)
-    deliver(control, show, lambda: client.send_message("/prev", 1))
+    deliver(control, lambda: client.send_message("/prev", 1))
     assert show.conductor.target == 2
-    deliver(control, show, lambda: client.send_message("/pause", 1))
+    deliver(control, lambda: client.send_message("/pause", 1))
     assert show.conductor.paused
-    deliver(control, show, lambda: client.send_message("/pause", 0))
+    deliver(control, lambda: client.send_message("/pause", 0))
     assert not show.conductor.paused
-    deliver(control, show, lambda: client.send_message("/blackout", 1))
+    deliver(control, lambda: client.send_message("/blackout", 1))
     assert show.parameters.target("blackout") == 1.0
-    deliver(control, show, lambda: client.send_message("/goto", math.inf))
+    deliver(control, lambda: client.send_message("/goto", math.inf))
     assert show.conductor.target == 2
 
 
-def test_status_answers_the_sender_with_json(control: OscControl, listener: socket.socket) -> None:
-    show = make_show()
-    show.parameters.set("hue", 42.0)
-    deliver(control, show, lambda: client_for(control, listener).send_message("/status", []))
+def test_status_answers_the_sender_with_json(control: Rig, listener: socket.socket) -> None:
+    show = control.show
+    deliver(control, lambda: client_for(control).send_message("/hue", 42.0))
+    deliver(control, lambda: client_for(control, listener).send_message("/status", []))
     while True:
         message = OscMessage(listener.recv(65536))
         if message.address == "/status":
             break
     answer = json.loads(message.params[0])
-    assert answer == json.loads(json.dumps(status(show)))
+    assert answer["parameters"] == show.parameters.targets().as_dict()
     assert answer["parameters"]["hue"] == 42.0 and answer["conductor"]["keyframes"] == 5
+    assert set(answer) >= {"applied", "sound", "conductor", "sequence", "time"}
 
 
-def test_touchosc_values_are_scaled_into_ranges(control: OscControl) -> None:
-    show = make_show()
+def test_touchosc_values_are_scaled_into_ranges(control: Rig) -> None:
+    show = control.show
     client = client_for(control)
-    deliver(control, show, lambda: client.send_message("/1/fader1", 0.5))  # speed over [0, 4]
+    deliver(control, lambda: client.send_message("/1/fader1", 0.5))  # speed over [0, 4]
     assert show.parameters.target("speed") == 2.0
-    deliver(control, show, lambda: client.send_message("/1/xy1", [0.25, 1.0]))  # hue and saturation
+    deliver(control, lambda: client.send_message("/1/xy1", [0.25, 1.0]))  # hue and saturation
     assert show.parameters.target("hue") == -90.0 and show.parameters.target("saturation") == 2.0
-    deliver(control, show, lambda: client.send_message("/1/toggle2", 1.0))
+    deliver(control, lambda: client.send_message("/1/toggle2", 1.0))
     assert show.parameters.target("blackout") == 1.0
-    deliver(control, show, lambda: client.send_message("/1/push1", 1.0))
+    deliver(control, lambda: client.send_message("/1/push1", 1.0))
     assert show.conductor.target == 1
 
 
-def test_feedback_reaches_the_controller_throttled(control: OscControl, listener: socket.socket) -> None:
-    show = make_show()
+def test_feedback_reaches_the_controller_throttled(control: Rig, listener: socket.socket) -> None:
+    show = control.show
     client = client_for(control)
     for step in range(50):  # a fader drag: 50 positions at once
         client.send_message("/1/fader3", step / 49)
-    deliver(control, show, lambda: None, expected=50)
+    deliver(control, lambda: None, expected=50)
     received: dict[str, list[float]] = {}
     deadline = time.monotonic() + 0.5
     while time.monotonic() < deadline:
-        control.apply(show)
+        control.frame()
         listener.settimeout(0.02)
         try:
             message = OscMessage(listener.recv(65536))
@@ -151,36 +184,77 @@ def test_feedback_reaches_the_controller_throttled(control: OscControl, listener
     assert len(received["/diffusion"]) <= 5  # throttled: the last value or so, not fifty
 
 
-def test_garbage_never_stops_the_server(control: OscControl, listener: socket.socket) -> None:
-    show = make_show()
+def test_garbage_never_stops_the_server(control: Rig, listener: socket.socket) -> None:
+    show = control.show
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rng = np.random.default_rng(1)
     for size in rng.integers(0, 200, 300):
-        sender.sendto(rng.bytes(int(size)), ("127.0.0.1", control.port))
-    sender.sendto(b"#bundle\x00" + b"\xff" * 8 + b"\x00\x00\x00\x40garbage", ("127.0.0.1", control.port))
+        sender.sendto(rng.bytes(int(size)), ("127.0.0.1", control.osc.port))
+    sender.sendto(b"#bundle\x00" + b"\xff" * 8 + b"\x00\x00\x00\x40garbage", ("127.0.0.1", control.osc.port))
     bundle = OscBundleBuilder(IMMEDIATELY)
     bundle.add_content(OscMessageBuilder("/hue").build())
-    sender.sendto(bundle.build().dgram, ("127.0.0.1", control.port))  # a bare address, no argument
+    sender.sendto(bundle.build().dgram, ("127.0.0.1", control.osc.port))  # a bare address, no argument
     time.sleep(0.3)
-    control.apply(show)
+    control.frame()
     assert control.counts["malformed"] > 200
-    deliver(control, show, lambda: client_for(control).send_message("/hue", 12.0))
+    deliver(control, lambda: client_for(control).send_message("/hue", 12.0))
     assert show.parameters.target("hue") == 12.0
     sender.close()
 
 
 def test_only_allowed_networks_are_heard() -> None:
-    osc = OscControl(load_mapping(), port=0, host="127.0.0.1", allow=["10.0.0.0/8"])
+    rig = make_rig(allow=networks(["10.0.0.0/8"]))
     try:
-        show = make_show()
-        client_for(osc).send_message("/hue", 30.0)
+        client_for(rig).send_message("/hue", 30.0)
         deadline = time.monotonic() + 2.0
-        while osc.counts["refused"] == 0 and time.monotonic() < deadline:
+        while rig.counts["refused"] == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
-        osc.apply(show)
-        assert show.parameters.target("hue") == 0.0 and osc.counts["refused"] == 1
+        rig.frame()
+        assert rig.show.parameters.target("hue") == 0.0 and rig.counts["refused"] == 1
+    finally:
+        rig.osc.close()
+
+
+def test_the_default_allow_list_is_local_networks_only() -> None:
+    allowed = networks(list(LOCAL_NETWORKS))
+    heard = [ip for ip in ("127.0.0.1", "192.168.1.20", "10.1.2.3", "172.20.0.9", "169.254.3.3", "8.8.8.8", "172.32.0.1")
+             if any(ipaddress.ip_address(ip) in network for network in allowed)]
+    assert heard == ["127.0.0.1", "192.168.1.20", "10.1.2.3", "172.20.0.9", "169.254.3.3"]
+    assert networks(["any"]) == ()
+    with pytest.raises(UserError, match=r"^--osc-allow has a value that is not a network"):
+        networks(["192.168.1.0/33"])
+
+
+def test_sequence_then_next_in_one_bundle_lands_on_the_new_sequences_keyframe_1(tmp_path) -> None:
+    library = tmp_path / "library"
+    save_sequence_folder(library / "b", 4)
+    pipeline = FramePipeline(Show(flat_stage(3, name="a")), FixedClock(60.0), loader=SequenceLoader(library, load_stage))
+    osc = OscControl(load_mapping(), pipeline.commands, lambda: pipeline.latest, port=0, host="127.0.0.1")
+    try:
+        bundle = OscBundleBuilder(IMMEDIATELY)
+        bundle.add_content(_message("/sequence", "b"))
+        bundle.add_content(_message("/next"))
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(bundle.build().dgram, ("127.0.0.1", osc.port))
+        deadline = time.monotonic() + 5.0
+        state = pipeline.step()
+        while not (state.stage.name == "b" and state.conductor.target is not None) and time.monotonic() < deadline:
+            time.sleep(0.005)
+            state = pipeline.step()
+        assert (state.stage.name, state.conductor.index, state.conductor.target) == ("b", 0, 1)
     finally:
         osc.close()
+
+
+def _message(address: str, *args):
+    builder = OscMessageBuilder(address=address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build()
+
+
+def save_sequence_folder(folder, count: int) -> None:
+    frames = [np.full((8, 16, 3), 30 * i, np.uint8) for i in range(count)]
+    save_sequence(folder, sequence_of(frames).manifest, frames, contact_sheet)
 
 
 def test_a_port_in_use_is_one_sentence() -> None:
@@ -189,6 +263,6 @@ def test_a_port_in_use_is_one_sentence() -> None:
     port = busy.getsockname()[1]
     try:
         with pytest.raises(UserError, match=rf"^The OSC port {port} cannot be opened \(.*\); .* choose another with --osc-port"):
-            OscControl(load_mapping(), port=port, host="127.0.0.1")
+            OscControl(load_mapping(), CommandQueue(), lambda: None, port=port, host="127.0.0.1")
     finally:
         busy.close()

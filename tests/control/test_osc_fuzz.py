@@ -7,7 +7,6 @@ import math
 import socket
 import time
 
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pythonosc.osc_bundle_builder import IMMEDIATELY
@@ -16,12 +15,15 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from installation.control.mapping import load_mapping
 from installation.control.osc import OscControl
+from installation.scene.commands import COMMANDS
 from installation.scene.parameters import PLAYER_PARAMETERS
+from installation.scene.clock import FixedClock
+from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
-from tests.helpers import sequence_of
+from tests.helpers import flat_stage
 
 KNOWN = [spec.address for spec in PLAYER_PARAMETERS] + list(load_mapping().controls) + [
-    "/next", "/prev", "/goto", "/pause", "/sequence", "/status",
+    "/status", *("/" + name for name in COMMANDS),
 ]
 ARGUMENTS = st.one_of(
     st.integers(-(2**31), 2**31 - 1),
@@ -50,8 +52,9 @@ MESSAGES = st.builds(message, ADDRESSES, st.lists(ARGUMENTS, max_size=4)).map(la
 PACKETS = st.recursive(MESSAGES, lambda inner: st.lists(inner, min_size=1, max_size=3).map(bundle), max_leaves=6)
 DATAGRAMS = st.one_of(st.binary(max_size=128), PACKETS)
 
-SHOW = Show(sequence_of([np.full((8, 16, 3), 30 * i, np.uint8) for i in range(4)]), (4, 2))
-OSC = OscControl(load_mapping(), port=0, host="127.0.0.1")
+PIPELINE = FramePipeline(Show(flat_stage(4)), FixedClock(60.0))
+SHOW = PIPELINE.show
+OSC = OscControl(load_mapping(), PIPELINE.commands, lambda: PIPELINE.latest, port=0, host="127.0.0.1")
 SENDER = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 SENT = [0]
 BATCH, EXAMPLES = 100, 1000  # 100,000 datagrams in all
@@ -64,8 +67,8 @@ def test_batches_of_datagrams(datagrams: list[bytes]) -> None:
         SENDER.sendto(datagram, ("127.0.0.1", OSC.port))
         if index % 200 == 199:
             time.sleep(0.001)  # a loopback socket buffer holds a few hundred datagrams
-            OSC.apply(SHOW)
-    OSC.apply(SHOW)
+            OSC.after_frame(PIPELINE.step())
+    OSC.after_frame(PIPELINE.step())
     SENT[0] += len(datagrams)
     for name, spec in SHOW.parameters.specs.items():
         for value in (SHOW.parameters.target(name), SHOW.parameters[name]):
@@ -81,7 +84,7 @@ def test_after_the_storm_the_server_is_alive_and_answers_status() -> None:
     deadline = time.monotonic() + 2.0
     answer = None
     while answer is None and time.monotonic() < deadline:
-        OSC.apply(SHOW)
+        OSC.after_frame(PIPELINE.step())
         try:
             reply = OscMessage(listener.recv(65536))
         except (TimeoutError, BlockingIOError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 from installation.paths import shaders_dir
 from installation.render.renderer import Renderer, read_pixels
 from installation.render.window import PygameWindow
-from installation.scene.show import Show
+from installation.scene.show import Show, frame_state, transition_frame
 
 SIZE = (160, 96)
 
@@ -22,24 +24,35 @@ def gl_window() -> Iterator[PygameWindow]:
     window.close()
 
 
-Draw = Callable[[Renderer, float | None], np.ndarray]
+@dataclass
+class Rig:
+    """A renderer and the show it draws (attributes of the renderer are reachable directly)."""
+
+    renderer: Renderer
+    show: Show
+
+    def __getattr__(self, name: str):
+        return getattr(self.renderer, name)
+
+
+Draw = Callable[[Rig, float | None], np.ndarray]
 
 
 @pytest.fixture
 def draw(gl_window: PygameWindow) -> Draw:
-    """Render the show at transition progress ``p`` (None: at rest) and read the pixels back."""
+    """Render the show at rest (None) or at progress ``p`` from keyframe 0 to 1, and read the pixels back."""
 
-    def render(renderer: Renderer, progress: float | None) -> np.ndarray:
-        conductor = renderer.show.conductor
-        if progress is not None:
-            if conductor.target is None:
-                conductor.next()
-            conductor.progress = progress
-        renderer.draw(renderer.show.frame_state(), SIZE)
+    def render(rig: Rig, progress: float | None) -> np.ndarray:
+        show, values = rig.show, rig.show.parameters.values()
+        if progress is None:
+            state = frame_state(show.stage, show.conductor.state(), values)
+        else:
+            state = transition_frame(show.stage, 0, 1, progress, values)
+        rig.renderer.draw(state, SIZE)
         return read_pixels(SIZE)
 
     return render
 
 
-def make_renderer(show: Show, folder=None) -> Renderer:
-    return Renderer(show, folder or shaders_dir())
+def make_renderer(show: Show, folder: Path | None = None) -> Rig:
+    return Rig(Renderer(folder or shaders_dir()), show)

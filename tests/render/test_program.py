@@ -12,6 +12,7 @@ import pytest
 from installation.errors import UserError
 from installation.paths import shaders_dir
 from installation.scene.show import Show
+from installation.scene.stage import prepare_stage
 from tests.helpers import sequence_of
 from tests.render.conftest import SIZE, make_renderer
 
@@ -33,7 +34,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def grey_show() -> Show:
     frames = [np.full((SIZE[1], SIZE[0], 3), 150, np.uint8)] * 2
-    return Show(sequence_of(frames), (16, 10))
+    return Show(prepare_stage(sequence_of(frames), 16))
 
 
 def test_broken_shader_keeps_the_last_good_one(gl_window, draw, shader_copy: Path) -> None:

@@ -17,6 +17,7 @@ from PIL import Image
 from installation.keyframes.demo import alpine_scene
 from installation.keyframes.images import to_uint8
 from installation.scene.show import Show
+from installation.scene.stage import prepare_stage
 from installation.scene.transport import Transport
 from tests.helpers import sequence_of
 from tests.render.conftest import SIZE, make_renderer
@@ -40,7 +41,7 @@ def frames() -> list[np.ndarray]:
 @pytest.mark.parametrize("name", sorted(SCENES))
 def test_scene_matches_its_reference(gl_window, draw, frames, name: str) -> None:
     transport, progress, parameters = SCENES[name]
-    show = Show(sequence_of(frames), (40, 24), transport)
+    show = Show(prepare_stage(sequence_of(frames), 40, transport))
     for key, value in parameters.items():
         show.parameters.set(key, value, immediate=True)
     picture = draw(make_renderer(show), progress)

@@ -8,6 +8,7 @@ import pytest
 from installation.keyframes.demo import alpine_scene
 from installation.keyframes.images import to_uint8
 from installation.scene.show import Show
+from installation.scene.stage import prepare_stage
 from installation.scene.transport import Transport
 from tests.helpers import sequence_of
 from tests.render.conftest import SIZE, make_renderer
@@ -30,7 +31,7 @@ def scenery() -> list[np.ndarray]:
 
 
 def show_of(frames, transport=Transport.GRID, columns=20, **parameters) -> Show:
-    show = Show(sequence_of(frames), (columns, round(columns * SIZE[1] / SIZE[0])), transport)
+    show = Show(prepare_stage(sequence_of(frames), columns, transport))
     for name, value in parameters.items():
         show.parameters.set(name, value, immediate=True)
     return show

@@ -44,5 +44,16 @@ def test_unsmoothed_and_immediate_values_apply_at_once() -> None:
     assert params["hold"] == 9.0
     params.set("hue", 90.0, immediate=True)
     assert params["hue"] == 90.0
-    params.nudge("hue", 10.0)
-    assert params.target("hue") == 100.0
+
+
+def test_values_are_a_frozen_dataclass_with_the_registry_defaults() -> None:
+    from dataclasses import FrozenInstanceError
+
+    from installation.scene.parameters import PLAYER_PARAMETERS, ParameterValues
+
+    values = Parameters().values()
+    assert values == ParameterValues()
+    assert [spec.name for spec in PLAYER_PARAMETERS] == list(values.as_dict())
+    assert all(getattr(values, spec.name) == spec.default for spec in PLAYER_PARAMETERS)
+    with pytest.raises(FrozenInstanceError):
+        values.hue = 3.0  # type: ignore[misc]

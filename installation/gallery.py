@@ -1,0 +1,131 @@
+"""The chores of a show that runs for weeks, apart from the loop that draws it.
+
+Opening hours, a heartbeat in the log, the state saved every few seconds (so a restart resumes on
+the same sequence, keyframe and parameters), the next sequence of a playlist once a pass is over,
+and a watchdog that ends a stalled process so the service restarts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from installation.scene.pipeline import FramePipeline
+from installation.scene.playlist import Playlist
+from installation.scene.schedule import Schedule
+from installation.scene.show import FrameState
+from installation.state import SAVE_SECONDS, SavedState, save_state
+from installation.watchdog import Watchdog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GalleryOptions:
+    schedule: Schedule | None = None
+    closed: str = "black"
+    state_file: Path | None = None
+    heartbeat: float = 60.0
+    watchdog: float | None = 15.0
+
+
+class Gallery:
+    """Runs the chores once per frame through ``after_frame``; each is cheap when not due."""
+
+    def __init__(
+        self,
+        options: GalleryOptions,
+        pipeline: FramePipeline,
+        playlist: Playlist | None = None,
+        describe: Callable[[], str] = lambda: "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.options = options
+        self.pipeline = pipeline
+        self.playlist = playlist
+        self._describe = describe
+        self._clock = clock
+        now = clock()
+        self._next_heartbeat = now + options.heartbeat
+        self._next_save = now + SAVE_SECONDS
+        self._stage = pipeline.show.stage
+        self._played = 0.0
+        self._last_time = 0.0
+        self._asked: Path | None = None
+        self.watchdog = Watchdog(options.watchdog) if options.watchdog else None
+
+    def closed(self) -> str | None:
+        """The look outside opening hours ("black" or "dim"), None while open."""
+        schedule = self.options.schedule
+        if schedule is None or schedule.is_open(datetime.now().time()):
+            return None
+        return self.options.closed
+
+    def after_frame(self, state: FrameState, frame_seconds: float) -> None:
+        if self.watchdog is not None:
+            self.watchdog.beat()
+        now = self._clock()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.options.heartbeat
+            self._heartbeat(state, frame_seconds)
+        if now >= self._next_save:
+            self._next_save = now + SAVE_SECONDS
+            self.save(state)
+        self._follow_playlist(state)
+
+    def close(self, state: FrameState | None) -> None:
+        if state is not None:
+            self.save(state)
+        if self.watchdog is not None:
+            self.watchdog.stop()
+
+    def save(self, state: FrameState) -> None:
+        """Save where the show is heading, so a restart resumes there."""
+        if self.options.state_file is None:
+            return
+        conductor = state.conductor
+        keyframe = conductor.index if conductor.target is None else conductor.target
+        save_state(self.options.state_file, SavedState(state.stage.name, keyframe, state.settings.as_dict()))
+
+    def _heartbeat(self, state: FrameState, frame_seconds: float) -> None:
+        log.info(
+            "heartbeat: %.1f fps, %.0f MB, %s keyframe %d/%d%s",
+            1.0 / max(frame_seconds, 1e-6), resident_megabytes(), state.stage.name, state.index_a + 1,
+            state.stage.count, self._describe(),
+        )
+
+    def _follow_playlist(self, state: FrameState) -> None:
+        """After one pass of a sequence, ask for the next of the playlist (loaded in the background)."""
+        if state.stage is not self._stage:
+            self._stage, self._played, self._asked = state.stage, 0.0, None
+        self._played += state.time - self._last_time
+        self._last_time = state.time
+        playlist = self.playlist
+        if playlist is None or self.pipeline.switching or self._played < self.pipeline.show.pass_seconds():
+            return
+        try:
+            playlist.rescan()
+        except OSError as error:
+            log.warning("playlist: %s cannot be read (%s); the current sequence goes on", playlist.folder, error.strerror)
+        following = playlist.after(self._asked or state.stage.sequence.folder)
+        self._played = 0.0
+        if following != state.stage.sequence.folder:
+            self._asked = following
+            self.pipeline.request_sequence(following)
+
+
+def resident_megabytes() -> float:
+    """The process's resident memory now (Linux), else its peak."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as stream:
+            pages = int(stream.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3

@@ -1,0 +1,96 @@
+"""What ``play`` and ``capture`` are asked for: each option and its default, declared once.
+
+The command line reads its defaults from these dataclasses; the drivers read the options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from installation.control.mapping import DEFAULT_MAP
+from installation.control.osc import DEFAULT_PORT, LOCAL_NETWORKS
+from installation.gallery import GalleryOptions
+from installation.render.video import DEFAULT_PRESET
+from installation.scene.cells import DEFAULT_COLUMNS
+from installation.scene.conductor import Order
+from installation.scene.parameters import Parameters
+from installation.scene.stage import Stage, load_stage, prepare_stage
+from installation.scene.transport import Transport
+
+DEFAULT_IN_BETWEENS = 30
+"""Frames between two keyframes in the plain morph video of the source piece."""
+
+
+@dataclass(frozen=True)
+class ShowOptions:
+    """The look and motion options that ``play`` and ``capture`` share."""
+
+    sequence: Path | None = None
+    columns: int = DEFAULT_COLUMNS
+    transport: Transport = Transport.COLOR
+    order: Order = Order.LOOP
+    parameters: dict[str, float] = field(default_factory=dict)
+
+    def prepare(self, folder: Path) -> Stage:
+        return load_stage(folder, self.columns, self.transport)
+
+    def first_stage(self) -> Stage:
+        """The sequence asked for, else the built-in demo (built on first use)."""
+        if self.sequence is not None:
+            return self.prepare(self.sequence)
+        from installation.keyframes.demo import demo_sequence
+
+        return prepare_stage(demo_sequence(), self.columns, self.transport)
+
+    def parameters_set(self) -> Parameters:
+        """A fresh registry with this run's explicit parameter values."""
+        parameters = Parameters()
+        for name, value in self.parameters.items():
+            parameters.set(name, value, immediate=True)
+        return parameters
+
+
+@dataclass(frozen=True)
+class PlayOptions:
+    """What ``metamorph play`` was asked for."""
+
+    show: ShowOptions = field(default_factory=ShowOptions)
+    gallery: GalleryOptions = field(default_factory=GalleryOptions)
+    window: tuple[int, int] = (1280, 720)
+    fullscreen: bool = False
+    display: int = 0
+    vsync: bool = True
+    shuffle: bool = False
+    osc_port: int | None = DEFAULT_PORT
+    osc_allow: tuple[str, ...] = LOCAL_NETWORKS
+    osc_feedback: tuple[str, int] | None = None
+    osc_map: Path = DEFAULT_MAP
+    audio: str = "input"
+    """``input`` (the live sound input), ``none``, or the path of a music file heard in show time."""
+    audio_device: str | None = None
+    frames: int | None = None
+    screenshot: Path | None = None
+    fixed_step: float | None = None
+    """Frames per second of a fixed time step (frame-exact playback); None: real time."""
+    osd: bool = False
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """What ``metamorph capture`` was asked for."""
+
+    out: Path
+    show: ShowOptions = field(default_factory=ShowOptions)
+    size: tuple[int, int] = (3840, 2160)
+    fps: float = 60.0
+    seconds: float | None = None
+    frames: tuple[int, int] | None = None
+    audio: Path | None = None
+    codec: str = "h264"
+    quality: int = 80
+    preset: str = DEFAULT_PRESET
+    force: bool = False
+    mode: str = "spheres"
+    in_betweens: int = DEFAULT_IN_BETWEENS
+    quiet: bool = False

@@ -1,0 +1,159 @@
+"""The command table: every action a surface can ask of the show, in one place.
+
+Keys, OSC, the controller mapping and any later surface (MIDI, a web page) turn their input into
+a ``Command`` and put it in the ``CommandQueue``; the frame pipeline applies the queue on the
+render thread between frames, in arrival order. ``parse`` turns a surface's raw arguments (OSC
+values: numbers, strings, a bare message) into the command's arguments, or None when they make
+no sense; a command never raises, so no input can stop the show.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from installation.scene.show import Show
+
+MAX_NAME = 255
+"""The longest sequence name a command carries (a file name's limit on most file systems)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One request: the name of a table entry and its parsed arguments."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A table entry. ``waits_for_switch``: it acts on keyframes, so it waits for a pending sequence."""
+
+    name: str
+    help: str
+    arguments: str
+    """OSC type tags of its arguments: "" none, "T" a button (1 pressed, 0 released), "i", "s", "sf"."""
+    parse: Callable[[tuple[Any, ...]], tuple[Any, ...] | None]
+    run: Callable[[Show, tuple[Any, ...]], None]
+    waits_for_switch: bool = True
+
+
+def number(value: Any) -> float | None:
+    """A finite number from an OSC argument (True is 1), else None."""
+    if isinstance(value, (bool, int, float)) and math.isfinite(float(value)):
+        return float(value)
+    return None
+
+
+def _button(args: tuple[Any, ...]) -> tuple[bool] | None:
+    """Push buttons send 1 then 0: a bare message or a non-zero first argument is a press."""
+    if not args:
+        return (True,)
+    value = number(args[0])
+    return None if value is None or len(args) > 1 else (value > 0.5,)
+
+
+def _toggle_or_button(args: tuple[Any, ...]) -> tuple[bool | None] | None:
+    """A bare message toggles; a value sets (toggle controls send 1 and 0)."""
+    return (None,) if not args else _button(args)
+
+
+def _index(args: tuple[Any, ...]) -> tuple[int] | None:
+    value = number(args[0]) if len(args) == 1 else None
+    return None if value is None else (int(min(max(value, -1e9), 1e9)),)
+
+
+def _name(args: tuple[Any, ...]) -> tuple[str] | None:
+    if len(args) == 1 and isinstance(args[0], str) and 0 < len(args[0]) <= MAX_NAME:
+        return (args[0],)
+    return None
+
+
+def _assignment(args: tuple[Any, ...]) -> tuple[str, float] | None:
+    if len(args) == 2 and isinstance(args[0], str) and (value := number(args[1])) is not None:
+        return (args[0], value)
+    return None
+
+
+def _next(show: Show, args: tuple[Any, ...]) -> None:
+    if args[0]:
+        show.conductor.next()
+
+
+def _prev(show: Show, args: tuple[Any, ...]) -> None:
+    if args[0]:
+        show.conductor.prev()
+
+
+def _blackout(show: Show, args: tuple[Any, ...]) -> None:
+    on = args[0] if args[0] is not None else show.parameters.target("blackout") < 0.5
+    show.parameters.set("blackout", 1.0 if on else 0.0)
+
+
+def _sequence(show: Show, args: tuple[Any, ...]) -> None:
+    show.requested = args[0]
+
+
+def _set(show: Show, args: tuple[Any, ...]) -> None:
+    show.parameters.set(args[0], args[1])
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    spec.name: spec
+    for spec in (
+        CommandSpec("next", "move on to the next keyframe now", "T", _button, _next),
+        CommandSpec("prev", "move back to the previous keyframe now", "T", _button, _prev),
+        CommandSpec("goto", "move to keyframe i (0 is the first)", "i", _index, lambda show, a: show.conductor.goto(a[0])),
+        CommandSpec("pause", "freeze the show (1), go on (0); no argument toggles", "T", _toggle_or_button,
+                    lambda show, a: show.conductor.pause(a[0])),
+        CommandSpec("blackout", "fade to black (1) or back (0); no argument toggles", "T", _toggle_or_button, _blackout,
+                    waits_for_switch=False),
+        CommandSpec("sequence", "play the sequence of this name from the keyframes or playlist folder", "s", _name,
+                    _sequence, waits_for_switch=False),
+        CommandSpec("set", "set a parameter: name, value (clamped to its range)", "sf", _assignment, _set,
+                    waits_for_switch=False),
+    )
+}
+
+
+def parse(name: str, args: tuple[Any, ...]) -> Command | None:
+    """The command ``name`` with raw ``args`` from a surface, or None when either is wrong."""
+    spec = COMMANDS.get(name)
+    parsed = spec.parse(args) if spec is not None else None
+    return None if parsed is None else Command(name, parsed)
+
+
+def run(show: Show, command: Command) -> None:
+    """Apply a parsed command to ``show``."""
+    COMMANDS[command.name].run(show, command.args)
+
+
+class CommandQueue:
+    """Commands from any thread, taken by the render thread; full, it drops (a flood never grows memory)."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Command] = queue.Queue(maxsize=self.LIMIT)
+        self.dropped = 0
+
+    def put(self, command: Command) -> bool:
+        try:
+            self._queue.put_nowait(command)
+        except queue.Full:
+            self.dropped += 1
+            return False
+        return True
+
+    def take(self) -> list[Command]:
+        """The commands waiting now, in arrival order (not those that arrive meanwhile)."""
+        taken = []
+        for _ in range(self._queue.qsize()):
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return taken
