@@ -48,7 +48,7 @@ def measure(size: tuple[int, int], count: int, folder: Path, preset: str) -> tup
     render = _fps(count, time.perf_counter() - begin)
 
     begin = time.perf_counter()
-    sink = open_sink(options, plan, bottom_up=True)
+    sink = open_sink(options, plan)
     for frame in frames:
         sink.write(frame)
     sink.close()
@@ -56,7 +56,7 @@ def measure(size: tuple[int, int], count: int, folder: Path, preset: str) -> tup
     del frames
 
     begin = time.perf_counter()
-    sink = open_sink(options, plan, bottom_up=True)
+    sink = open_sink(options, plan)
     for frame in render_frames(capture_pipeline(options, stage), size, plan):
         sink.write(frame)
     sink.close()

@@ -117,8 +117,8 @@ class Player:
         if options.osc_port is None:
             return None
         return OscControl(
-            load_mapping(options.osc_map), self.pipeline.commands, lambda: self.pipeline.latest,
-            options.osc_port, allow=networks(list(options.osc_allow)), feedback=options.osc_feedback,
+            load_mapping(options.osc_map), self.pipeline.commands, lambda: self.pipeline.latest, options.osc_port,
+            hearing=self.pipeline.sound.describe, allow=networks(list(options.osc_allow)), feedback=options.osc_feedback,
         )
 
     # The loop ---------------------------------------------------------------------------------
@@ -158,8 +158,9 @@ class Player:
                 self.running = False
             if self._screenshot_wanted or (not self.running and self.options.screenshot):
                 self._save_screenshot(target)
-            target.blit_to_window()
-            self._draw_overlay(state)
+            if not self.window.offscreen:  # nobody sees an offscreen window: no copy, no display
+                target.blit_to_window()
+                self._draw_overlay(state)
             self.window.swap()
         except (GLError, pygame.error) as error:
             log.critical("the OpenGL context was lost (%s); exiting with code %d so the service restarts the show",
@@ -178,7 +179,9 @@ class Player:
     def _describe(self) -> str:
         """The heartbeat's words on the inputs."""
         received = self.osc.counts["received"] if self.osc else 0
-        return f", osc {received} messages, sound {type(self.pipeline.sound).__name__}"
+        hearing = self.pipeline.sound.describe()
+        sound = hearing["input"] if "connected" not in hearing else "on" if hearing["connected"] else "off"
+        return f", osc {received} messages, sound {sound}"
 
     # Keys, shaders, display -------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ class Sink(Protocol):
 
     def write(self, frame: bytes) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self, complete: bool = True) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,12 @@ def capture(options: CaptureOptions) -> int:
     if options.mode == "morph":
         keyframes = stage.sequence.frames
         plan = _plan(options, morph_length(len(keyframes), options.in_betweens) / options.fps, music_seconds)
-        sink = open_sink(options, plan, bottom_up=False)
+        sink = open_sink(options, plan)
         frames = (_fit(morph_frame(keyframes, options.in_betweens, i), options.size) for i in range(plan.first, plan.stop))
         return _write_all(sink, frames, plan, options)
     pipeline = capture_pipeline(options, stage)
     plan = _plan(options, pipeline.show.pass_seconds(), music_seconds)
-    sink = open_sink(options, plan, bottom_up=True)
+    sink = open_sink(options, plan)
     return _write_all(sink, render_frames(pipeline, options.size, plan), plan, options)
 
 
@@ -137,29 +137,29 @@ def _plan(options: CaptureOptions, natural_seconds: float, music_seconds: float 
     return Plan(first, stop, total)
 
 
-def open_sink(options: CaptureOptions, plan: Plan, bottom_up: bool) -> Sink:
+def open_sink(options: CaptureOptions, plan: Plan) -> Sink:
     out = options.out
     try:
         if out.suffix.lower() in VIDEO_SUFFIXES:
             out.parent.mkdir(parents=True, exist_ok=True)
             return VideoWriter(
                 out, options.size, options.fps, CODECS[options.codec], options.quality, options.audio,
-                plan.first / options.fps, plan.count / options.fps, bottom_up=bottom_up, preset=options.preset,
+                plan.first / options.fps, plan.count / options.fps, preset=options.preset,
             )
         _clear_frames(out)
-        return FrameFolder(out, options.size, plan.first, bottom_up=bottom_up)
+        return FrameFolder(out, options.size, plan.first)
     except OSError as error:
         raise UserError(f"The output {out} cannot be written ({error.strerror or error}); choose another --out.") from error
 
 
 def _clear_frames(folder: Path) -> None:
     if folder.is_dir():
-        for path in folder.glob("frame_[0-9]*.png"):
+        for path in [*folder.glob("frame_[0-9]*.png"), *folder.glob("frame_[0-9]*.png.partial")]:
             path.unlink()
 
 
 def render_frames(pipeline: FramePipeline, size: tuple[int, int], plan: Plan) -> Iterator[bytes]:
-    """Rendered frames (bottom row first) of ``plan``, read back through pixel buffer objects.
+    """Rendered frames (top row first) of ``plan``, read back through pixel buffer objects.
 
     The pipeline steps through every frame from 0, drawing only those of the plan, so sound
     envelopes and smoothing are the same as in a whole run.
@@ -194,11 +194,10 @@ def _write_all(sink: Sink, frames: Iterable[bytes], plan: Plan, options: Capture
                 if signals.stop_requested():
                     raise signals.Stopped()
     except (KeyboardInterrupt, signals.Stopped):
-        sink.close()
-        log.warning("interrupted: %d of %d frames are in %s, which stays playable", sink.frames, plan.count, options.out)
+        kept = sink.close(complete=False)
+        log.warning("interrupted: %d of %d frames are in %s, which stays playable", sink.frames, plan.count, kept)
         raise
-    sink.close()
-    log.info("%d frames written to %s", sink.frames, options.out)
+    log.info("%d frames written to %s", sink.frames, sink.close())
     return sink.frames
 
 

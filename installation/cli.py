@@ -21,7 +21,8 @@ from installation.errors import UserError
 from installation.logs import RateLimit
 
 RATE_LIMIT = RateLimit()
-"""One limiter for every log handler: a warning that repeats is written a few times a minute."""
+"""One limiter for both log handlers: a warning that repeats is written a few times a minute."""
+STDERR = logging.StreamHandler()
 
 _EXAMPLES = """\
 examples:
@@ -39,10 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="metamorph: %(message)s")
-    logging.getLogger("OpenGL").setLevel(logging.DEBUG if debug else logging.WARNING)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RATE_LIMIT)
+    _log_to_stderr(debug)
     signals.install()
     if not hasattr(args, "run"):
         parser.print_help()
@@ -68,6 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("metamorph: interrupted.", file=sys.stderr)
         return 130
     return 0
+
+
+def _log_to_stderr(debug: bool) -> None:
+    """One line per message on stderr, repeating warnings limited; added once per process."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    logging.getLogger("OpenGL").setLevel(logging.DEBUG if debug else logging.WARNING)
+    if STDERR not in root.handlers:
+        STDERR.setFormatter(logging.Formatter("metamorph: %(message)s"))
+        STDERR.addFilter(RATE_LIMIT)
+        root.addHandler(STDERR)
 
 
 def _log_to_file(path: Path) -> None:
@@ -115,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from installation.keyframes.request import KeyframeRequest
     from installation.keyframes.style import describe_vocabulary
+
+    request = KeyframeRequest(prompt="", out=Path("."))
 
     command = commands.add_parser(
         "keyframes",
@@ -140,23 +152,23 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
         "extra); procedural: weights-free analytic stylisation on a real noise schedule (the default otherwise)",
     )
     command.add_argument("--model", help="diffusers model: a hub id or a local folder (default stable-diffusion-v1-5/stable-diffusion-v1-5)")
-    command.add_argument("--negative-prompt", default="", help="what the model should avoid (diffusers)")
-    command.add_argument("--guidance", type=finite, default=7.5, help="classifier-free guidance (default 7.5; 0 for turbo models)")
+    command.add_argument("--negative-prompt", default=request.negative_prompt, help="what the model should avoid (diffusers)")
+    command.add_argument("--guidance", type=finite, default=request.guidance, help="classifier-free guidance (default %(default)g; 0 for turbo models)")
     command.add_argument("--scheduler", help="diffusers scheduler: ddim, ddpm, pndm, lms, euler, euler-a, heun, dpm, unipc, lcm (default: the model's)")
-    command.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
-    command.add_argument("--dtype", default="auto", help="auto (default: fp16 on a GPU, fp32 on the CPU), fp16, bf16 or fp32")
+    command.add_argument("--device", default=request.device, help="auto (default), cpu, cuda or mps")
+    command.add_argument("--dtype", default=request.dtype, help="auto (default: fp16 on a GPU, fp32 on the CPU), fp16, bf16 or fp32")
     command.add_argument("--preview-vae", metavar="ID_OR_FOLDER", help="a small autoencoder (e.g. AutoencoderTiny) for the intermediate frames: much cheaper decodes")
     command.add_argument("--from-noise", action="store_true", help="text-to-image: start from pure noise, no photo")
     command.add_argument("--demo", action="store_true", help="rebuild the built-in demo sequence (keyframes/demo)")
-    command.add_argument("--captures", type=int, default=15, help="denoising steps to capture (default 15)")
-    command.add_argument("--steps", type=int, default=50, help="denoising steps of the schedule (default 50)")
+    command.add_argument("--captures", type=int, default=request.captures, help="denoising steps to capture (default %(default)s)")
+    command.add_argument("--steps", type=int, default=request.steps, help="denoising steps of the schedule (default %(default)s)")
     command.add_argument(
-        "--strength", type=finite, default=0.75,
-        help="how far the photo is noised, 0..1 (default 0.75); steps executed = int(steps x strength)",
+        "--strength", type=finite, default=request.strength,
+        help="how far the photo is noised, 0..1 (default %(default)g); steps executed = int(steps x strength)",
     )
-    command.add_argument("--seed", type=int, default=0, help="random seed; same arguments, same frames (default 0)")
+    command.add_argument("--seed", type=int, default=request.seed, help="random seed; same arguments, same frames (default %(default)s)")
     command.add_argument(
-        "--capture", choices=["x0", "latents"], default="x0",
+        "--capture", choices=["x0", "latents"], default=request.capture_mode,
         help="x0: the clean-image estimate of each step, sharpening (default); latents: the noisy state",
     )
     command.add_argument("--size", type=_size, help="frame size WxH (default: the photo's aspect; procedural at most 1920 wide, diffusers at the model's native resolution)")

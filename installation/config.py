@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import reprlib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -34,10 +36,29 @@ def read_toml(path: Path, what: str, flag: str) -> tuple[str, dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise UserError(f"The {what} {path} cannot be read ({error.strerror}); give an existing {flag} file.") from error
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        raise UserError(
+            f"The {what} {path} is not UTF-8 text (line {line} holds the byte 0x{error.object[error.start]:02x}); "
+            "save it as UTF-8 in a text editor."
+        ) from error
     try:
         return text, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+    except ValueError as error:  # TOMLDecodeError, or an integer of thousands of digits
         raise UserError(f"The {what} {path} is not valid TOML ({error}); fix that line.") from error
+    except RecursionError as error:
+        raise UserError(f"The {what} {path} nests lists or tables too deeply; write plain values.") from error
+
+
+def is_finite_number(value: Any) -> bool:
+    """Whether a value read from a file is a number a setting can take: not a boolean (TOML and
+    JSON booleans are ints to Python), NaN, infinite, or an integer beyond any float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def line_of(text: str, key: str) -> int:
@@ -54,8 +75,9 @@ def apply_config(parser: argparse.ArgumentParser, path: Path, command: str) -> N
         line = line_of(text, key)
         action = options.get(key)
         if action is None:
+            name = key if key.isprintable() and len(key) <= 40 else reprlib.repr(key)
             raise UserError(
-                f"The config {path}, line {line}: {key} is not an option of metamorph {command}; "
+                f"The config {path}, line {line}: {name} is not an option of metamorph {command}; "
                 f"see `metamorph config --example` for the names."
             )
         defaults[action.dest] = _convert(action, value, f"The config {path}, line {line}: {key}")
@@ -76,11 +98,13 @@ def _convert(action: argparse.Action, value: Any, where: str) -> Any:
 
 def _convert_one(action: argparse.Action, value: Any, where: str) -> Any:
     if isinstance(value, (dict, list)) or isinstance(value, bool):
-        raise UserError(f"{where} must be a single value, not {json.dumps(value)}.")
+        raise UserError(f"{where} must be a single value, not {reprlib.repr(value)}.")
+    if isinstance(value, float) and not is_finite_number(value):
+        raise UserError(f"{where} is {value}, which is not a number an option can take; write a finite number.")
     converter = action.type or str
     try:
         converted = converter(value) if converter in (int, float) else converter(str(value))
-    except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+    except (argparse.ArgumentTypeError, ValueError, TypeError, OverflowError) as error:
         raise UserError(f"{where} has a value that does not fit ({error}).") from error
     if action.choices is not None and converted not in action.choices:
         raise UserError(f"{where} must be one of {', '.join(map(str, action.choices))}.")

@@ -42,6 +42,9 @@ class ToneSound:
         tone = 0.4 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 2 * t) > 0)
         return self._analysis.update(tone.astype(np.float32), stop - start)
 
+    def describe(self) -> dict[str, object]:
+        return {"input": "tone"}
+
     def close(self) -> None:
         pass
 

@@ -47,6 +47,14 @@ TABLE = {
     "a symlink leaving the folder": (link_out, "001.png is a link that leaves"),
     "a 20000x20000 frame": (lambda f: huge_png(f / "001.png", 20000, 20000), "001.png is above the 33 MP that is decoded safely; downscale it first."),
     "nothing in it": (emptied, "manifest.json is missing, so"),
+    "a 300-character frame name": (
+        lambda f: edit_manifest(f, lambda d: d["frames"][1].update(file="a" * 296 + ".png")),
+        "frame 1 names a file of 300 bytes, longer than the 255 a file name can have; make it again",
+    ),
+    "a manifest nested 100k deep": (
+        lambda f: (f / "manifest.json").write_text("[" * 100_000 + "]" * 100_000),
+        "manifest.json is nested too deeply to be a manifest; make it again",
+    ),
 }
 
 

@@ -56,6 +56,7 @@ def pngs(folder: Path) -> list[bytes]:
     return [path.read_bytes() for path in sorted(folder.glob("frame_*.png"))]
 
 
+@pytest.mark.slow
 def test_video_has_the_frames_size_and_rate(sequence_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "show.mp4"
     result = metamorph("capture", str(sequence_folder), "--out", str(out), *SMALL, "--fps", "30", "--seconds", "2")
@@ -66,6 +67,7 @@ def test_video_has_the_frames_size_and_rate(sequence_folder: Path, tmp_path: Pat
     assert np.abs(frames[0].astype(int) - keyframe).mean() < 6  # at rest, after lossy encoding
 
 
+@pytest.mark.slow
 def test_music_sets_the_length_and_is_muxed(sequence_folder: Path, tmp_path: Path, music: Path) -> None:
     out = tmp_path / "music.mp4"
     result = metamorph("capture", str(sequence_folder), "--out", str(out), *SMALL, "--fps", "30", "--audio", str(music))
@@ -92,6 +94,7 @@ def test_same_inputs_same_frames_and_ranges_join_into_the_whole(sequence_folder:
     assert sorted(p.name for p in (tmp_path / "tail").iterdir())[0] == "frame_000025.png"
 
 
+@pytest.mark.slow
 def test_video_ranges_concat_into_the_whole(sequence_folder: Path, tmp_path: Path) -> None:
     common = ["capture", str(sequence_folder), *SMALL, "--fps", "20", "--seconds", "3", "--hold", "0.5", "--duration", "1.5"]
     for name, extra in (("whole.mp4", []), ("head.mp4", ["--frames", "0:30"]), ("tail.mp4", ["--frames", "30:60"])):
@@ -104,15 +107,40 @@ def test_video_ranges_concat_into_the_whole(sequence_folder: Path, tmp_path: Pat
     assert worst < 3.0  # the same pictures, encoded in two pieces
 
 
-def test_a_captured_frame_is_the_live_frame_at_that_time(sequence_folder: Path, tmp_path: Path) -> None:
-    timing = ["--hold", "1", "--duration", "5"]
-    assert metamorph("capture", str(sequence_folder), "--out", str(tmp_path / "cap"), *SMALL, "--frames", "200:201", *timing).returncode == 0
-    live = metamorph("play", str(sequence_folder), "--frames", "200", "--fixed-step", "--window", "160x96", "--no-vsync", "--screenshot", str(tmp_path / "live.png"), *timing)
-    assert live.returncode == 0, live.stderr
-    captured = np.asarray(Image.open(tmp_path / "cap" / "frame_000200.png")).astype(int)
-    shown = np.asarray(Image.open(tmp_path / "live.png")).astype(int)
-    assert (captured.sum(-1) < 20).mean() > 0.2  # mid-transition: spheres on black
-    assert np.abs(captured - shown).max() <= 2 and np.abs(captured - shown).mean() < 0.05
+@pytest.fixture(scope="module")
+def beats(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 s of short loud bursts twice a second, as a WAV file."""
+    rate = 44100
+    samples = np.zeros(rate * 3, np.float32)
+    for start in range(0, len(samples), rate // 2):
+        samples[start : start + 2000] = 0.8 * np.sin(np.arange(2000) * 0.3)
+    path = tmp_path_factory.mktemp("beats") / "beats.wav"
+    with wave.open(str(path), "wb") as stream:
+        stream.setnchannels(1)
+        stream.setsampwidth(2)
+        stream.setframerate(rate)
+        stream.writeframes((samples * 32767).astype(np.int16).tobytes())
+    return path
+
+
+@pytest.mark.parametrize("fps, with_music", [(30, False), (60, False), (30, True)], ids=["30fps", "60fps", "30fps-music"])
+def test_capture_is_what_play_fixed_step_shows(sequence_folder: Path, tmp_path: Path, beats: Path, fps: int, with_music: bool) -> None:
+    timing = ["--hold", "1", "--duration", "3"]
+    sound = ["--audio", str(beats)] if with_music else []
+    moments = [0, round(2.2 * fps)]  # frame 0, and spheres travelling
+    captured = metamorph("capture", str(sequence_folder), "--out", str(tmp_path / "cap"), *SMALL, "--fps", str(fps),
+                         "--frames", f"0:{moments[-1] + 1}", *timing, *sound)
+    assert captured.returncode == 0, captured.stderr
+    for index in moments:
+        shot = tmp_path / f"live-{index}.png"
+        live = metamorph("play", str(sequence_folder), "--frames", str(index + 1), "--fixed-step", str(fps), "--window", "160x96",
+                         "--no-vsync", "--osc-port", "0", "--state", "none", "--screenshot", str(shot), *timing,
+                         *(sound or ["--audio", "none"]))
+        assert live.returncode == 0, live.stderr
+        frame = np.asarray(Image.open(tmp_path / "cap" / f"frame_{index:06d}.png")).astype(int)
+        shown = np.asarray(Image.open(shot)).astype(int)
+        assert np.abs(frame - shown).max() <= 1, f"frame {index} differs"
+    assert (frame.sum(-1) < 20).mean() > 0.1  # the last moment is mid-transition: spheres on black
 
 
 def test_morph_mode_frame_count_and_cross_fade(sequence_folder: Path, tmp_path: Path) -> None:
@@ -127,6 +155,7 @@ def test_morph_mode_frame_count_and_cross_fade(sequence_folder: Path, tmp_path: 
     assert np.abs(frames[2] - expected).max() <= 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_a_playable_video(sequence_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "long.mp4"
     process = subprocess.Popen(
@@ -141,8 +170,9 @@ def test_ctrl_c_leaves_a_playable_video(sequence_folder: Path, tmp_path: Path) -
     os.killpg(process.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
     rest = process.communicate(timeout=60)[1]
     assert process.returncode == 130
-    assert "stays playable" in rest
-    frames = decode(out)[1]
+    partial = out.with_name(out.name + ".partial")
+    assert f"frames are in {partial}, which stays playable" in rest and not out.exists()
+    frames = decode(partial)[1]
     assert 30 <= len(frames) < 36000
 
 
@@ -155,7 +185,7 @@ BAD = {
     "frames past the end": (["--frames", "0:5000", "--seconds", "2"], "--frames 0:5000 is outside the 120 frames of this capture (2.00 s at 60 fps)"),
     "unwritable": (["--out", "{text}/sub/out.mp4"], "cannot be written"),
     "exists": (["--out", "{text}"], "exists; choose another --out or add --force"),
-    "audio into frames": (["--out", "{tmp}/frames", "--audio", "{text}"], "--audio needs a video output"),
+    "audio into frames that is not audio": (["--out", "{tmp}/frames", "--audio", "{text}"], "holds no sound ffmpeg can read"),
 }
 
 
@@ -186,17 +216,9 @@ def test_this_ffmpeg_has_every_codec() -> None:
     assert {codec.encoder for codec in video.CODECS.values()} <= video.encoders()
 
 
-def test_music_steers_the_captured_show(sequence_folder: Path, tmp_path: Path) -> None:
-    rate = 44100
-    beats = np.zeros(rate * 3, np.float32)
-    for start in range(0, len(beats), rate // 2):
-        beats[start : start + 2000] = 0.8 * np.sin(np.arange(2000) * 0.3)
-    path = tmp_path / "beats.wav"
-    with wave.open(str(path), "wb") as stream:
-        stream.setnchannels(1)
-        stream.setsampwidth(2)
-        stream.setframerate(rate)
-        stream.writeframes((beats * 32767).astype(np.int16).tobytes())
+@pytest.mark.slow
+def test_music_steers_the_captured_show(sequence_folder: Path, tmp_path: Path, beats: Path) -> None:
+    path = beats
     common = ["capture", str(sequence_folder), *SMALL, "--fps", "20", "--hold", "0.5", "--duration", "2", "--audio", str(path)]
     assert metamorph(*common, "--out", str(tmp_path / "steered.mp4")).returncode == 0
     assert metamorph(*common, "--audio-gain", "0", "--out", str(tmp_path / "still.mp4")).returncode == 0
@@ -204,3 +226,119 @@ def test_music_steers_the_captured_show(sequence_folder: Path, tmp_path: Path) -
     assert len(steered) == len(still) == 60
     assert np.abs(steered[0].astype(int) - still[0].astype(int)).mean() < 3  # the same rest, lossily encoded
     assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(steered, still)) > 5
+
+
+# Data safety: nothing under a final name before it is complete, no part destroyed by a join ----------
+
+from installation.errors import UserError  # noqa: E402
+from tests.media import decoded_frames, fill, noise_frame, read_only_folder, small_disk, write_video  # noqa: E402
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spelling", ["same path", "through ..", "hard link"])
+def test_concat_refuses_an_output_that_is_one_of_the_parts(tmp_path: Path, spelling: str) -> None:
+    a, b = write_video(tmp_path / "a.mp4", 10), write_video(tmp_path / "b.mp4", 5)
+    (tmp_path / "sub").mkdir()
+    out = {"same path": a, "through ..": tmp_path / "sub" / ".." / "a.mp4", "hard link": tmp_path / "link.mp4"}[spelling]
+    if spelling == "hard link":
+        os.link(a, out)
+    result = metamorph("concat", str(a), str(b), "--out", str(out), "--force")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert f"The output {out} is also the part {a}, which joining would destroy; choose another --out." in result.stderr
+    assert decoded_frames(a) == 10
+
+
+@pytest.mark.slow
+def test_concat_into_a_read_only_folder_is_one_sentence(tmp_path: Path) -> None:
+    a, b = write_video(tmp_path / "a.mp4", 3), write_video(tmp_path / "b.mp4", 3)
+    with read_only_folder(tmp_path / "locked") as locked:
+        result = metamorph("concat", str(a), str(b), "--out", str(locked / "joined.mp4"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert re.search(rf"The output {re.escape(str(locked / 'joined.mp4'))} cannot be written \((Read-only file system|Permission denied)\); choose another --out\.", result.stderr)
+
+
+@pytest.mark.slow
+def test_a_join_that_fills_the_disk_leaves_the_older_output_whole(tmp_path: Path) -> None:
+    parts = [write_video(tmp_path / f"{name}.mp4", 10, (320, 240), noisy=True) for name in "ab"]
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        older = write_video(disk / "joined.mp4", 7)
+        fill(disk, 48 * 1024)
+        result = metamorph("concat", *map(str, parts), "--out", str(older), "--force")
+        assert result.returncode == 2 and result.stderr.count("\n") == 1
+        assert f"ffmpeg could not join the parts into {older} (" in result.stderr and "check disk space" in result.stderr
+        assert decoded_frames(older) == 7
+        assert sorted(path.name for path in disk.iterdir()) == ["filler", "joined.mp4"]
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_encoding_leaves_no_video(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        out = disk / "show.mp4"
+        with pytest.raises(UserError) as raised:
+            writer = video.VideoWriter(out, (320, 240), 10, video.CODECS["h264"], 100, preset="ultrafast")
+            for index in range(200):
+                writer.write(noise_frame((320, 240), index))
+            writer.close()
+        assert re.fullmatch(
+            rf"ffmpeg could not write {re.escape(str(out))} \(.*No space left on device.*\); check the path, disk space and --codec\.",
+            str(raised.value),
+        )
+        assert list(disk.iterdir()) == []
+
+
+def test_a_full_disk_while_writing_frames_leaves_every_frame_file_whole(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        folder = disk / "frames"
+        folder.mkdir()
+        for index in range(8):  # an earlier capture's frames, being replaced
+            Image.new("RGB", (160, 120), (index * 30, 0, 0)).save(folder / video.frame_name(index))
+        fill(disk, 96 * 1024)
+        with pytest.raises(UserError) as raised:
+            frames = video.FrameFolder(folder, (160, 120))
+            for index in range(8):
+                frames.write(noise_frame((160, 120), index))
+            frames.close()
+        assert re.fullmatch(
+            rf"The frame {re.escape(str(folder))}/frame_00000\d\.png could not be written \(No space left on device\); "
+            r"free disk space or choose another --out\.",
+            str(raised.value),
+        )
+        names = sorted(path.name for path in folder.iterdir())
+        assert names == [video.frame_name(index) for index in range(8)]  # no partial file left behind
+        for name in names:
+            with Image.open(folder / name) as image:
+                image.load()  # whole: the old frame or the new one, never a cut one
+
+
+@pytest.mark.slow
+def test_a_killed_capture_leaves_only_a_playable_partial_that_concat_refuses(sequence_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "killed.mp4"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "installation", "capture", str(sequence_folder), "--out", str(out), "--size", "160x96", "--seconds", "600"],
+        stderr=subprocess.PIPE, text=True,
+    )
+    progress, deadline = "", time.monotonic() + 60
+    while time.monotonic() < deadline and not re.search(r"\b([3-9]\d|\d{3,})/36000", progress):
+        progress += process.stderr.read(64)
+    process.kill()
+    process.wait()
+    partial = video.partial_path(out)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(str(partial) in arguments for arguments in _command_lines()):
+        time.sleep(0.1)  # ffmpeg, in its own session, finishes the file when its input closes
+    assert not out.exists()
+    assert decoded_frames(partial) >= 30
+    result = metamorph("concat", str(out), str(out), "--out", str(tmp_path / "joined.mp4"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert f"The part {out} was never finished (only killed.mp4.partial exists, from an interrupted capture); capture that range again." in result.stderr
+
+
+def _command_lines() -> list[str]:
+    """Every running process's command line, to wait for one by its arguments."""
+    lines = []
+    for entry in Path("/proc").iterdir():
+        try:
+            lines.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return lines

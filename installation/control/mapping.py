@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from installation.config import line_of, read_toml
+from installation.config import is_finite_number, line_of, read_toml
 from installation.errors import UserError
+from installation.scene.commands import COMMANDS
 from installation.scene.parameters import PLAYER_PARAMETERS
 
 DEFAULT_MAP = Path(__file__).with_name("touchosc.toml")
-ACTIONS = ("next", "prev", "pause", "blackout")
+ACTIONS = tuple(name for name, spec in COMMANDS.items() if spec.arguments == "T")
+"""Commands a button or toggle can run: those that take a press or nothing."""
 _SPECS = {spec.name: spec for spec in PLAYER_PARAMETERS}
 
 
@@ -69,7 +71,7 @@ def _control(path: Path, text: str, address: str, entry: object) -> Control:
             raise fail(f"names an unknown parameter {name!r}; use one of {', '.join(_SPECS)}")
         spec = _SPECS[name]
         bounds = entry.get("range", [spec.minimum, spec.maximum])
-        if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):
+        if not (isinstance(bounds, list) and len(bounds) == 2 and all(is_finite_number(b) for b in bounds)):
             raise fail("has a range that is not two numbers, such as range = [0.0, 4.0]")
         parameters.append((name, float(bounds[0]), float(bounds[1])))
     return Control(address, parameters=tuple(parameters))

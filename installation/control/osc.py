@@ -135,6 +135,7 @@ class OscControl:
         commands: CommandQueue,
         latest: Callable[[], FrameState | None],
         port: int = DEFAULT_PORT,
+        hearing: Callable[[], dict[str, object]] = dict,
         host: str = "0.0.0.0",
         allow: tuple[Network, ...] = (),
         feedback: tuple[str, int] | None = None,
@@ -142,6 +143,7 @@ class OscControl:
         self.mapping = mapping
         self.commands = commands
         self._latest = latest
+        self._hearing = hearing
         self.counts: Counter[str] = Counter()
         self._feedback_target = feedback
         self._last_sender: str | None = None
@@ -171,7 +173,7 @@ class OscControl:
         if message.address == "/status":
             state = self._latest()
             if state is not None:
-                self._reply(message.sender, "/status", json.dumps(status(state)))
+                self._reply(message.sender, "/status", json.dumps(status(state, self._hearing())))
         else:
             self._queue(message)
         self.counts["received"] += 1
@@ -226,13 +228,14 @@ class OscControl:
         self._thread.join(timeout=2)
 
 
-def status(state: FrameState) -> dict[str, Any]:
-    """Every setting, what sound makes of them, and the conductor's state, as sent for /status."""
+def status(state: FrameState, hearing: dict[str, object] | None = None) -> dict[str, Any]:
+    """Every setting, what sound makes of them, the input, and the conductor's state, for /status."""
     conductor = state.conductor
+    features = {name: getattr(state.sound, name) for name in ("level", "bass", "mid", "treble", "kick")}
     return {
         "parameters": state.settings.as_dict(),
         "applied": state.values.as_dict(),
-        "sound": {name: getattr(state.sound, name) for name in ("level", "bass", "mid", "treble", "kick")},
+        "sound": features | (hearing or {}),
         "conductor": {
             "keyframe": conductor.index,
             "target": conductor.target,

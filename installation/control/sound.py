@@ -27,6 +27,18 @@ class LiveSound:
             self._analysis = SoundAnalysis(self.input.sample_rate)
         return self._analysis.update(samples, stop - start)
 
+    def describe(self) -> dict[str, object]:
+        """The input's state for ``/status``: connected, which device, why silent, level and noise floor."""
+        analysis = self._analysis
+        return {
+            "input": "live",
+            "connected": self.input.connected,
+            "device": self.input.device,
+            "problem": self.input.problem,
+            "level_db": analysis.level_db if analysis else None,
+            "noise_db": analysis.noise_db if analysis else None,
+        }
+
     def close(self) -> None:
         self.input.close()
 
@@ -42,6 +54,9 @@ class MusicSound:
         rate = self.music.sample_rate
         samples = self.music.samples[round(start * rate) : round(stop * rate)]
         return self._analysis.update(samples, stop - start)
+
+    def describe(self) -> dict[str, object]:
+        return {"input": "file", "level_db": self._analysis.level_db, "noise_db": self._analysis.noise_db}
 
     def close(self) -> None:
         pass

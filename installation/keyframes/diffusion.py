@@ -49,6 +49,8 @@ SCHEDULERS = {
     "lcm": "LCMScheduler",
 }
 DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+"""Weight files in Python's pickle format, which can run code when loaded: never read here."""
 _INSTALL = (
     "pip install 'diffusive-metamorphosis[diffusion]' (install the torch build for your GPU first, "
     "see pytorch.org), or use --backend procedural, which needs no model"
@@ -146,9 +148,11 @@ def load_pipeline(diffusers: Any, torch: Any, model: str, from_noise: bool, dtyp
     local = folder.exists()
     if local and not (folder / "model_index.json").is_file():
         raise UserError(f"The model folder {folder} holds no model_index.json; give a diffusers model folder (save_pretrained) or a hub id.")
-    offline_ready = local or _cached(model)
-    if not offline_ready:
+    snapshot = folder if local else _cached(model)
+    if snapshot is None:
         _check_reachable(model)
+    else:
+        _refuse_pickle_weights(model, snapshot)
     auto = diffusers.AutoPipelineForText2Image if from_noise else diffusers.AutoPipelineForImage2Image
     try:
         return auto.from_pretrained(
@@ -157,19 +161,40 @@ def load_pipeline(diffusers: Any, torch: Any, model: str, from_noise: bool, dtyp
             use_safetensors=True,
             safety_checker=None,
             requires_safety_checker=False,
-            local_files_only=offline_ready,
+            local_files_only=snapshot is not None,
         )
     except OSError as error:
         raise _loading_error(model, error) from error
 
 
-def _cached(model: str) -> bool:
+def _cached(model: str) -> Path | None:
+    """The folder of ``model`` in the local hub cache, or None when it is not there."""
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        return isinstance(try_to_load_from_cache(model, "model_index.json"), str)
+        index = try_to_load_from_cache(model, "model_index.json")
     except Exception:  # an id that is not even a valid repo name is simply not cached
-        return False
+        return None
+    return Path(index).parent if isinstance(index, str) else None
+
+
+def _refuse_pickle_weights(model: str, folder: Path) -> None:
+    """Name the parts of a local model that have only pickle weights, which diffusers would
+    otherwise report as a missing file (and this tool as an offline machine)."""
+    parts = sorted(
+        part.name for part in (folder, *(child for child in folder.iterdir() if child.is_dir()))
+        if _weight_suffixes(part) and ".safetensors" not in _weight_suffixes(part)
+    )
+    if parts:
+        raise UserError(
+            f"The model {model} has only pickle weights (.bin, .pt or .ckpt) for {', '.join(parts)}, never loaded since "
+            "pickle can run code; convert them to safetensors (load with diffusers, then save_pretrained) or give "
+            "a model that ships .safetensors files."
+        )
+
+
+def _weight_suffixes(folder: Path) -> set[str]:
+    return {path.suffix for path in folder.iterdir() if path.suffix in (".safetensors", *PICKLE_SUFFIXES)}
 
 
 def _check_reachable(model: str) -> None:
@@ -202,7 +227,13 @@ def _loading_error(model: str, error: OSError) -> UserError:
         cause = cause.__cause__ or cause.__context__
     if any(isinstance(item, GatedRepoError) for item in chain):
         return _gated_error(model)
-    return _offline_error(model, str(error).splitlines()[0])
+    reason = str(error).splitlines()[0]
+    if Path(model).expanduser().exists():
+        return UserError(
+            f"The model folder {model} cannot be loaded ({reason}); give a complete diffusers folder "
+            "(save_pretrained, with .safetensors weights) or a hub id."
+        )
+    return _offline_error(model, reason)
 
 
 def _offline_error(model: str, reason: str) -> UserError:
@@ -230,6 +261,8 @@ def _preview_decoder(diffusers: Any, model: str | None, dtype: Any, device: str)
     """A small autoencoder (e.g. AutoencoderTiny) for the intermediate frames, if asked for."""
     if model is None:
         return None
+    if Path(model).expanduser().is_dir():
+        _refuse_pickle_weights(model, Path(model).expanduser())
     try:
         return diffusers.AutoencoderTiny.from_pretrained(model, dtype=dtype, use_safetensors=True).to(device)
     except OSError as error:

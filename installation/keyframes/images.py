@@ -1,11 +1,14 @@
 """Reading and writing the images this project touches, with safe limits and plain errors.
 
 Every image read goes through ``read_rgb`` so that a missing, truncated, non-image or
-dangerously large file ends as one sentence, whoever asked for it.
+dangerously large file ends as one sentence, whoever asked for it, and so that every image
+arrives the way a viewer shows it: upright (EXIF orientation applied) and in 8-bit RGB, 16-bit
+files scaled rather than clipped.
 """
 
 from __future__ import annotations
 
+import stat
 import warnings
 from pathlib import Path
 
@@ -16,13 +19,20 @@ from installation.errors import UserError
 
 MAX_PIXELS = 7680 * 4320
 """The largest image decoded (8K UHD, 33 MP): more is refused before any pixel is read."""
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+"""Pillow's modes for 16-bit grey (older Pillow opened 16-bit PNGs as 32-bit ``I``); 16-bit
+colour PNGs arrive already reduced to 8-bit ``RGB`` or ``RGBA``."""
 
 
 def read_rgb(path: Path, what: str, fix: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Open ``path`` as an 8-bit RGB image, or raise one sentence naming ``what`` and ``fix``."""
-    if not path.exists():
-        raise UserError(f"The {what} {path} does not exist; {fix}.")
-    if not path.is_file():
+    """Open ``path`` as an upright 8-bit RGB image, or raise one sentence naming ``what`` and ``fix``."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError) as error:
+        raise UserError(f"The {what} {path} does not exist; {fix}.") from error
+    except OSError as error:  # a name too long, no permission, an I/O error
+        raise UserError(f"The {what} {path} cannot be read ({error.strerror or error}); {fix}.") from error
+    if not stat.S_ISREG(mode):
         raise UserError(f"The {what} {path} is not a file; {fix}.")
     try:
         with warnings.catch_warnings():
@@ -35,7 +45,7 @@ def read_rgb(path: Path, what: str, fix: str, max_pixels: int = MAX_PIXELS) -> I
                         f"{max_pixels / 1e6:.0f} MP that is decoded safely; downscale it first."
                     )
                 image.load()
-                return image.convert("RGB")
+                return _to_rgb8(ImageOps.exif_transpose(image))
     except UserError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -45,6 +55,14 @@ def read_rgb(path: Path, what: str, fix: str, max_pixels: int = MAX_PIXELS) -> I
         ) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise UserError(f"The {what} {path} is not a readable image ({_reason(error)}); {fix}.") from error
+
+
+def _to_rgb8(image: Image.Image) -> Image.Image:
+    """8-bit RGB; 16-bit grey is scaled (65535 to 255), since Pillow's own conversion clips it to white."""
+    if image.mode in SIXTEEN_BIT_MODES:
+        grey = np.asarray(image, dtype=np.float64) / 257.0
+        image = Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8))
+    return image.convert("RGB")
 
 
 def _reason(error: Exception) -> str:

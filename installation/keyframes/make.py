@@ -10,12 +10,11 @@ import hashlib
 from datetime import datetime, timezone
 from pathlib import Path
 
-
 from installation import __version__
 from installation.errors import UserError
 from installation.keyframes import procedural
 from installation.keyframes.contact import contact_sheet
-from installation.keyframes.images import read_rgb, to_float
+from installation.keyframes.images import MAX_PIXELS, read_rgb, to_float
 from installation.keyframes.request import KeyframeRequest, Photo, check_captures
 from installation.keyframes.sequence import (
     CAPTURE_MODES,
@@ -29,6 +28,10 @@ from installation.keyframes.sequence import (
 BACKENDS = ("procedural", "diffusers")
 DEFAULT_LONG_SIDE = 1920
 MIN_SIDE = 16
+MAX_SIDE = 8192
+"""The longest side of a keyframe: the texture size every GPU that runs the player can hold."""
+MAX_SEED = 2**64 - 1
+"""The largest seed both numpy and torch generators take (a 64-bit unsigned integer)."""
 
 
 def load_photo(path: Path) -> Photo:
@@ -40,7 +43,7 @@ def load_photo(path: Path) -> Photo:
 
 def make_keyframes(request: KeyframeRequest) -> KeyframeSequence:
     """Run the request's backend and save the sequence with its contact sheet."""
-    _check_request(request)
+    validate(request)
     executed = request.steps if request.from_noise else min(int(request.steps * request.strength), request.steps)
     if request.backend == "procedural" or request.from_noise or executed == 0:
         check_captures(request, executed)  # diffusers image-to-image sweeps strength instead
@@ -74,7 +77,8 @@ def make_keyframes(request: KeyframeRequest) -> KeyframeSequence:
     return save_sequence(request.out, manifest, generated.frames, contact_sheet)
 
 
-def _check_request(request: KeyframeRequest) -> None:
+def validate(request: KeyframeRequest) -> None:
+    """Refuse, before any output folder is touched or model loaded, what cannot make a sequence."""
     if not request.prompt.strip():
         raise UserError('The prompt is empty; describe the reinterpretation with --prompt "...".')
     if request.capture_mode not in CAPTURE_MODES:
@@ -85,8 +89,21 @@ def _check_request(request: KeyframeRequest) -> None:
         raise UserError(f"--strength {request.strength} is outside (0, 1]; pick a value such as 0.75.")
     if request.backend not in BACKENDS:
         raise UserError(f"--backend {request.backend} is unknown; choose one of {', '.join(BACKENDS)}.")
-    if request.size is not None and min(request.size) < MIN_SIDE:
-        raise UserError(f"--size {request.size[0]}x{request.size[1]} is too small; use at least {MIN_SIDE}x{MIN_SIDE}.")
+    if not 0 <= request.seed <= MAX_SEED:
+        raise UserError(f"--seed {request.seed} is outside 0..{MAX_SEED}; pick a value such as 0 or 1234.")
+    if request.size is not None:
+        _check_size(request.size)
+
+
+def _check_size(size: tuple[int, int]) -> None:
+    width, height = size
+    if min(size) < MIN_SIDE:
+        raise UserError(f"--size {width}x{height} is too small; use at least {MIN_SIDE}x{MIN_SIDE}.")
+    if max(size) > MAX_SIDE or width * height > MAX_PIXELS:
+        raise UserError(
+            f"--size {width}x{height} is too large; keyframes are at most {MAX_SIDE} pixels on a side and "
+            f"{MAX_PIXELS / 1e6:.0f} MP in all, e.g. 7680x4320 or 1920x1080."
+        )
 
 
 def default_size(photo: Photo | None) -> tuple[int, int]:

@@ -9,11 +9,14 @@ folder with a manifest is always complete.
 from __future__ import annotations
 
 import json
+import math
 import os
+import reprlib
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -27,6 +30,8 @@ CONTACT_SHEET = "contact.png"
 FRAME_KINDS = ("photo", "noise", "step", "final")
 CAPTURE_MODES = ("x0", "latents")
 _REMAKE = "make it again with `metamorph keyframes`"
+NAME_MAX = 255
+"""The longest file or folder name, in bytes, that common file systems accept (ext4, APFS, NTFS)."""
 
 
 class SequenceError(UserError):
@@ -134,24 +139,41 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 def load_sequence(folder: Path) -> KeyframeSequence:
     """Load and validate the sequence in ``folder``; raise ``SequenceError`` if anything is off."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise SequenceError(
-            f"{folder} is not a folder; give a keyframe sequence folder or {_REMAKE}."
-        )
-    manifest = read_manifest(folder)
-    frames = [_load_frame(folder, frame, manifest) for frame in manifest.frames]
+    with _unreadable_as_sentence(folder):
+        if not folder.is_dir():
+            raise SequenceError(
+                f"{folder} is not a folder; give a keyframe sequence folder or {_REMAKE}."
+            )
+        manifest = read_manifest(folder)
+        frames = [_load_frame(folder, frame, manifest) for frame in manifest.frames]
     return KeyframeSequence(folder=folder, manifest=manifest, frames=frames)
+
+
+@contextmanager
+def _unreadable_as_sentence(folder: Path) -> Iterator[None]:
+    """Any file-system error not named more precisely (a name too long, no permission, an I/O
+    error) as one sentence: whatever a folder holds, loading it never ends in a traceback."""
+    try:
+        yield
+    except OSError as error:
+        raise SequenceError(
+            f"{folder} cannot be read ({error.strerror or error}); check the folder or {_REMAKE}."
+        ) from error
 
 
 def read_manifest(folder: Path) -> Manifest:
     """Parse and check ``folder/manifest.json`` without reading any frame."""
     path = folder / MANIFEST
-    if not path.is_file():
-        raise SequenceError(f"{path} is missing, so {folder} is not a keyframe sequence; {_REMAKE}.")
+    with _unreadable_as_sentence(folder):
+        if not path.is_file():
+            raise SequenceError(f"{path} is missing, so {folder} is not a keyframe sequence; {_REMAKE}.")
+        text = path.read_bytes()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = json.loads(text.decode("utf-8"))
+    except ValueError as error:  # not UTF-8, not JSON, or an integer of thousands of digits
         raise SequenceError(f"{path} is not valid JSON ({error}); {_REMAKE}.") from error
+    except RecursionError as error:
+        raise SequenceError(f"{path} is nested too deeply to be a manifest; {_REMAKE}.") from error
     if not isinstance(data, dict):
         raise SequenceError(f"{path} does not hold a JSON object; {_REMAKE}.")
     _check_schema(path, data)
@@ -173,7 +195,7 @@ def _check_schema(path: Path, data: dict[str, Any]) -> None:
             f"{path} has schema {schema}, newer than the {SCHEMA} this metamorph reads; "
             "upgrade metamorph (pip install -U diffusive-metamorphosis)."
         )
-    raise SequenceError(f"{path} has an unknown schema {schema!r} (expected {SCHEMA}); {_REMAKE}.")
+    raise SequenceError(f"{path} has an unknown schema {reprlib.repr(schema)} (expected {SCHEMA}); {_REMAKE}.")
 
 
 def _check_fields(path: Path, data: dict[str, Any]) -> None:
@@ -184,26 +206,36 @@ def _check_fields(path: Path, data: dict[str, Any]) -> None:
             raise SequenceError(f"{path} lacks the field {name!r}; {_REMAKE}.")
         value = data[name]
         if isinstance(value, bool) or not isinstance(value, types):
-            raise SequenceError(f"{path} has a {name!r} of the wrong type ({value!r}); {_REMAKE}.")
+            raise SequenceError(f"{path} has a {name!r} of the wrong type ({reprlib.repr(value)}); {_REMAKE}.")
 
 
 def _parse_frame(path: Path, index: int, entry: Any) -> Frame:
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
         raise SequenceError(f"{path} frame {index} has no file name; {_REMAKE}.")
     name = entry["file"]
+    if name_bytes(name) > NAME_MAX:
+        raise SequenceError(
+            f"{path} frame {index} names a file of {name_bytes(name)} bytes, longer than the {NAME_MAX} a file "
+            f"name can have; {_REMAKE}."
+        )
     if not _is_plain_name(name):
         raise SequenceError(
-            f"{path} frame {index} names {name!r}, which is not a plain PNG file name inside the "
+            f"{path} frame {index} names {reprlib.repr(name)}, which is not a plain PNG file name inside the "
             f"folder; {_REMAKE}."
         )
     kind = entry.get("kind")
     if kind not in FRAME_KINDS:
-        raise SequenceError(f"{path} frame {index} has an unknown kind {kind!r}; {_REMAKE}.")
+        raise SequenceError(f"{path} frame {index} has an unknown kind {reprlib.repr(kind)}; {_REMAKE}.")
     step, timestep = entry.get("step"), entry.get("timestep")
     for label, value in (("step", step), ("timestep", timestep)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise SequenceError(f"{path} frame {index} has a non-integer {label}; {_REMAKE}.")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise SequenceError(f"{path} frame {index} has a {label} that is not a whole number from 0; {_REMAKE}.")
     return Frame(file=name, kind=kind, step=step, timestep=timestep)
+
+
+def name_bytes(name: str) -> int:
+    """The length of ``name`` as file systems count it: bytes of UTF-8, not characters."""
+    return len(name.encode("utf-8", "surrogatepass"))
 
 
 def _is_plain_name(name: str) -> bool:
@@ -211,7 +243,7 @@ def _is_plain_name(name: str) -> bool:
         name not in ("", ".", "..")
         and "/" not in name
         and "\\" not in name
-        and "\x00" not in name
+        and name.isprintable()  # no NUL, control character or lone surrogate
         and not name.startswith(".")
         and name.lower().endswith(".png")
     )
@@ -235,8 +267,15 @@ def _check_values(path: Path, manifest: Manifest) -> None:
         )
     if manifest.capture_mode not in CAPTURE_MODES:
         raise SequenceError(
-            f"{path} has an unknown capture_mode {manifest.capture_mode!r}; {_REMAKE}."
+            f"{path} has an unknown capture_mode {reprlib.repr(manifest.capture_mode)}; {_REMAKE}."
         )
+    if not 0.0 <= manifest.strength <= 1.0:  # also false for NaN
+        raise SequenceError(f"{path} has a strength of {manifest.strength}, outside 0..1; {_REMAKE}.")
+    if isinstance(manifest.guidance, float) and not math.isfinite(manifest.guidance):
+        raise SequenceError(f"{path} has a guidance of {manifest.guidance}, not a finite number; {_REMAKE}.")
+    for name, value, least in (("steps", manifest.steps, 1), ("steps_executed", manifest.steps_executed, 0)):
+        if value < least:
+            raise SequenceError(f"{path} has {name} {value}, below {least}; {_REMAKE}.")
     names = [frame.file for frame in manifest.frames]
     if len(set(names)) != len(names):
         raise SequenceError(f"{path} lists the same frame file twice; {_REMAKE}.")
@@ -305,19 +344,29 @@ def save_sequence(
     frames: list[np.ndarray],
     contact_sheet: Callable[[KeyframeSequence], Image.Image] | None = None,
 ) -> KeyframeSequence:
-    """Write the frames, an optional contact sheet, then the manifest (atomically, last)."""
+    """Write the frames, an optional contact sheet, then the manifest (atomically, last).
+
+    A write that fails (a full disk) is one sentence; without its manifest the folder is never
+    taken for a sequence.
+    """
     folder = Path(folder)
     if len(frames) != len(manifest.frames):
         raise ValueError(f"{len(frames)} frames for {len(manifest.frames)} manifest entries")
-    folder.mkdir(parents=True, exist_ok=True)
-    for frame, pixels in zip(manifest.frames, frames):
-        if pixels.shape != (manifest.height, manifest.width, 3) or pixels.dtype != np.uint8:
-            raise ValueError(f"frame {frame.file} is {pixels.shape} {pixels.dtype}")
-        Image.fromarray(pixels).save(folder / frame.file, optimize=False, compress_level=6)
     sequence = KeyframeSequence(folder=folder, manifest=manifest, frames=frames)
-    if contact_sheet is not None:
-        contact_sheet(sequence).save(folder / CONTACT_SHEET)
-    _write_atomically(folder / MANIFEST, manifest.to_json())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for frame, pixels in zip(manifest.frames, frames):
+            if pixels.shape != (manifest.height, manifest.width, 3) or pixels.dtype != np.uint8:
+                raise ValueError(f"frame {frame.file} is {pixels.shape} {pixels.dtype}")
+            Image.fromarray(pixels).save(folder / frame.file, optimize=False, compress_level=6)
+        if contact_sheet is not None:
+            contact_sheet(sequence).save(folder / CONTACT_SHEET)
+        _write_atomically(folder / MANIFEST, manifest.to_json())
+    except OSError as error:
+        raise UserError(
+            f"The keyframes could not be written to {folder} ({error.strerror or error}); free disk space or "
+            "choose another --out, then run again."
+        ) from error
     return sequence
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from OpenGL import GL
 
 from installation.errors import UserError
-from installation.render.renderer import read_pixels
+from installation.render.readback import read_pixels
 
 
 class Framebuffer:

@@ -2,17 +2,35 @@
 
 ``glReadPixels`` into a pixel buffer object returns at once; the copy is mapped a frame or two
 later, when the GPU is done with it, so rendering the next frame overlaps the transfer of the
-last. Frames come out bottom row first, as OpenGL stores them; the sinks flip them.
+last. OpenGL stores rows bottom first; ``top_row_first`` is the one place that turns them
+around, for every frame that leaves the GPU (captures and screenshots alike).
 """
 
 from __future__ import annotations
 
 import ctypes
 from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from OpenGL import GL
 
-from installation.render.framebuffer import Framebuffer
+if TYPE_CHECKING:
+    from installation.render.framebuffer import Framebuffer
+
+
+
+def top_row_first(rows: np.ndarray | bytes, size: tuple[int, int]) -> np.ndarray:
+    """RGB rows as OpenGL reads them (bottom first) as a height x width x 3 picture, top row first."""
+    width, height = size
+    return np.frombuffer(rows, dtype=np.uint8).reshape(height, width, 3)[::-1]
+
+
+def read_pixels(size: tuple[int, int]) -> np.ndarray:
+    """The bound framebuffer's pixels, 8-bit RGB, top row first."""
+    GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+    return top_row_first(GL.glReadPixels(0, 0, *size, GL.GL_RGB, GL.GL_UNSIGNED_BYTE), size).copy()
 
 
 class PixelReader:
@@ -58,7 +76,8 @@ class PixelReader:
         GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, buffer)
         pointer = GL.glMapBufferRange(GL.GL_PIXEL_PACK_BUFFER, 0, self.frame_bytes, GL.GL_MAP_READ_BIT)
         try:
-            data = ctypes.string_at(pointer, self.frame_bytes)
+            rows = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_uint8)), (self.frame_bytes,))
+            data = top_row_first(rows, self.framebuffer.size).tobytes()
         finally:
             GL.glUnmapBuffer(GL.GL_PIXEL_PACK_BUFFER)
             GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, 0)

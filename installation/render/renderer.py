@@ -142,11 +142,3 @@ def viewport(window: tuple[int, int], aspect: float) -> tuple[int, int, int, int
     else:
         inner = (width, round(width / aspect))
     return ((width - inner[0]) // 2, (height - inner[1]) // 2, inner[0], inner[1])
-
-
-def read_pixels(size: tuple[int, int]) -> np.ndarray:
-    """The bound framebuffer's pixels, 8-bit RGB, row 0 at the top."""
-    width, height = size
-    GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-    data = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
-    return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)[::-1].copy()

@@ -1,19 +1,29 @@
 """Where captured frames go: a video through ffmpeg, or a folder of numbered PNGs.
 
+Frames arrive as raw RGB bytes, top row first (``render/readback.py`` is the one place that
+turns OpenGL's bottom-up rows around), so no sink flips anything.
+
 Both sinks take raw RGB frames and do their slow work (encoding, compressing) on other threads
 or in the ffmpeg process, so the renderer keeps drawing meanwhile. ffmpeg runs in its own
 session: Ctrl-C reaches only metamorph, which closes ffmpeg's input, and ffmpeg finishes a
 playable file with the frames it has. Even if metamorph dies, the closed pipe ends the video
 cleanly. The ffmpeg used is the static build inside the imageio-ffmpeg wheel.
+
+Nothing appears under its final name before it is complete: a video (captured or joined) grows
+as ``NAME.partial`` in the same folder and is renamed when finished, so a killed capture leaves a
+playable ``.partial`` that ``concat`` does not take for a whole part; each PNG frame is written
+the same way, so a frame file is never half-written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import queue
 import re
 import subprocess
+import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +35,9 @@ from PIL import Image
 from installation.errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
+MUXERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
+"""ffmpeg's muxer for each video suffix: named explicitly, since the file grows as ``.partial``."""
+PARTIAL_SUFFIX = ".partial"
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 DEFAULT_PRESET = "faster"
 
@@ -64,6 +77,11 @@ CODECS = {
 @functools.cache
 def ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def partial_path(path: Path) -> Path:
+    """Where ``path`` grows until it is complete: beside it, so the final rename is atomic."""
+    return path.with_name(path.name + PARTIAL_SUFFIX)
 
 
 @functools.cache
@@ -122,7 +140,10 @@ def probe_audio(path: Path) -> float:
 
 
 class VideoWriter:
-    """Frames piped into ffmpeg, with music muxed in when given."""
+    """Frames piped into ffmpeg, with music muxed in when given.
+
+    The video grows under ``partial_path(path)`` and takes its final name in ``close``.
+    """
 
     def __init__(
         self,
@@ -134,23 +155,21 @@ class VideoWriter:
         audio: Path | None = None,
         audio_start: float = 0.0,
         duration: float | None = None,
-        bottom_up: bool = True,
         preset: str = DEFAULT_PRESET,
     ) -> None:
         self.path = path
+        self.partial = partial_path(path)
         self.frames = 0
         command = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
                    "-s", f"{size[0]}x{size[1]}", "-framerate", f"{fps}", "-i", "-"]
         if audio is not None:
             command += ["-ss", f"{audio_start:.6f}", "-t", f"{duration:.6f}", "-i", str(audio), "-map", "0:v", "-map", "1:a"]
-        if bottom_up:
-            command += ["-vf", "vflip"]
         command += ["-c:v", codec.encoder, "-pix_fmt", codec.pixel_format, *codec.quality_options(quality, preset)]
         if audio is not None:
             command += ["-c:a", "pcm_s24le" if codec.name == "prores" else "aac", "-b:a", "320k"]
         if path.suffix.lower() in (".mp4", ".mov"):
             command += ["-movflags", "+faststart"]
-        command.append(str(path))
+        command += ["-f", MUXERS[path.suffix.lower()], str(self.partial)]
         self._process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
         )
@@ -174,8 +193,12 @@ class VideoWriter:
             while self._queue.get() is not None:
                 pass
 
-    def close(self) -> None:
-        """Finish the file: ffmpeg gets end of input and writes its trailer."""
+    def close(self, complete: bool = True) -> Path:
+        """Finish the file (ffmpeg gets end of input and writes its trailer); return where it is.
+
+        A ``complete`` video then takes its final name; an interrupted capture passes
+        ``complete=False`` and stays under ``self.partial``: playable, never taken for a whole one.
+        """
         self._queue.put(None)
         self._thread.join()
         with contextlib.suppress(BrokenPipeError):
@@ -183,45 +206,79 @@ class VideoWriter:
         code = self._process.wait()
         if code != 0 or self._error is not None:
             raise self._failure()
+        if not complete:
+            return self.partial
+        _rename(self.partial, self.path)
+        return self.path
 
     def _failure(self) -> UserError:
+        """The reason ffmpeg stopped, as one sentence; its unplayable output is removed."""
         self._process.wait()
+        self.partial.unlink(missing_ok=True)
         message = self._process.stderr.read().decode(errors="replace").strip().splitlines()
         reason = message[-1] if message else f"ffmpeg exited with code {self._process.returncode}"
         return UserError(f"ffmpeg could not write {self.path} ({reason}); check the path, disk space and --codec.")
 
 
+def _rename(partial: Path, path: Path) -> None:
+    """Give a finished file its final name, atomically (same folder), replacing an older one."""
+    try:
+        os.replace(partial, path)
+    except OSError as error:
+        raise UserError(
+            f"The finished video {partial} cannot be renamed to {path.name} ({error.strerror}); rename it by hand."
+        ) from error
+
+
 class FrameFolder:
     """Frames saved as ``frame_000000.png`` ... by a small pool of threads (Pillow frees the GIL)."""
 
-    def __init__(self, folder: Path, size: tuple[int, int], first: int = 0, bottom_up: bool = True) -> None:
+    def __init__(self, folder: Path, size: tuple[int, int], first: int = 0) -> None:
         self.folder = folder
         self.size = size
         self.frames = 0
         self._index = first
-        self._bottom_up = bottom_up
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="png-writer")
         self._pending: list[Future[None]] = []
         folder.mkdir(parents=True, exist_ok=True)
 
     def write(self, frame: bytes) -> None:
         while self._pending and (len(self._pending) >= 4 or self._pending[0].done()):
-            self._pending.pop(0).result()  # at most 4 frames in memory; errors surface here
+            self._outcome(self._pending.pop(0))  # at most 4 frames in memory; errors surface here
         path = self.folder / frame_name(self._index)
         self._pending.append(self._pool.submit(self._save, frame, path))
         self._index += 1
         self.frames += 1
 
     def _save(self, frame: bytes, path: Path) -> None:
+        """Write under the partial name, then rename: a frame file is whole or absent, never cut."""
         image = Image.frombytes("RGB", self.size, frame)
-        if self._bottom_up:
-            image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-        image.save(path, compress_level=3)
+        partial = partial_path(path)
+        try:
+            image.save(partial, format="PNG", compress_level=3)
+            os.replace(partial, path)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise UserError(
+                f"The frame {path} could not be written ({error.strerror or error}); free disk space or choose another --out."
+            ) from error
 
-    def close(self) -> None:
-        for future in self._pending:
+    def _outcome(self, future: Future[None]) -> None:
+        """A frame's result; after a failure the frames already being written finish first, so
+        the folder holds only whole frames when the error is reported."""
+        try:
             future.result()
+        except UserError:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+    def close(self, complete: bool = True) -> Path:
+        """Wait for the frames still being written and return the folder; every saved frame is
+        whole, ``complete`` or not (the argument is the video sink's, so either sink closes alike)."""
+        for future in self._pending:
+            self._outcome(future)
         self._pool.shutdown()
+        return self.folder
 
 
 def frame_name(index: int) -> str:
@@ -229,25 +286,52 @@ def frame_name(index: int) -> str:
 
 
 def concat(parts: list[Path], out: Path) -> None:
-    """Join videos rendered in ranges, stream for stream, without re-encoding."""
+    """Join videos rendered in ranges, stream for stream, without re-encoding.
+
+    The joined video grows under its partial name and replaces ``out`` only when finished, so a
+    failed join leaves any older ``out`` as it was; an output that is one of the parts is refused,
+    since writing it would destroy that part.
+    """
+    if out.suffix.lower() not in MUXERS:
+        raise UserError(f"The output {out} is not a video file name; name it .mp4, .mov or .mkv like the parts.")
     for part in parts:
-        if not part.is_file():
-            raise UserError(f"The part {part} does not exist; give the videos rendered by `metamorph capture --frames A:B`.")
-        if not probe(part).video:
-            raise UserError(f"The part {part} holds no video ffmpeg can read; give the videos rendered by `metamorph capture`.")
-    listing = out.with_name(f".{out.name}.parts.txt")
-    listing.write_text("".join(f"file '{_concat_quote(part.resolve())}'\n" for part in parts))
+        _check_part(part, out)
+    partial = partial_path(out)
     try:
+        partial.touch()
+    except OSError as error:
+        raise UserError(f"The output {out} cannot be written ({error.strerror}); choose another --out.") from error
+    with tempfile.TemporaryDirectory(prefix="metamorph-concat-") as folder:
+        listing = Path(folder) / "parts.txt"
+        listing.write_text("".join(f"file '{_concat_quote(part.resolve())}'\n" for part in parts))
         result = subprocess.run(
             [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-             "-c", "copy", str(out)],
+             "-c", "copy", "-f", MUXERS[out.suffix.lower()], str(partial)],
             capture_output=True, text=True,
         )
-    finally:
-        listing.unlink(missing_ok=True)
     if result.returncode != 0:
+        partial.unlink(missing_ok=True)
         reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise UserError(f"ffmpeg could not join the parts into {out} ({reason}); the parts must share codec, size and frame rate.")
+        raise UserError(
+            f"ffmpeg could not join the parts into {out} ({reason}); check disk space, and that the parts share "
+            "codec, size and frame rate."
+        )
+    _rename(partial, out)
+
+
+def _check_part(part: Path, out: Path) -> None:
+    """One sentence for a part that is missing, unfinished, not a video, or the output itself."""
+    if not os.path.isfile(part):
+        if os.path.isfile(partial_path(part)):
+            raise UserError(
+                f"The part {part} was never finished (only {partial_path(part).name} exists, from an interrupted "
+                "capture); capture that range again."
+            )
+        raise UserError(f"The part {part} does not exist; give the videos rendered by `metamorph capture --frames A:B`.")
+    if part.resolve() == out.resolve() or (os.path.exists(out) and os.path.samefile(part, out)):
+        raise UserError(f"The output {out} is also the part {part}, which joining would destroy; choose another --out.")
+    if not probe(part).video:
+        raise UserError(f"The part {part} holds no video ffmpeg can read; give the videos rendered by `metamorph capture`.")
 
 
 def _concat_quote(path: Path) -> str:

@@ -35,6 +35,10 @@ class SoundSource(Protocol):
 
     def listen(self, start: float, stop: float) -> SoundFeatures: ...
 
+    def describe(self) -> dict[str, object]:
+        """What the input is doing, for status answers (read from other threads)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -43,6 +47,9 @@ class NoSound:
 
     def listen(self, start: float, stop: float) -> SoundFeatures:
         return SILENCE
+
+    def describe(self) -> dict[str, object]:
+        return {"input": "none"}
 
     def close(self) -> None:
         pass

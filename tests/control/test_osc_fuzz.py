@@ -7,6 +7,7 @@ import math
 import socket
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pythonosc.osc_bundle_builder import IMMEDIATELY
@@ -21,6 +22,8 @@ from installation.scene.clock import FixedClock
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
 from tests.helpers import flat_stage
+
+pytestmark = pytest.mark.slow
 
 KNOWN = [spec.address for spec in PLAYER_PARAMETERS] + list(load_mapping().controls) + [
     "/status", *("/" + name for name in COMMANDS),

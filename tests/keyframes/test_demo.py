@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from installation.keyframes import demo
 from installation.keyframes.sequence import MANIFEST
@@ -35,6 +36,7 @@ def test_scene_has_sky_peak_snow_and_a_mirroring_lake(small_scene: np.ndarray) -
     assert lake.mean() < upper.mean()
 
 
+@pytest.mark.slow
 def test_demo_sequence_is_built_once_then_read_from_cache(isolated_keyframes: Path) -> None:
     sequence = demo.demo_sequence(quiet=True)
     assert sequence.folder == isolated_keyframes / "demo"
@@ -47,6 +49,7 @@ def test_demo_sequence_is_built_once_then_read_from_cache(isolated_keyframes: Pa
     np.testing.assert_array_equal(again.frames[-1], sequence.frames[-1])
 
 
+@pytest.mark.slow
 def test_an_incomplete_demo_cache_is_rebuilt(isolated_keyframes: Path) -> None:
     folder = isolated_keyframes / "demo"
     folder.mkdir()

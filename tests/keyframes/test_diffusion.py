@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from tests.helpers import metamorph
 
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -184,3 +187,33 @@ def test_without_the_diffusion_extra(square_photo: Path, tmp_path: Path) -> None
                        env={"PYTHONPATH": str(blocker)})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "needs the `diffusion` extra (No module named 'torch'); pip install 'diffusive-metamorphosis[diffusion]'" in result.stderr
+
+
+def test_a_folder_with_only_pickle_weights_says_so(capsys, tiny, square_photo: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    model = tmp_path / "pickled"
+    shutil.copytree(tiny["model"], model)
+    for part in ("unet", "vae"):
+        weights = model / part / "diffusion_pytorch_model.safetensors"
+        torch.save(load_file(weights), weights.with_suffix(".bin"))  # what save_pretrained(safe_serialization=False) writes
+        weights.unlink()
+    code = main(["keyframes", str(square_photo), "--prompt", "pink", "--model", str(model), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "offline" not in err
+    assert (
+        f"The model {model} has only pickle weights (.bin, .pt or .ckpt) for unet, vae, never loaded since pickle can "
+        "run code; convert them to safetensors (load with diffusers, then save_pretrained) or give a model that ships "
+        ".safetensors files."
+    ) in err
+
+
+def test_a_model_folder_missing_a_part_says_what_is_wrong(capsys, tiny, square_photo: Path, tmp_path: Path) -> None:
+    model = tmp_path / "incomplete"
+    shutil.copytree(tiny["model"], model)
+    shutil.rmtree(model / "vae")
+    code = main(["keyframes", str(square_photo), "--prompt", "pink", "--model", str(model), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "offline" not in err
+    assert f"The model folder {model} cannot be loaded (" in err
+    assert "); give a complete diffusers folder (save_pretrained, with .safetensors weights) or a hub id." in err

@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from installation.cli import main
+from installation.errors import UserError
 from installation.keyframes.demo import DEMO_PROMPT
-from installation.keyframes.make import default_size, make_keyframes
+from installation.keyframes.make import default_size, make_keyframes, validate
 from installation.keyframes.request import KeyframeRequest, Photo
 from installation.keyframes.sequence import Source, load_sequence
+from tests.media import small_disk
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +117,39 @@ def test_default_size_is_at_most_1920_in_multiples_of_8() -> None:
     assert default_size(big) == (1920, 1440)
     odd = Photo(np.zeros((101, 203, 3), np.float32), Source("x", ""))
     assert default_size(odd) == (200, 104)
+
+
+BAD_REQUESTS = {
+    "negative seed": (["--seed", "-1"], "--seed -1 is outside 0..18446744073709551615; pick a value such as 0 or 1234."),
+    "seed past 64 bits": (["--seed", str(2**64)], "--seed 18446744073709551616 is outside 0..18446744073709551615;"),
+    "huge size": (["--size", "99999x99999"], "--size 99999x99999 is too large; keyframes are at most 8192 pixels on a side and 33 MP in all, e.g. 7680x4320 or 1920x1080."),
+    "too long a side": (["--size", "16384x16"], "--size 16384x16 is too large;"),
+    "too many pixels": (["--size", "8192x8192"], "--size 8192x8192 is too large;"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
+def test_impossible_requests_are_one_sentence_before_any_work(capsys, tmp_path: Path, case: str) -> None:
+    extra, expected = BAD_REQUESTS[case]
+    code = main(["keyframes", "--from-noise", "--prompt", "violet", "--out", str(tmp_path / "o"), "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("metamorph: error: ") and err.count("\n") == 1
+    assert expected in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_largest_size_is_accepted(tmp_path: Path) -> None:
+    validate(KeyframeRequest(prompt="violet", out=tmp_path / "o", size=(7680, 4320), seed=2**64 - 1))
+
+
+def test_a_full_disk_while_saving_keyframes_is_one_sentence(small_scene: np.ndarray, tmp_path: Path) -> None:
+    photo = Photo(small_scene, Source("alps.png", "0" * 64))
+    with small_disk(tmp_path / "disk", "64k") as disk:
+        out = disk / "seq"
+        with pytest.raises(UserError) as raised:
+            make_keyframes(KeyframeRequest(prompt="pink waves", out=out, photo=photo, captures=4, quiet=True))
+        assert str(raised.value) == (
+            f"The keyframes could not be written to {out} (No space left on device); free disk space or choose "
+            "another --out, then run again."
+        )
+        assert not (out / "manifest.json").exists()

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from installation.paths import shaders_dir
-from installation.render.renderer import Renderer, read_pixels
+from installation.render.readback import read_pixels
+from installation.render.renderer import Renderer
 from installation.render.window import PygameWindow
 from installation.scene.show import Show, frame_state, transition_frame
 

@@ -1,0 +1,78 @@
+"""A service manager's stop: SIGTERM or SIGHUP ends play and capture within 2 s, outputs finished."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from installation.logs import RateLimit
+
+STOP_WITHIN = 2.0
+
+
+def start(*argv: str) -> subprocess.Popen[str]:
+    environment = dict(os.environ, SDL_VIDEODRIVER="offscreen")
+    return subprocess.Popen([sys.executable, "-m", "installation", *argv], stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def stop_and_time(process: subprocess.Popen[str], ready, number: int) -> tuple[int, float, str]:
+    deadline = time.monotonic() + 60
+    while not ready() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    begin = time.monotonic()
+    process.send_signal(number)
+    try:
+        code = process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return code, time.monotonic() - begin, process.stderr.read() if process.stderr else ""
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_play_offscreen_stops_cleanly(sequence_folder: Path, tmp_path: Path, number: int) -> None:
+    state, log = tmp_path / "state.json", tmp_path / "play.log"
+    process = start("play", str(sequence_folder), "--window", "160x96", "--audio", "none", "--osc-port", "0",
+                    "--state", str(state), "--heartbeat", "1", "--log-file", str(log))
+    beating = lambda: log.exists() and "heartbeat" in log.read_text()  # noqa: E731
+    code, seconds, errors = stop_and_time(process, beating, number)
+    assert code == 0 and seconds < STOP_WITHIN, errors
+    assert "Traceback" not in errors and state.exists()  # saved on the way out (the first timed save is at 5 s)
+
+
+def test_capture_stops_cleanly_with_a_playable_video(sequence_folder: Path, tmp_path: Path) -> None:
+    from tests.media import decoded_frames
+
+    out = tmp_path / "long.mp4"
+    process = start("capture", str(sequence_folder), "--out", str(out), "--size", "160x96", "--fps", "30", "--seconds", "600")
+    growing = lambda: any(path.stat().st_size > 20_000 for path in tmp_path.iterdir())  # noqa: E731
+    code, seconds, errors = stop_and_time(process, growing, signal.SIGTERM)
+    assert code == 0 and seconds < STOP_WITHIN, errors
+    assert "stopped by SIGTERM; what was written is kept." in errors and "Traceback" not in errors
+    assert [path.name for path in tmp_path.iterdir()] == ["long.mp4.partial"]  # never under the final name
+    assert decoded_frames(tmp_path / "long.mp4.partial") > 10
+
+
+def test_a_repeating_warning_is_written_a_few_times_a_minute() -> None:
+    now = [0.0]
+    limit = RateLimit(burst=3, period=60.0, clock=lambda: now[0])
+    logger = logging.getLogger("test.rate")
+
+    def record(message: str, value: object) -> logging.LogRecord:
+        return logger.makeRecord("test.rate", logging.WARNING, __file__, 1, message, (value,), None)
+
+    passed = [limit.filter(record("folder %s is gone", index)) for index in range(137)]
+    assert passed.count(True) == 3
+    assert limit.filter(record("another kind %s", 1))  # another template has its own budget
+    now[0] = 61.0
+    summary = record("folder %s is gone", "x")
+    assert limit.filter(summary) and "(and 134 more like it in the last 60 s)" in summary.getMessage()
+    assert limit.filter(logger.makeRecord("test.rate", logging.INFO, __file__, 1, "info %s", (1,), None))
