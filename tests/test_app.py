@@ -121,6 +121,36 @@ def test_osc_reaches_the_live_loop(sequence_folder: Path) -> None:
     assert player.state.conductor.target == 1
 
 
+def test_status_tells_the_input_and_what_sound_applies(sequence_folder: Path) -> None:
+    import json
+    import socket
+
+    from pythonosc.osc_message import OscMessage
+
+    player = Player(quiet_options(sequence_folder, 1000, osc_port=0))
+    asker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    asker.bind(("127.0.0.1", 0))
+    asker.settimeout(0.01)
+    answers: list[dict] = []
+    step = player.pipeline.step
+
+    def asking():
+        state = step()
+        asker.sendto(b"/status\x00,\x00\x00\x00", ("127.0.0.1", player.osc.port))
+        try:
+            answers.append(json.loads(OscMessage(asker.recv(65536)).params[0]))
+            player.running = False
+        except TimeoutError:
+            pass
+        return state
+
+    player.pipeline.step = asking
+    player.run()
+    asker.close()
+    assert answers and answers[0]["sound"]["input"] == "none" and answers[0]["sequence"] == "alps"
+    assert answers[0]["applied"]["speed"] == answers[0]["parameters"]["speed"] == 1.0  # silence moves nothing
+
+
 def test_devices_without_a_sound_card() -> None:
     """This machine has no sound card, and no JACK server runs under the name the child looks for."""
     result = metamorph("devices", env={"JACK_DEFAULT_SERVER": "metamorph-test-nobody", "JACK_NO_START_SERVER": "1"})

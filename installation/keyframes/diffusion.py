@@ -69,7 +69,7 @@ def generate(request: KeyframeRequest) -> Generated:
     size = request.size or native_size(pipe, request.photo)
     _check_size(pipe, size)
     preview = _preview_decoder(diffusers, request.preview_vae, dtype, device)
-    executed = request.steps if request.from_noise else min(int(request.steps * request.strength), request.steps)
+    executed = request.steps_executed
     try:
         with torch.inference_mode():
             if request.from_noise or executed >= request.captures:

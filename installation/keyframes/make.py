@@ -44,7 +44,7 @@ def load_photo(path: Path) -> Photo:
 def make_keyframes(request: KeyframeRequest) -> KeyframeSequence:
     """Run the request's backend and save the sequence with its contact sheet."""
     validate(request)
-    executed = request.steps if request.from_noise else min(int(request.steps * request.strength), request.steps)
+    executed = request.steps_executed
     if request.backend == "procedural" or request.from_noise or executed == 0:
         check_captures(request, executed)  # diffusers image-to-image sweeps strength instead
     prepare_output(request.out, request.force)
@@ -72,7 +72,7 @@ def make_keyframes(request: KeyframeRequest) -> KeyframeSequence:
         source=None if request.photo is None else request.photo.source,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         package_version=__version__,
-        options={**generated.options, **request.extra},
+        options=generated.options,
     )
     return save_sequence(request.out, manifest, generated.frames, contact_sheet)
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from installation.keyframes.capture import capture_indices
 from installation.keyframes.images import fit, resize, to_uint8
-from installation.keyframes.request import Generated, KeyframeRequest
+from installation.keyframes.request import Generated, KeyframeRequest, executed_count
 from installation.keyframes.sequence import Frame, frame_file
 from installation.keyframes.style import Style, blur, read_prompt, stylize
 
@@ -47,7 +47,7 @@ def executed_steps(steps: int, strength: float) -> list[Step]:
     """The DDIM timesteps an image-to-image run executes, as diffusers' img2img picks them."""
     ratio = TRAINING_STEPS // steps
     timesteps = (np.arange(steps) * ratio)[::-1] + 1
-    begin = steps - min(int(steps * strength), steps)
+    begin = steps - executed_count(steps, strength)
     return [Step(index, int(t)) for index, t in enumerate(timesteps[begin:])]
 
 

@@ -44,11 +44,20 @@ class KeyframeRequest:
     preview_vae: str | None = None
     force: bool = False
     quiet: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def from_noise(self) -> bool:
         return self.photo is None
+
+    @property
+    def steps_executed(self) -> int:
+        """The denoising steps this run executes: all of them from noise, else those of the strength."""
+        return self.steps if self.from_noise else executed_count(self.steps, self.strength)
+
+
+def executed_count(steps: int, strength: float) -> int:
+    """The steps an image-to-image run executes: int(steps x strength), as diffusers' img2img counts."""
+    return min(int(steps * strength), steps)
 
 
 @dataclass

@@ -6,6 +6,8 @@ import json
 import math
 import socket
 import time
+from dataclasses import dataclass
+from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -55,39 +57,58 @@ MESSAGES = st.builds(message, ADDRESSES, st.lists(ARGUMENTS, max_size=4)).map(la
 PACKETS = st.recursive(MESSAGES, lambda inner: st.lists(inner, min_size=1, max_size=3).map(bundle), max_leaves=6)
 DATAGRAMS = st.one_of(st.binary(max_size=128), PACKETS)
 
-PIPELINE = FramePipeline(Show(flat_stage(4)), FixedClock(60.0))
-SHOW = PIPELINE.show
-OSC = OscControl(load_mapping(), PIPELINE.commands, lambda: PIPELINE.latest, port=0, host="127.0.0.1")
-SENDER = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-SENT = [0]
 BATCH, EXAMPLES = 100, 1000  # 100,000 datagrams in all
 
 
+@dataclass
+class Storm:
+    """The show under attack: a pipeline, its OSC server, a sender, and the count sent so far."""
+
+    pipeline: FramePipeline
+    osc: OscControl
+    sender: socket.socket
+    sent: int = 0
+
+    def frame(self) -> None:
+        self.osc.after_frame(self.pipeline.step())
+
+
+@pytest.fixture(scope="module")
+def storm() -> Iterator[Storm]:
+    pipeline = FramePipeline(Show(flat_stage(4)), FixedClock(60.0))
+    osc = OscControl(load_mapping(), pipeline.commands, lambda: pipeline.latest, port=0, host="127.0.0.1")
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    yield Storm(pipeline, osc, sender)
+    osc.close()
+    sender.close()
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(st.lists(DATAGRAMS, min_size=BATCH, max_size=BATCH))
-def test_batches_of_datagrams(datagrams: list[bytes]) -> None:
+@given(datagrams=st.lists(DATAGRAMS, min_size=BATCH, max_size=BATCH))
+def test_batches_of_datagrams(storm: Storm, datagrams: list[bytes]) -> None:
     for index, datagram in enumerate(datagrams):
-        SENDER.sendto(datagram, ("127.0.0.1", OSC.port))
+        storm.sender.sendto(datagram, ("127.0.0.1", storm.osc.port))
         if index % 200 == 199:
             time.sleep(0.001)  # a loopback socket buffer holds a few hundred datagrams
-            OSC.after_frame(PIPELINE.step())
-    OSC.after_frame(PIPELINE.step())
-    SENT[0] += len(datagrams)
-    for name, spec in SHOW.parameters.specs.items():
-        for value in (SHOW.parameters.target(name), SHOW.parameters[name]):
+            storm.frame()
+    storm.frame()
+    storm.sent += len(datagrams)
+    parameters = storm.pipeline.show.parameters
+    for name, spec in parameters.specs.items():
+        for value in (parameters.target(name), parameters[name]):
             assert math.isfinite(value) and spec.minimum <= value <= spec.maximum, name
 
 
-def test_after_the_storm_the_server_is_alive_and_answers_status() -> None:
-    assert SENT[0] >= BATCH * EXAMPLES
+def test_after_the_storm_the_server_is_alive_and_answers_status(storm: Storm) -> None:
+    assert storm.sent >= BATCH * EXAMPLES
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.bind(("127.0.0.1", 0))
     listener.settimeout(0.05)
-    listener.sendto(message("/status", []).dgram, ("127.0.0.1", OSC.port))
+    listener.sendto(message("/status", []).dgram, ("127.0.0.1", storm.osc.port))
     deadline = time.monotonic() + 2.0
     answer = None
     while answer is None and time.monotonic() < deadline:
-        OSC.after_frame(PIPELINE.step())
+        storm.frame()
         try:
             reply = OscMessage(listener.recv(65536))
         except (TimeoutError, BlockingIOError):
@@ -96,6 +117,4 @@ def test_after_the_storm_the_server_is_alive_and_answers_status() -> None:
             answer = json.loads(reply.params[0])
     listener.close()
     assert answer is not None and answer["conductor"]["keyframes"] == 4
-    assert OSC.counts["malformed"] > 0 and OSC.counts["received"] > 0
-    OSC.close()
-    SENDER.close()
+    assert storm.osc.counts["malformed"] > 0 and storm.osc.counts["received"] > 0
