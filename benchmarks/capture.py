@@ -33,7 +33,7 @@ def _fps(frames: int, seconds: float) -> float:
 def best_of(rounds: int, size: tuple[int, int], count: int, folder: Path, preset: str) -> tuple[float, ...]:
     """The best of each figure over interleaved rounds: a shared machine only ever slows a run."""
     results = [measure(size, count, folder, preset) for _ in range(rounds)]
-    return tuple(max(column) for column in zip(*results))
+    return tuple(max(column) for column in zip(*results, strict=True))
 
 
 def measure(size: tuple[int, int], count: int, folder: Path, preset: str) -> tuple[float, float, float]:

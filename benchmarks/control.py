@@ -50,8 +50,16 @@ def flood(port: int, stop: threading.Event, sent: list[int]) -> None:
 
 
 def loop_seconds(with_traffic: bool) -> tuple[float, int, int]:
-    options = PlayOptions(show=ShowOptions(), window=(640, 360), vsync=False, frames=FRAMES, fixed_step=60.0, osc_port=0,
-                          audio="none", gallery=GalleryOptions(state_file=None))
+    options = PlayOptions(
+        show=ShowOptions(),
+        window=(640, 360),
+        vsync=False,
+        frames=FRAMES,
+        fixed_step=60.0,
+        osc_port=0,
+        audio="none",
+        gallery=GalleryOptions(state_file=None),
+    )
     player = Player(options)
     stop, sent = threading.Event(), []
     sender = threading.Thread(target=flood, args=(player.osc.port, stop, sent))
@@ -102,11 +110,15 @@ def analysis_microseconds() -> float:
 def main() -> None:
     alone, _, _ = loop_seconds(with_traffic=False)
     loaded, sent, received = loop_seconds(with_traffic=True)
-    print(f"live loop frame, alone: {alone * 1e3:.2f} ms; with {RATE} OSC msg/s: {loaded * 1e3:.2f} ms; ratio {loaded / alone:.2f}")
+    print(
+        f"live loop frame, alone: {alone * 1e3:.2f} ms; with {RATE} OSC msg/s: {loaded * 1e3:.2f} ms; ratio {loaded / alone:.2f}"
+    )
     print(f"  messages sent {sent}, taken in by the loop {received} ({received / max(sent, 1):.0%})")
     waits = frames_to_apply()
     print(f"OSC value applied by the next frame: {waits.count(1)}/{len(waits)} (worst: {max(waits)} frames)")
-    print(f"sound analysis of one frame: {analysis_microseconds():.0f} us (budget 500 us: ratio {analysis_microseconds() / 500:.2f})")
+    print(
+        f"sound analysis of one frame: {analysis_microseconds():.0f} us (budget 500 us: ratio {analysis_microseconds() / 500:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def main() -> None:
             save_sequence(library / name, sequence_of(frames).manifest, frames, contact_sheet)
         samples = soak(library, args.frames)
     for sample in samples:
-        print(f"frame {sample.frame:>7}: {sample.megabytes:7.1f} MB, {sample.threads} threads, {sample.open_files} open files")
+        print(
+            f"frame {sample.frame:>7}: {sample.megabytes:7.1f} MB, {sample.threads} threads, {sample.open_files} open files"
+        )
     half = samples[len(samples) // 2 :]
     frames = np.array([s.frame for s in half], dtype=float)
     slope = np.polyfit(frames, [s.megabytes for s in half], 1)[0] * 216_000

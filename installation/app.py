@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import textwrap
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import pygame
 from PIL import Image
@@ -25,8 +25,8 @@ from installation.errors import UserError
 from installation.gallery import Gallery
 from installation.options import PlayOptions
 from installation.paths import keyframes_dir, shaders_dir
-from installation.render.overlay import Overlay
 from installation.render.framebuffer import Framebuffer
+from installation.render.overlay import Overlay
 from installation.render.renderer import Renderer
 from installation.render.window import GLError, PygameWindow
 from installation.scene.clock import Clock, FixedClock, WallClock
@@ -110,15 +110,22 @@ class Player:
             except UserError as error:
                 log.warning("playlist: skipping %s (%s)", path.name, error)
                 problems.append(str(error))
-        raise UserError(f"No sequence in the playlist {self.playlist.folder} can be played; the first problem: {problems[0]}")
+        raise UserError(
+            f"No sequence in the playlist {self.playlist.folder} can be played; the first problem: {problems[0]}"
+        )
 
     def _open_osc(self) -> OscControl | None:
         options = self.options
         if options.osc_port is None:
             return None
         return OscControl(
-            load_mapping(options.osc_map), self.pipeline.commands, lambda: self.pipeline.latest, options.osc_port,
-            hearing=self.pipeline.sound.describe, allow=networks(list(options.osc_allow)), feedback=options.osc_feedback,
+            load_mapping(options.osc_map),
+            self.pipeline.commands,
+            lambda: self.pipeline.latest,
+            options.osc_port,
+            hearing=self.pipeline.sound.describe,
+            allow=networks(list(options.osc_allow)),
+            feedback=options.osc_feedback,
         )
 
     # The loop ---------------------------------------------------------------------------------
@@ -163,8 +170,11 @@ class Player:
                 self._draw_overlay(state)
             self.window.swap()
         except (GLError, pygame.error) as error:
-            log.critical("the OpenGL context was lost (%s); exiting with code %d so the service restarts the show",
-                         error, CONTEXT_LOST_EXIT_CODE)
+            log.critical(
+                "the OpenGL context was lost (%s); exiting with code %d so the service restarts the show",
+                error,
+                CONTEXT_LOST_EXIT_CODE,
+            )
             raise SystemExit(CONTEXT_LOST_EXIT_CODE) from error
 
     def _target(self) -> Framebuffer:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -30,7 +31,6 @@ from installation.render.readback import PixelReader
 from installation.render.renderer import Renderer
 from installation.render.video import (
     CODECS,
-    DEFAULT_PRESET,
     PRESETS,
     VIDEO_SUFFIXES,
     FrameFolder,
@@ -79,7 +79,9 @@ def capture(options: CaptureOptions) -> int:
         keyframes = stage.sequence.frames
         plan = _plan(options, morph_length(len(keyframes), options.in_betweens) / options.fps, music_seconds)
         sink = open_sink(options, plan)
-        frames = (_fit(morph_frame(keyframes, options.in_betweens, i), options.size) for i in range(plan.first, plan.stop))
+        frames = (
+            _fit(morph_frame(keyframes, options.in_betweens, i), options.size) for i in range(plan.first, plan.stop)
+        )
         return _write_all(sink, frames, plan, options)
     pipeline = capture_pipeline(options, stage)
     plan = _plan(options, pipeline.show.pass_seconds(), music_seconds)
@@ -97,7 +99,9 @@ def _check_options(options: CaptureOptions) -> None:
     if not 1 <= options.fps <= 240:
         raise UserError(f"--fps {options.fps:g} is outside 1..240; use 60 or 30.")
     if options.seconds is not None and not 0 < options.seconds <= MAX_SECONDS:
-        raise UserError(f"--seconds {options.seconds:g} is outside 0..{MAX_SECONDS:g} (24 hours); give the length in seconds, e.g. 20.")
+        raise UserError(
+            f"--seconds {options.seconds:g} is outside 0..{MAX_SECONDS:g} (24 hours); give the length in seconds, e.g. 20."
+        )
     if not 1 <= options.quality <= 100:
         raise UserError(f"--quality {options.quality} is outside 1..100; use 80 for a good balance.")
     if min(options.size) < 16:
@@ -111,7 +115,9 @@ def _check_options(options: CaptureOptions) -> None:
     out = options.out
     video = out.suffix.lower() in VIDEO_SUFFIXES
     if out.suffix and not video:
-        raise UserError(f"The output {out} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a folder; name it .mp4, .mov, .mkv or a folder.")
+        raise UserError(
+            f"The output {out} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a folder; name it .mp4, .mov, .mkv or a folder."
+        )
     if video:
         check_codec(CODECS[options.codec], out, options.size)
         if out.exists() and not options.force:
@@ -143,13 +149,22 @@ def open_sink(options: CaptureOptions, plan: Plan) -> Sink:
         if out.suffix.lower() in VIDEO_SUFFIXES:
             out.parent.mkdir(parents=True, exist_ok=True)
             return VideoWriter(
-                out, options.size, options.fps, CODECS[options.codec], options.quality, options.audio,
-                plan.first / options.fps, plan.count / options.fps, preset=options.preset,
+                out,
+                options.size,
+                options.fps,
+                CODECS[options.codec],
+                options.quality,
+                options.audio,
+                plan.first / options.fps,
+                plan.count / options.fps,
+                preset=options.preset,
             )
         _clear_frames(out)
         return FrameFolder(out, options.size, plan.first)
     except OSError as error:
-        raise UserError(f"The output {out} cannot be written ({error.strerror or error}); choose another --out.") from error
+        raise UserError(
+            f"The output {out} cannot be written ({error.strerror or error}); choose another --out."
+        ) from error
 
 
 def _clear_frames(folder: Path) -> None:

@@ -13,8 +13,9 @@ import re
 import sys
 import textwrap
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import NoReturn
 
 from installation import __version__, signals
 from installation.errors import UserError
@@ -87,7 +88,9 @@ def _log_to_file(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
     except OSError as error:
-        raise UserError(f"The log file {path} cannot be written ({error.strerror}); choose another --log-file.") from error
+        raise UserError(
+            f"The log file {path} cannot be written ({error.strerror}); choose another --log-file."
+        ) from error
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RATE_LIMIT)
     logging.getLogger().addHandler(handler)
@@ -102,9 +105,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
-    common.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of errors"
-    )
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of errors")
     parser = Parser(
         prog="metamorph",
         description="Diffusive Metamorphosis: a photograph becomes a live installation of diffusing spheres.",
@@ -151,34 +152,67 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
         help="diffusers: a real diffusion model (the default when --model is given; needs the diffusion "
         "extra); procedural: weights-free analytic stylisation on a real noise schedule (the default otherwise)",
     )
-    command.add_argument("--model", help="diffusers model: a hub id or a local folder (default stable-diffusion-v1-5/stable-diffusion-v1-5)")
-    command.add_argument("--negative-prompt", default=request.negative_prompt, help="what the model should avoid (diffusers)")
-    command.add_argument("--guidance", type=finite, default=request.guidance, help="classifier-free guidance (default %(default)g; 0 for turbo models)")
-    command.add_argument("--scheduler", help="diffusers scheduler: ddim, ddpm, pndm, lms, euler, euler-a, heun, dpm, unipc, lcm (default: the model's)")
+    command.add_argument(
+        "--model",
+        help="diffusers model: a hub id or a local folder (default stable-diffusion-v1-5/stable-diffusion-v1-5)",
+    )
+    command.add_argument(
+        "--negative-prompt", default=request.negative_prompt, help="what the model should avoid (diffusers)"
+    )
+    command.add_argument(
+        "--guidance",
+        type=finite,
+        default=request.guidance,
+        help="classifier-free guidance (default %(default)g; 0 for turbo models)",
+    )
+    command.add_argument(
+        "--scheduler",
+        help="diffusers scheduler: ddim, ddpm, pndm, lms, euler, euler-a, heun, dpm, unipc, lcm (default: the model's)",
+    )
     command.add_argument("--device", default=request.device, help="auto (default), cpu, cuda or mps")
-    command.add_argument("--dtype", default=request.dtype, help="auto (default: fp16 on a GPU, fp32 on the CPU), fp16, bf16 or fp32")
-    command.add_argument("--preview-vae", metavar="ID_OR_FOLDER", help="a small autoencoder (e.g. AutoencoderTiny) for the intermediate frames: much cheaper decodes")
+    command.add_argument(
+        "--dtype", default=request.dtype, help="auto (default: fp16 on a GPU, fp32 on the CPU), fp16, bf16 or fp32"
+    )
+    command.add_argument(
+        "--preview-vae",
+        metavar="ID_OR_FOLDER",
+        help="a small autoencoder (e.g. AutoencoderTiny) for the intermediate frames: much cheaper decodes",
+    )
     command.add_argument("--from-noise", action="store_true", help="text-to-image: start from pure noise, no photo")
     command.add_argument("--demo", action="store_true", help="rebuild the built-in demo sequence (keyframes/demo)")
-    command.add_argument("--captures", type=int, default=request.captures, help="denoising steps to capture (default %(default)s)")
-    command.add_argument("--steps", type=int, default=request.steps, help="denoising steps of the schedule (default %(default)s)")
     command.add_argument(
-        "--strength", type=finite, default=request.strength,
+        "--captures", type=int, default=request.captures, help="denoising steps to capture (default %(default)s)"
+    )
+    command.add_argument(
+        "--steps", type=int, default=request.steps, help="denoising steps of the schedule (default %(default)s)"
+    )
+    command.add_argument(
+        "--strength",
+        type=finite,
+        default=request.strength,
         help="how far the photo is noised, 0..1 (default %(default)g); steps executed = int(steps x strength)",
     )
-    command.add_argument("--seed", type=int, default=request.seed, help="random seed; same arguments, same frames (default %(default)s)")
     command.add_argument(
-        "--capture", choices=["x0", "latents"], default=request.capture_mode,
+        "--seed", type=int, default=request.seed, help="random seed; same arguments, same frames (default %(default)s)"
+    )
+    command.add_argument(
+        "--capture",
+        choices=["x0", "latents"],
+        default=request.capture_mode,
         help="x0: the clean-image estimate of each step, sharpening (default); latents: the noisy state",
     )
-    command.add_argument("--size", type=_size, help="frame size WxH (default: the photo's aspect; procedural at most 1920 wide, diffusers at the model's native resolution)")
+    command.add_argument(
+        "--size",
+        type=_size,
+        help="frame size WxH (default: the photo's aspect; procedural at most 1920 wide, diffusers at the model's native resolution)",
+    )
     command.add_argument("--out", type=Path, help="output folder (default: keyframes/PHOTO-NAME)")
     command.add_argument("--force", action="store_true", help="replace the output folder's sequence")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(run=_run_keyframes)
 
 
-def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     command = commands.add_parser(
         "play",
         parents=[common],
@@ -196,33 +230,107 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     from installation.options import PlayOptions
 
     play, gallery_defaults = PlayOptions(), GalleryOptions()
-    command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder, or a folder of them (a playlist); default: the demo")
+    command.add_argument(
+        "sequence",
+        nargs="?",
+        type=Path,
+        help="a keyframe sequence folder, or a folder of them (a playlist); default: the demo",
+    )
     command.add_argument("--fullscreen", action="store_true", help="full screen, cursor hidden")
-    command.add_argument("--display", type=number_in(0, 64, int), default=play.display, help=f"which display to use (default {play.display})")
+    command.add_argument(
+        "--display",
+        type=number_in(0, 64, int),
+        default=play.display,
+        help=f"which display to use (default {play.display})",
+    )
     command.add_argument("--window", type=_size, default=play.window, help="window size WxH (default %(default)s)")
     command.add_argument("--no-vsync", action="store_true", help="do not wait for the display's refresh")
     gallery = command.add_argument_group("gallery")
-    gallery.add_argument("--config", type=Path, help="read options from a TOML file (the command line wins); see `metamorph config --example`")
+    gallery.add_argument(
+        "--config",
+        type=Path,
+        help="read options from a TOML file (the command line wins); see `metamorph config --example`",
+    )
     gallery.add_argument("--shuffle", action="store_true", help="play a folder of sequences in random order")
-    gallery.add_argument("--open", metavar="HH:MM-HH:MM", help="daily opening hours; outside them the screen is black or dimmed")
-    gallery.add_argument("--closed", choices=["black", "dim"], default=gallery_defaults.closed, help="the look outside opening hours (default %(default)s)")
-    gallery.add_argument("--state", default="auto", metavar="FILE", help="where the keyframe and parameters are saved every 5 s and restored at start (default ~/.local/state/metamorph/state.json; none: off)")
+    gallery.add_argument(
+        "--open", metavar="HH:MM-HH:MM", help="daily opening hours; outside them the screen is black or dimmed"
+    )
+    gallery.add_argument(
+        "--closed",
+        choices=["black", "dim"],
+        default=gallery_defaults.closed,
+        help="the look outside opening hours (default %(default)s)",
+    )
+    gallery.add_argument(
+        "--state",
+        default="auto",
+        metavar="FILE",
+        help="where the keyframe and parameters are saved every 5 s and restored at start (default ~/.local/state/metamorph/state.json; none: off)",
+    )
     gallery.add_argument("--log-file", type=Path, help="also log to this file, rotated at 5 MB")
-    gallery.add_argument("--heartbeat", type=number_in(1, 86_400), default=gallery_defaults.heartbeat, metavar="SECONDS", help="a log line with fps, memory and keyframe this often (default %(default)g)")
-    gallery.add_argument("--watchdog", type=number_in(0, 3600), default=gallery_defaults.watchdog, metavar="SECONDS", help="exit with code 3 when no frame was drawn for this long, so the service restarts (default %(default)g; 0: off)")
+    gallery.add_argument(
+        "--heartbeat",
+        type=number_in(1, 86_400),
+        default=gallery_defaults.heartbeat,
+        metavar="SECONDS",
+        help="a log line with fps, memory and keyframe this often (default %(default)g)",
+    )
+    gallery.add_argument(
+        "--watchdog",
+        type=number_in(0, 3600),
+        default=gallery_defaults.watchdog,
+        metavar="SECONDS",
+        help="exit with code 3 when no frame was drawn for this long, so the service restarts (default %(default)g; 0: off)",
+    )
     control = command.add_argument_group("control")
-    control.add_argument("--osc-port", type=number_in(0, 65535, int), default=play.osc_port, help="UDP port for OSC (default %(default)s; 0 turns OSC off)")
-    control.add_argument("--osc-allow", nargs="+", default=list(play.osc_allow), metavar="CIDR", help="accept OSC only from these networks, e.g. 192.168.1.0/24, or `any` (default: this machine and the private and link-local networks)")
-    control.add_argument("--osc-feedback", type=_host_port, metavar="HOST:PORT", help="where parameter changes are sent (default: the last controller, port 9000)")
-    control.add_argument("--osc-map", type=Path, help="TOML file mapping controller addresses (default: the TouchOSC layout of `metamorph touchosc`)")
-    control.add_argument("--audio", type=_audio_source, default=play.audio, metavar="input|none|FILE", help="input: steer by live sound (default); none: no sound; a music file: steer by it, heard in show time (with --fixed-step, what `capture --audio FILE` renders)")
-    control.add_argument("--audio-device", metavar="NAME", help="sound input whose name contains NAME (see `metamorph devices`)")
+    control.add_argument(
+        "--osc-port",
+        type=number_in(0, 65535, int),
+        default=play.osc_port,
+        help="UDP port for OSC (default %(default)s; 0 turns OSC off)",
+    )
+    control.add_argument(
+        "--osc-allow",
+        nargs="+",
+        default=list(play.osc_allow),
+        metavar="CIDR",
+        help="accept OSC only from these networks, e.g. 192.168.1.0/24, or `any` (default: this machine and the private and link-local networks)",
+    )
+    control.add_argument(
+        "--osc-feedback",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="where parameter changes are sent (default: the last controller, port 9000)",
+    )
+    control.add_argument(
+        "--osc-map",
+        type=Path,
+        help="TOML file mapping controller addresses (default: the TouchOSC layout of `metamorph touchosc`)",
+    )
+    control.add_argument(
+        "--audio",
+        type=_audio_source,
+        default=play.audio,
+        metavar="input|none|FILE",
+        help="input: steer by live sound (default); none: no sound; a music file: steer by it, heard in show time (with --fixed-step, what `capture --audio FILE` renders)",
+    )
+    control.add_argument(
+        "--audio-device", metavar="NAME", help="sound input whose name contains NAME (see `metamorph devices`)"
+    )
     _add_show_options(command)
     command.add_argument("--frames", type=number_in(1, 1e12, int), help="stop after N frames")
     command.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
-    command.add_argument("--fixed-step", type=number_in(1, 240), nargs="?", const=60.0, metavar="FPS", help="advance exactly 1/FPS s per frame, 60 when FPS is left out (frame-exact: the frames `capture --fps FPS` writes)")
+    command.add_argument(
+        "--fixed-step",
+        type=number_in(1, 240),
+        nargs="?",
+        const=60.0,
+        metavar="FPS",
+        help="advance exactly 1/FPS s per frame, 60 when FPS is left out (frame-exact: the frames `capture --fps FPS` writes)",
+    )
     command.add_argument("--osd", action="store_true", help="start with the on-screen display shown")
     command.set_defaults(run=_run_play, command_parser=command, command_name="play")
+    return command
 
 
 _PLAY_KEYS = """\
@@ -239,13 +347,32 @@ def _add_show_options(command: argparse.ArgumentParser) -> None:
     from installation.scene.parameters import PLAYER_PARAMETERS
 
     look = command.add_argument_group("look and motion")
-    look.add_argument("--grid", type=number_in(1, 4096, int), default=DEFAULT_COLUMNS, metavar="COLUMNS", help="sphere columns (default %(default)s; rows follow the picture's aspect)")
-    look.add_argument("--transport", choices=["grid", "color"], default="color", help="color: spheres travel to a cell of their colour in the next keyframe (default); grid: back to their own cell")
-    look.add_argument("--order", choices=["forward", "pingpong", "loop"], default="loop", help="how the sequence is walked (default loop)")
+    look.add_argument(
+        "--grid",
+        type=number_in(1, 4096, int),
+        default=DEFAULT_COLUMNS,
+        metavar="COLUMNS",
+        help="sphere columns (default %(default)s; rows follow the picture's aspect)",
+    )
+    look.add_argument(
+        "--transport",
+        choices=["grid", "color"],
+        default="color",
+        help="color: spheres travel to a cell of their colour in the next keyframe (default); grid: back to their own cell",
+    )
+    look.add_argument(
+        "--order",
+        choices=["forward", "pingpong", "loop"],
+        default="loop",
+        help="how the sequence is walked (default loop)",
+    )
     for spec in PLAYER_PARAMETERS:
         look.add_argument(
-            spec.flag, dest=f"parameter_{spec.name}", type=finite,
-            metavar="X", help=f"{spec.help} ({spec.minimum:g}..{spec.maximum:g}, default {spec.default:g})",
+            spec.flag,
+            dest=f"parameter_{spec.name}",
+            type=finite,
+            metavar="X",
+            help=f"{spec.help} ({spec.minimum:g}..{spec.maximum:g}, default {spec.default:g})",
         )
 
 
@@ -350,15 +477,42 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
     command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
     command.add_argument("--out", type=Path, required=True, help="a .mp4/.mov/.mkv video, or a folder for PNG frames")
     command.add_argument("--size", type=_size, default=defaults.size, help="output size WxH (default 3840x2160)")
-    command.add_argument("--fps", type=finite, default=defaults.fps, help="frames per second, 1..240 (default %(default)g)")
-    command.add_argument("--seconds", type=finite, help="length, up to 24 hours (default: the music's, else one pass of the sequence)")
+    command.add_argument(
+        "--fps", type=finite, default=defaults.fps, help="frames per second, 1..240 (default %(default)g)"
+    )
+    command.add_argument(
+        "--seconds", type=finite, help="length, up to 24 hours (default: the music's, else one pass of the sequence)"
+    )
     command.add_argument("--frames", type=_frame_range, metavar="A:B", help="render only frames A to B-1 of the whole")
-    command.add_argument("--audio", type=Path, help="music to mux in (wav, flac, mp3); it steers the show as a live input would, and sets the default length")
+    command.add_argument(
+        "--audio",
+        type=Path,
+        help="music to mux in (wav, flac, mp3); it steers the show as a live input would, and sets the default length",
+    )
     command.add_argument("--codec", default=defaults.codec, help="video codec: h264 (default), h265, prores or av1")
-    command.add_argument("--quality", type=number_in(1, 100, int), default=defaults.quality, help="1..100, higher is better and larger (default %(default)s)")
-    command.add_argument("--preset", default=defaults.preset, help="h264/h265 speed preset, ultrafast..veryslow (default %(default)s; ultrafast lets encoding keep up with rendering on few cores)")
-    command.add_argument("--mode", choices=["spheres", "morph"], default=defaults.mode, help="spheres (default), or morph: the plain cross-fade video of the source piece")
-    command.add_argument("--in-betweens", type=number_in(0, 10_000, int), default=defaults.in_betweens, help="morph mode: frames between two keyframes (default %(default)s)")
+    command.add_argument(
+        "--quality",
+        type=number_in(1, 100, int),
+        default=defaults.quality,
+        help="1..100, higher is better and larger (default %(default)s)",
+    )
+    command.add_argument(
+        "--preset",
+        default=defaults.preset,
+        help="h264/h265 speed preset, ultrafast..veryslow (default %(default)s; ultrafast lets encoding keep up with rendering on few cores)",
+    )
+    command.add_argument(
+        "--mode",
+        choices=["spheres", "morph"],
+        default=defaults.mode,
+        help="spheres (default), or morph: the plain cross-fade video of the source piece",
+    )
+    command.add_argument(
+        "--in-betweens",
+        type=number_in(0, 10_000, int),
+        default=defaults.in_betweens,
+        help="morph mode: frames between two keyframes (default %(default)s)",
+    )
     command.add_argument("--force", action="store_true", help="replace an existing output")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_show_options(command)
@@ -439,7 +593,9 @@ def _add_bench(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
             "uploaded every frame); print frame times, the Python time of a frame, and the ratios."
         ),
     )
-    command.add_argument("--seconds", type=number_in(0.01, 600), default=1.0, help="time spent on each measurement (default 1)")
+    command.add_argument(
+        "--seconds", type=number_in(0.01, 600), default=1.0, help="time spent on each measurement (default 1)"
+    )
     command.add_argument("--counts", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="sphere counts")
     command.add_argument("--sizes", type=_size, nargs="+", default=[(1920, 1080), (3840, 2160)], help="resolutions WxH")
     command.set_defaults(run=_run_bench)
@@ -464,7 +620,9 @@ def _host_port(text: str) -> tuple[str, int]:
 
 
 def _add_config(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    command = commands.add_parser("config", parents=[common], help="print a commented example of a --config file for play")
+    command = commands.add_parser(
+        "config", parents=[common], help="print a commented example of a --config file for play"
+    )
     command.add_argument("--example", action="store_true", required=True, help="print the example")
     command.set_defaults(run=_run_config)
 
@@ -472,8 +630,8 @@ def _add_config(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 def _run_config(args: argparse.Namespace) -> None:
     from installation.config import example_config
 
-    play = build_parser()._subparsers._group_actions[0].choices["play"]
-    print(example_config(play, "play"))
+    commands = Parser(prog="metamorph").add_subparsers(parser_class=Parser)
+    print(example_config(_add_play(commands, Parser(add_help=False)), "play"))
 
 
 def _add_devices(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -490,10 +648,14 @@ def _run_devices(args: argparse.Namespace) -> None:
 
 def _add_touchosc(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     command = commands.add_parser(
-        "touchosc", parents=[common], help="write a TouchOSC layout whose controls send the addresses metamorph maps",
+        "touchosc",
+        parents=[common],
+        help="write a TouchOSC layout whose controls send the addresses metamorph maps",
     )
     command.add_argument("--out", type=Path, required=True, help="the layout file to write (.touchosc)")
-    command.add_argument("--osc-map", type=Path, help="the mapping to build the layout from (default: the built-in one)")
+    command.add_argument(
+        "--osc-map", type=Path, help="the mapping to build the layout from (default: the built-in one)"
+    )
     command.add_argument("--force", action="store_true", help="replace an existing file")
     command.set_defaults(run=_run_touchosc)
 

@@ -11,9 +11,11 @@ import argparse
 import json
 import math
 import reprlib
-import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from installation.errors import UserError
 
@@ -35,7 +37,9 @@ def read_toml(path: Path, what: str, flag: str) -> tuple[str, dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise UserError(f"The {what} {path} cannot be read ({error.strerror}); give an existing {flag} file.") from error
+        raise UserError(
+            f"The {what} {path} cannot be read ({error.strerror}); give an existing {flag} file."
+        ) from error
     except UnicodeDecodeError as error:
         line = error.object[: error.start].count(b"\n") + 1
         raise UserError(
@@ -91,7 +95,7 @@ def _convert(action: argparse.Action, value: Any, where: str) -> Any:
         return value if action.const is True else not value
     if action.nargs in ("+", "*"):
         if not isinstance(value, list):
-            raise UserError(f"{where} must be a list, e.g. [\"192.168.1.0/24\"].")
+            raise UserError(f'{where} must be a list, e.g. ["192.168.1.0/24"].')
         return [_convert_one(action, item, where) for item in value]
     return _convert_one(action, value, where)
 
@@ -101,7 +105,7 @@ def _convert_one(action: argparse.Action, value: Any, where: str) -> Any:
         raise UserError(f"{where} must be a single value, not {reprlib.repr(value)}.")
     if isinstance(value, float) and not is_finite_number(value):
         raise UserError(f"{where} is {value}, which is not a number an option can take; write a finite number.")
-    converter = action.type or str
+    converter: Callable[[str], Any] = action.type if callable(action.type) else str
     try:
         converted = converter(value) if converter in (int, float) else converter(str(value))
     except (argparse.ArgumentTypeError, ValueError, TypeError, OverflowError) as error:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from installation.scene.pipeline import FramePipeline
 from installation.scene.playlist import Playlist
@@ -95,8 +95,12 @@ class Gallery:
     def _heartbeat(self, state: FrameState, frame_seconds: float) -> None:
         log.info(
             "heartbeat: %.1f fps, %.0f MB, %s keyframe %d/%d%s",
-            1.0 / max(frame_seconds, 1e-6), resident_megabytes(), state.stage.name, state.index_a + 1,
-            state.stage.count, self._describe(),
+            1.0 / max(frame_seconds, 1e-6),
+            resident_megabytes(),
+            state.stage.name,
+            state.index_a + 1,
+            state.stage.count,
+            self._describe(),
         )
 
     def _follow_playlist(self, state: FrameState) -> None:
@@ -111,7 +115,9 @@ class Gallery:
         try:
             playlist.rescan()
         except OSError as error:
-            log.warning("playlist: %s cannot be read (%s); the current sequence goes on", playlist.folder, error.strerror)
+            log.warning(
+                "playlist: %s cannot be read (%s); the current sequence goes on", playlist.folder, error.strerror
+            )
         following = playlist.after(self._asked or state.stage.sequence.folder)
         self._played = 0.0
         if following != state.stage.sequence.folder:

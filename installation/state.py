@@ -72,7 +72,7 @@ def _parse(data: Any) -> SavedState:
     if not isinstance(data, dict):
         raise ValueError(f"not a JSON object but {reprlib.repr(data)}")
     sequence, keyframe, parameters = data.get("sequence"), data.get("keyframe"), data.get("parameters")
-    if not _is_folder_name(sequence):
+    if not isinstance(sequence, str) or not _is_folder_name(sequence):
         raise ValueError(f"sequence {reprlib.repr(sequence)} is not a folder name")
     if isinstance(keyframe, bool) or not isinstance(keyframe, int) or keyframe < 0:
         raise ValueError(f"keyframe {reprlib.repr(keyframe)} is not a whole number from 0")

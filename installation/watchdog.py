@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 STALLED_EXIT_CODE = 3
@@ -33,7 +33,11 @@ class Watchdog:
         while not self._stop.wait(min(1.0, self.timeout / 4)):
             stalled = time.monotonic() - self._last
             if stalled > self.timeout:
-                log.critical("watchdog: no frame for %.1f s; exiting with code %d so the service restarts the show", stalled, STALLED_EXIT_CODE)
+                log.critical(
+                    "watchdog: no frame for %.1f s; exiting with code %d so the service restarts the show",
+                    stalled,
+                    STALLED_EXIT_CODE,
+                )
                 self._exit(STALLED_EXIT_CODE)
                 return
 

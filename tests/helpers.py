@@ -17,6 +17,7 @@ from installation.scene.stage import Stage, prepare_stage
 
 def huge_png(path: Path, width: int, height: int) -> Path:
     """A PNG whose header claims ``width`` x ``height``: enough to test the size guard, 100 bytes on disk."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -30,10 +31,23 @@ def sequence_of(frames: list[np.ndarray], name: str = "test") -> KeyframeSequenc
     """An in-memory keyframe sequence of ``frames`` (8-bit H x W x 3, all one size)."""
     height, width = frames[0].shape[:2]
     manifest = Manifest(
-        backend="procedural", model="test", prompt="test", negative_prompt="", seed=0, strength=1.0,
-        scheduler="test", guidance=None, steps=len(frames), steps_executed=len(frames), capture_mode="x0",
-        width=width, height=height, frames=tuple(Frame(f"{i:03d}.png", "step", i, 0) for i in range(len(frames))),
-        source=None, created="", package_version="",
+        backend="procedural",
+        model="test",
+        prompt="test",
+        negative_prompt="",
+        seed=0,
+        strength=1.0,
+        scheduler="test",
+        guidance=None,
+        steps=len(frames),
+        steps_executed=len(frames),
+        capture_mode="x0",
+        width=width,
+        height=height,
+        frames=tuple(Frame(f"{i:03d}.png", "step", i, 0) for i in range(len(frames))),
+        source=None,
+        created="",
+        package_version="",
     )
     return KeyframeSequence(Path(name), manifest, list(frames))
 
@@ -48,7 +62,9 @@ def flat_stage(count: int = 3, columns: int = 4, name: str = "test") -> Stage:
     return stage_of([np.full((8, 16, 3), 40 * i, np.uint8) for i in range(count)], columns, name)
 
 
-def metamorph(*argv: str, env: dict[str, str | None] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def metamorph(
+    *argv: str, env: dict[str, str | None] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """Run the real command in a new process; ``env`` changes the environment (None removes)."""
     environment = os.environ.copy()
     for name, value in (env or {}).items():

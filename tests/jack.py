@@ -48,7 +48,9 @@ class JackServer:
         self._clients: list[subprocess.Popen] = []
 
     def start(self) -> None:
-        self._server = self._spawn(["jackd", "--no-realtime", "-n", self.name, "-d", "dummy", "-r", str(RATE), "-p", "256"])
+        self._server = self._spawn(
+            ["jackd", "--no-realtime", "-n", self.name, "-d", "dummy", "-r", str(RATE), "-p", "256"]
+        )
         wait_for(lambda: self._tool("jack_wait", "-c").returncode == 0, 10, f"JACK server {self.name} to start")
 
     def kill(self) -> None:
@@ -73,8 +75,12 @@ class JackServer:
     def play_clicks(self, into: str, bpm: int = 300) -> None:
         """Start a metronome (880 Hz clicks, amplitude 0.5, 60 ms) and connect it to port ``into``."""
         client = f"metro{len(self._clients)}"
-        self._clients.append(self._spawn(["jack_metro", "-n", client, "-b", str(bpm), "-f", "880", "-A", "0.5", "-D", "60"]))
-        source = wait_for(lambda: next((p for p in self.ports() if p.startswith(f"{client}:")), None), 10, "the metronome's port")
+        self._clients.append(
+            self._spawn(["jack_metro", "-n", client, "-b", str(bpm), "-f", "880", "-A", "0.5", "-D", "60"])
+        )
+        source = wait_for(
+            lambda: next((p for p in self.ports() if p.startswith(f"{client}:")), None), 10, "the metronome's port"
+        )
         result = self._tool("jack_connect", str(source), into)
         assert result.returncode == 0, result.stderr
 
@@ -88,7 +94,9 @@ class JackServer:
         return subprocess.Popen(command, env=self._env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _tool(self, *command: str) -> subprocess.CompletedProcess:
-        return subprocess.run([command[0], "-s", self.name, *command[1:]], env=self._env(), capture_output=True, text=True, timeout=10)
+        return subprocess.run(
+            [command[0], "-s", self.name, *command[1:]], env=self._env(), capture_output=True, text=True, timeout=10
+        )
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, "JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}

@@ -8,8 +8,8 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -21,7 +21,8 @@ def decoded_frames(path: Path) -> int:
     """How many video frames ffmpeg decodes from ``path``; fails the test if it cannot play it."""
     result = subprocess.run(
         [ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, f"{path} does not play: {result.stderr.strip().splitlines()[-1:]}"
     return int(re.findall(r"frame=\s*(\d+)", result.stderr)[-1])
@@ -45,7 +46,9 @@ def noise_frame(size: tuple[int, int], seed: int) -> bytes:
 def mounted(folder: Path, options: str) -> Iterator[Path]:
     """A tmpfs at ``folder`` (root only; skipped where mounting is not permitted)."""
     folder.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()})")
     try:

@@ -64,8 +64,14 @@ def _traffic(port: int, stop: threading.Event) -> None:
 def soak(library: Path, frames: int, samples: int = 20) -> list[Sample]:
     """Run ``frames`` frames of a playlist (switching sequences every pass) and sample resources."""
     options = PlayOptions(
-        show=ShowOptions(library, parameters={"hold": 0.2, "duration": 0.3}), window=(96, 54), vsync=False,
-        fixed_step=60.0, frames=frames, osc_port=0, audio="none", gallery=GalleryOptions(watchdog=None),
+        show=ShowOptions(library, parameters={"hold": 0.2, "duration": 0.3}),
+        window=(96, 54),
+        vsync=False,
+        fixed_step=60.0,
+        frames=frames,
+        osc_port=0,
+        audio="none",
+        gallery=GalleryOptions(watchdog=None),
     )
     player = Player(options)
     player.pipeline.sound = ToneSound()
@@ -79,7 +85,9 @@ def soak(library: Path, frames: int, samples: int = 20) -> list[Sample]:
     def sampled(state, frame_seconds: float) -> None:
         chores(state, frame_seconds)
         if player.frames % every == 0:
-            taken.append(Sample(player.frames, resident_megabytes(), threading.active_count(), len(os.listdir("/proc/self/fd"))))
+            taken.append(
+                Sample(player.frames, resident_megabytes(), threading.active_count(), len(os.listdir("/proc/self/fd")))
+            )
 
     player.gallery.after_frame = sampled
     try:

@@ -21,8 +21,16 @@ SIZE = (160, 96)
 def test_play_runs_frames_and_saves_the_last(sequence_folder: Path, tmp_path: Path) -> None:
     shot = tmp_path / "last.png"
     result = metamorph(
-        "play", str(sequence_folder), "--frames", "5", "--fixed-step", "--window", "160x96",
-        "--screenshot", str(shot), "--no-vsync",
+        "play",
+        str(sequence_folder),
+        "--frames",
+        "5",
+        "--fixed-step",
+        "--window",
+        "160x96",
+        "--screenshot",
+        str(shot),
+        "--no-vsync",
     )
     assert result.returncode == 0, result.stderr
     picture = np.asarray(Image.open(shot)).astype(int)
@@ -33,8 +41,20 @@ def test_play_runs_frames_and_saves_the_last(sequence_folder: Path, tmp_path: Pa
 def test_play_mid_transition_and_letterbox(sequence_folder: Path, tmp_path: Path) -> None:
     shot = tmp_path / "mid.png"
     result = metamorph(
-        "play", str(sequence_folder), "--frames", "240", "--fixed-step", "--window", "320x120",
-        "--hold", "1", "--duration", "5", "--screenshot", str(shot), "--no-vsync",
+        "play",
+        str(sequence_folder),
+        "--frames",
+        "240",
+        "--fixed-step",
+        "--window",
+        "320x120",
+        "--hold",
+        "1",
+        "--duration",
+        "5",
+        "--screenshot",
+        str(shot),
+        "--no-vsync",
     )
     assert result.returncode == 0, result.stderr
     picture = np.asarray(Image.open(shot)).astype(int)
@@ -46,8 +66,16 @@ def test_play_mid_transition_and_letterbox(sequence_folder: Path, tmp_path: Path
 
 def quiet_options(sequence: Path, frames: int, **extra) -> PlayOptions:
     """A short offscreen run with no sound, OSC, state or watchdog."""
-    return PlayOptions(show=ShowOptions(sequence, order=Order.FORWARD), window=SIZE, vsync=False, frames=frames,
-                       fixed_step=60.0, audio="none", osc_port=extra.pop("osc_port", None), **extra)
+    return PlayOptions(
+        show=ShowOptions(sequence, order=Order.FORWARD),
+        window=SIZE,
+        vsync=False,
+        frames=frames,
+        fixed_step=60.0,
+        audio="none",
+        osc_port=extra.pop("osc_port", None),
+        **extra,
+    )
 
 
 def test_keys_drive_the_conductor(sequence_folder: Path) -> None:
@@ -80,26 +108,65 @@ def test_play_never_imports_torch(sequence_folder: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("argv, env_change, expected", [
-    (["play", "{tmp}/nothing"], {}, "is not a folder; give a keyframe sequence folder"),
-    (["play", "{tmp}"], {}, "manifest.json is missing"),
-    (["play", "{seq}", "--frames", "0"], {}, "argument --frames: '0' is not a whole number from 1 to"),
-    (["play", "{seq}", "--osc-port", "99999"], {}, "argument --osc-port: '99999' is not a whole number from 0 to 65535"),
-    (["play", "{seq}", "--watchdog", "-1"], {}, "argument --watchdog: '-1' is not a finite number from 0 to 3600"),
-    (["play", "{seq}", "--watchdog", "nan"], {}, "argument --watchdog: 'nan' is not a finite number from 0 to 3600"),
-    (["play", "{seq}", "--hue", "inf"], {}, "argument --hue: 'inf' is not a finite number"),
-    (["play", "{seq}", "--fixed-step", "0"], {}, "argument --fixed-step: '0' is not a finite number from 1 to 240"),
-    (["play", "{seq}", "--audio", "{tmp}/missing.wav"], {}, "is neither input, none, nor a music file that exists"),
-    (["play", "{seq}", "--osc-allow", "10.0.0.0/99"], {}, "--osc-allow has a value that is not a network"),
-    (["capture", "{seq}", "--out", "{tmp}/v.mp4", "--fps", "nan"], {}, "argument --fps: 'nan' is not a finite number"),
-    (["capture", "{seq}", "--out", "{tmp}/v.mp4", "--fps", "0.5"], {}, "--fps 0.5 is outside 1..240"),
-    (["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "nan"], {}, "argument --seconds: 'nan' is not a finite number"),
-    (["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "1e308"], {}, "--seconds 1e+308 is outside 0..86400 (24 hours)"),
-    (["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "-1"], {}, "--seconds -1 is outside 0..86400 (24 hours)"),
-    (["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "0"], {}, "--seconds 0 is outside 0..86400 (24 hours)"),
-    (["play", "{seq}"], {"SDL_VIDEODRIVER": None, "DISPLAY": None, "WAYLAND_DISPLAY": None}, "No display was found (DISPLAY is not set); run `metamorph capture`"),
-    (["play", "{seq}", "--frames", "1"], {"MESA_GL_VERSION_OVERRIDE": "3.1"}, "OpenGL 3.3 core is needed but llvmpipe"),
-])
+@pytest.mark.parametrize(
+    "argv, env_change, expected",
+    [
+        (["play", "{tmp}/nothing"], {}, "is not a folder; give a keyframe sequence folder"),
+        (["play", "{tmp}"], {}, "manifest.json is missing"),
+        (["play", "{seq}", "--frames", "0"], {}, "argument --frames: '0' is not a whole number from 1 to"),
+        (
+            ["play", "{seq}", "--osc-port", "99999"],
+            {},
+            "argument --osc-port: '99999' is not a whole number from 0 to 65535",
+        ),
+        (["play", "{seq}", "--watchdog", "-1"], {}, "argument --watchdog: '-1' is not a finite number from 0 to 3600"),
+        (
+            ["play", "{seq}", "--watchdog", "nan"],
+            {},
+            "argument --watchdog: 'nan' is not a finite number from 0 to 3600",
+        ),
+        (["play", "{seq}", "--hue", "inf"], {}, "argument --hue: 'inf' is not a finite number"),
+        (["play", "{seq}", "--fixed-step", "0"], {}, "argument --fixed-step: '0' is not a finite number from 1 to 240"),
+        (["play", "{seq}", "--audio", "{tmp}/missing.wav"], {}, "is neither input, none, nor a music file that exists"),
+        (["play", "{seq}", "--osc-allow", "10.0.0.0/99"], {}, "--osc-allow has a value that is not a network"),
+        (
+            ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--fps", "nan"],
+            {},
+            "argument --fps: 'nan' is not a finite number",
+        ),
+        (["capture", "{seq}", "--out", "{tmp}/v.mp4", "--fps", "0.5"], {}, "--fps 0.5 is outside 1..240"),
+        (
+            ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "nan"],
+            {},
+            "argument --seconds: 'nan' is not a finite number",
+        ),
+        (
+            ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "1e308"],
+            {},
+            "--seconds 1e+308 is outside 0..86400 (24 hours)",
+        ),
+        (
+            ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "-1"],
+            {},
+            "--seconds -1 is outside 0..86400 (24 hours)",
+        ),
+        (
+            ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "0"],
+            {},
+            "--seconds 0 is outside 0..86400 (24 hours)",
+        ),
+        (
+            ["play", "{seq}"],
+            {"SDL_VIDEODRIVER": None, "DISPLAY": None, "WAYLAND_DISPLAY": None},
+            "No display was found (DISPLAY is not set); run `metamorph capture`",
+        ),
+        (
+            ["play", "{seq}", "--frames", "1"],
+            {"MESA_GL_VERSION_OVERRIDE": "3.1"},
+            "OpenGL 3.3 core is needed but llvmpipe",
+        ),
+    ],
+)
 def test_bad_input_is_one_sentence(sequence_folder: Path, tmp_path: Path, argv, env_change, expected: str) -> None:
     result = metamorph(*(a.format(tmp=tmp_path, seq=sequence_folder) for a in argv), env=env_change)
     assert result.returncode == 2

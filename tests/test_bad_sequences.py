@@ -41,11 +41,23 @@ TABLE = {
     "a missing frame": (lambda f: (f / "002.png").unlink(), "002.png does not exist; restore it or make it again"),
     "a corrupt PNG": (corrupt, "001.png is not a readable image ("),
     "frames of different sizes": (lambda f: Image.new("RGB", (80, 48)).save(f / "002.png"), "002.png is 80x48 but"),
-    "an unknown schema version": (lambda f: edit_manifest(f, lambda d: d.update(schema=7)), "has schema 7, newer than the 1 this metamorph reads; upgrade metamorph"),
-    "a path separator in a name": (lambda f: edit_manifest(f, lambda d: d["frames"][1].update(file="../001.png")), "'../001.png', which is not a plain PNG file name"),
-    "a name of ..": (lambda f: edit_manifest(f, lambda d: d["frames"][1].update(file="..")), "'..', which is not a plain PNG file name"),
+    "an unknown schema version": (
+        lambda f: edit_manifest(f, lambda d: d.update(schema=7)),
+        "has schema 7, newer than the 1 this metamorph reads; upgrade metamorph",
+    ),
+    "a path separator in a name": (
+        lambda f: edit_manifest(f, lambda d: d["frames"][1].update(file="../001.png")),
+        "'../001.png', which is not a plain PNG file name",
+    ),
+    "a name of ..": (
+        lambda f: edit_manifest(f, lambda d: d["frames"][1].update(file="..")),
+        "'..', which is not a plain PNG file name",
+    ),
     "a symlink leaving the folder": (link_out, "001.png is a link that leaves"),
-    "a 20000x20000 frame": (lambda f: huge_png(f / "001.png", 20000, 20000), "001.png is above the 33 MP that is decoded safely; downscale it first."),
+    "a 20000x20000 frame": (
+        lambda f: huge_png(f / "001.png", 20000, 20000),
+        "001.png is above the 33 MP that is decoded safely; downscale it first.",
+    ),
     "nothing in it": (emptied, "manifest.json is missing, so"),
     "a 300-character frame name": (
         lambda f: edit_manifest(f, lambda d: d["frames"][1].update(file="a" * 296 + ".png")),
@@ -64,7 +76,20 @@ def test_broken_folder(sequence_folder: Path, tmp_path: Path, case: str) -> None
     shutil.copytree(sequence_folder, folder)
     breaker, expected = TABLE[case]
     breaker(folder)
-    result = metamorph("play", str(folder), "--frames", "1", "--window", "160x96", "--osc-port", "0", "--audio", "none", "--state", "none")
+    result = metamorph(
+        "play",
+        str(folder),
+        "--frames",
+        "1",
+        "--window",
+        "160x96",
+        "--osc-port",
+        "0",
+        "--audio",
+        "none",
+        "--state",
+        "none",
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("metamorph: error: ") and result.stderr.count("\n") == 1
     assert expected in result.stderr and str(folder) in result.stderr

@@ -32,7 +32,8 @@ def decode(path: Path) -> tuple[dict, list[np.ndarray]]:
 def audio_seconds(path: Path) -> float:
     result = subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", "0:a:0", "-f", "null", "-"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     hours, minutes, seconds = re.findall(r"time=(\d+):(\d+):([\d.]+)", result.stderr)[-1]
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
@@ -79,13 +80,41 @@ def test_music_sets_the_length_and_is_muxed(sequence_folder: Path, tmp_path: Pat
 
 def test_default_length_is_one_pass_of_the_sequence(sequence_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "pass"
-    result = metamorph("capture", str(sequence_folder), "--out", str(out), *SMALL, "--fps", "10", "--order", "forward", "--hold", "1", "--duration", "2")
+    result = metamorph(
+        "capture",
+        str(sequence_folder),
+        "--out",
+        str(out),
+        *SMALL,
+        "--fps",
+        "10",
+        "--order",
+        "forward",
+        "--hold",
+        "1",
+        "--duration",
+        "2",
+    )
     assert result.returncode == 0, result.stderr
     assert len(pngs(out)) == 70  # 3 rests of 1 s and 2 moves of 2 s, at 10 fps
 
 
 def test_same_inputs_same_frames_and_ranges_join_into_the_whole(sequence_folder: Path, tmp_path: Path) -> None:
-    common = ["capture", str(sequence_folder), *SMALL, "--fps", "20", "--seconds", "3", "--hold", "0.5", "--duration", "1.5", "--diffusion", "0.6"]
+    common = [
+        "capture",
+        str(sequence_folder),
+        *SMALL,
+        "--fps",
+        "20",
+        "--seconds",
+        "3",
+        "--hold",
+        "0.5",
+        "--duration",
+        "1.5",
+        "--diffusion",
+        "0.6",
+    ]
     for name, extra in (("a", []), ("b", []), ("head", ["--frames", "0:25"]), ("tail", ["--frames", "25:60"])):
         assert metamorph(*common, "--out", str(tmp_path / name), *extra).returncode == 0
     whole = pngs(tmp_path / "a")
@@ -96,14 +125,28 @@ def test_same_inputs_same_frames_and_ranges_join_into_the_whole(sequence_folder:
 
 @pytest.mark.slow
 def test_video_ranges_concat_into_the_whole(sequence_folder: Path, tmp_path: Path) -> None:
-    common = ["capture", str(sequence_folder), *SMALL, "--fps", "20", "--seconds", "3", "--hold", "0.5", "--duration", "1.5"]
+    common = [
+        "capture",
+        str(sequence_folder),
+        *SMALL,
+        "--fps",
+        "20",
+        "--seconds",
+        "3",
+        "--hold",
+        "0.5",
+        "--duration",
+        "1.5",
+    ]
     for name, extra in (("whole.mp4", []), ("head.mp4", ["--frames", "0:30"]), ("tail.mp4", ["--frames", "30:60"])):
         assert metamorph(*common, "--out", str(tmp_path / name), *extra).returncode == 0
-    joined = metamorph("concat", str(tmp_path / "head.mp4"), str(tmp_path / "tail.mp4"), "--out", str(tmp_path / "joined.mp4"))
+    joined = metamorph(
+        "concat", str(tmp_path / "head.mp4"), str(tmp_path / "tail.mp4"), "--out", str(tmp_path / "joined.mp4")
+    )
     assert joined.returncode == 0, joined.stderr
     whole, parts = decode(tmp_path / "whole.mp4")[1], decode(tmp_path / "joined.mp4")[1]
     assert len(parts) == len(whole) == 60
-    worst = max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(whole, parts))
+    worst = max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(whole, parts, strict=True))
     assert worst < 3.0  # the same pictures, encoded in two pieces
 
 
@@ -123,19 +166,50 @@ def beats(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("fps, with_music", [(30, False), (60, False), (30, True)], ids=["30fps", "60fps", "30fps-music"])
-def test_capture_is_what_play_fixed_step_shows(sequence_folder: Path, tmp_path: Path, beats: Path, fps: int, with_music: bool) -> None:
+@pytest.mark.parametrize(
+    "fps, with_music", [(30, False), (60, False), (30, True)], ids=["30fps", "60fps", "30fps-music"]
+)
+def test_capture_is_what_play_fixed_step_shows(
+    sequence_folder: Path, tmp_path: Path, beats: Path, fps: int, with_music: bool
+) -> None:
     timing = ["--hold", "1", "--duration", "3"]
     sound = ["--audio", str(beats)] if with_music else []
     moments = [0, round(2.2 * fps)]  # frame 0, and spheres travelling
-    captured = metamorph("capture", str(sequence_folder), "--out", str(tmp_path / "cap"), *SMALL, "--fps", str(fps),
-                         "--frames", f"0:{moments[-1] + 1}", *timing, *sound)
+    captured = metamorph(
+        "capture",
+        str(sequence_folder),
+        "--out",
+        str(tmp_path / "cap"),
+        *SMALL,
+        "--fps",
+        str(fps),
+        "--frames",
+        f"0:{moments[-1] + 1}",
+        *timing,
+        *sound,
+    )
     assert captured.returncode == 0, captured.stderr
     for index in moments:
         shot = tmp_path / f"live-{index}.png"
-        live = metamorph("play", str(sequence_folder), "--frames", str(index + 1), "--fixed-step", str(fps), "--window", "160x96",
-                         "--no-vsync", "--osc-port", "0", "--state", "none", "--screenshot", str(shot), *timing,
-                         *(sound or ["--audio", "none"]))
+        live = metamorph(
+            "play",
+            str(sequence_folder),
+            "--frames",
+            str(index + 1),
+            "--fixed-step",
+            str(fps),
+            "--window",
+            "160x96",
+            "--no-vsync",
+            "--osc-port",
+            "0",
+            "--state",
+            "none",
+            "--screenshot",
+            str(shot),
+            *timing,
+            *(sound or ["--audio", "none"]),
+        )
         assert live.returncode == 0, live.stderr
         frame = np.asarray(Image.open(tmp_path / "cap" / f"frame_{index:06d}.png")).astype(int)
         shown = np.asarray(Image.open(shot)).astype(int)
@@ -145,7 +219,9 @@ def test_capture_is_what_play_fixed_step_shows(sequence_folder: Path, tmp_path: 
 
 def test_morph_mode_frame_count_and_cross_fade(sequence_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "morph"
-    result = metamorph("capture", str(sequence_folder), "--mode", "morph", "--in-betweens", "4", "--out", str(out), *SMALL)
+    result = metamorph(
+        "capture", str(sequence_folder), "--mode", "morph", "--in-betweens", "4", "--out", str(out), *SMALL
+    )
     assert result.returncode == 0, result.stderr
     frames = [np.asarray(Image.open(p)).astype(int) for p in sorted(out.glob("*.png"))]
     assert len(frames) == 2 * (4 + 1) + 1
@@ -159,9 +235,22 @@ def test_morph_mode_frame_count_and_cross_fade(sequence_folder: Path, tmp_path: 
 def test_ctrl_c_leaves_a_playable_video(sequence_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "long.mp4"
     process = subprocess.Popen(
-        [sys.executable, "-m", "installation", "capture", str(sequence_folder), "--out", str(out),
-         "--size", "640x384", "--seconds", "600"],
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "installation",
+            "capture",
+            str(sequence_folder),
+            "--out",
+            str(out),
+            "--size",
+            "640x384",
+            "--seconds",
+            "600",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     progress = ""
@@ -179,13 +268,25 @@ def test_ctrl_c_leaves_a_playable_video(sequence_folder: Path, tmp_path: Path) -
 BAD = {
     "not audio": (["--audio", "{text}"], "holds no sound ffmpeg can read; give a WAV, FLAC or MP3 file."),
     "missing audio": (["--audio", "{tmp}/none.wav"], "The audio file {tmp}/none.wav does not exist"),
-    "odd size": (["--size", "161x97"], "--size 161x97 is refused: h264 video (yuv420p) needs an even width and height; use --size 160x96."),
-    "prores in mp4": (["--codec", "prores"], "--codec prores cannot be stored in a .mp4 file; name the output out.mov or out.mkv."),
+    "odd size": (
+        ["--size", "161x97"],
+        "--size 161x97 is refused: h264 video (yuv420p) needs an even width and height; use --size 160x96.",
+    ),
+    "prores in mp4": (
+        ["--codec", "prores"],
+        "--codec prores cannot be stored in a .mp4 file; name the output out.mov or out.mkv.",
+    ),
     "unknown codec": (["--codec", "mpeg1"], "--codec mpeg1 is unknown; choose one of h264, h265, prores, av1."),
-    "frames past the end": (["--frames", "0:5000", "--seconds", "2"], "--frames 0:5000 is outside the 120 frames of this capture (2.00 s at 60 fps)"),
+    "frames past the end": (
+        ["--frames", "0:5000", "--seconds", "2"],
+        "--frames 0:5000 is outside the 120 frames of this capture (2.00 s at 60 fps)",
+    ),
     "unwritable": (["--out", "{text}/sub/out.mp4"], "cannot be written"),
     "exists": (["--out", "{text}"], "exists; choose another --out or add --force"),
-    "audio into frames that is not audio": (["--out", "{tmp}/frames", "--audio", "{text}"], "holds no sound ffmpeg can read"),
+    "audio into frames that is not audio": (
+        ["--out", "{tmp}/frames", "--audio", "{text}"],
+        "holds no sound ffmpeg can read",
+    ),
 }
 
 
@@ -219,13 +320,25 @@ def test_this_ffmpeg_has_every_codec() -> None:
 @pytest.mark.slow
 def test_music_steers_the_captured_show(sequence_folder: Path, tmp_path: Path, beats: Path) -> None:
     path = beats
-    common = ["capture", str(sequence_folder), *SMALL, "--fps", "20", "--hold", "0.5", "--duration", "2", "--audio", str(path)]
+    common = [
+        "capture",
+        str(sequence_folder),
+        *SMALL,
+        "--fps",
+        "20",
+        "--hold",
+        "0.5",
+        "--duration",
+        "2",
+        "--audio",
+        str(path),
+    ]
     assert metamorph(*common, "--out", str(tmp_path / "steered.mp4")).returncode == 0
     assert metamorph(*common, "--audio-gain", "0", "--out", str(tmp_path / "still.mp4")).returncode == 0
     steered, still = decode(tmp_path / "steered.mp4")[1], decode(tmp_path / "still.mp4")[1]
     assert len(steered) == len(still) == 60
     assert np.abs(steered[0].astype(int) - still[0].astype(int)).mean() < 3  # the same rest, lossily encoded
-    assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(steered, still)) > 5
+    assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(steered, still, strict=True)) > 5
 
 
 # Data safety: nothing under a final name before it is complete, no part destroyed by a join ----------
@@ -239,7 +352,9 @@ from tests.media import decoded_frames, fill, noise_frame, read_only_folder, sma
 def test_concat_refuses_an_output_that_is_one_of_the_parts(tmp_path: Path, spelling: str) -> None:
     a, b = write_video(tmp_path / "a.mp4", 10), write_video(tmp_path / "b.mp4", 5)
     (tmp_path / "sub").mkdir()
-    out = {"same path": a, "through ..": tmp_path / "sub" / ".." / "a.mp4", "hard link": tmp_path / "link.mp4"}[spelling]
+    out = {"same path": a, "through ..": tmp_path / "sub" / ".." / "a.mp4", "hard link": tmp_path / "link.mp4"}[
+        spelling
+    ]
     if spelling == "hard link":
         os.link(a, out)
     result = metamorph("concat", str(a), str(b), "--out", str(out), "--force")
@@ -254,7 +369,10 @@ def test_concat_into_a_read_only_folder_is_one_sentence(tmp_path: Path) -> None:
     with read_only_folder(tmp_path / "locked") as locked:
         result = metamorph("concat", str(a), str(b), "--out", str(locked / "joined.mp4"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert re.search(rf"The output {re.escape(str(locked / 'joined.mp4'))} cannot be written \((Read-only file system|Permission denied)\); choose another --out\.", result.stderr)
+    assert re.search(
+        rf"The output {re.escape(str(locked / 'joined.mp4'))} cannot be written \((Read-only file system|Permission denied)\); choose another --out\.",
+        result.stderr,
+    )
 
 
 @pytest.mark.slow
@@ -265,7 +383,9 @@ def test_a_join_that_fills_the_disk_leaves_the_older_output_whole(tmp_path: Path
         fill(disk, 48 * 1024)
         result = metamorph("concat", *map(str, parts), "--out", str(older), "--force")
         assert result.returncode == 2 and result.stderr.count("\n") == 1
-        assert f"ffmpeg could not join the parts into {older} (" in result.stderr and "check disk space" in result.stderr
+        assert (
+            f"ffmpeg could not join the parts into {older} (" in result.stderr and "check disk space" in result.stderr
+        )
         assert decoded_frames(older) == 7
         assert sorted(path.name for path in disk.iterdir()) == ["filler", "joined.mp4"]
 
@@ -311,11 +431,26 @@ def test_a_full_disk_while_writing_frames_leaves_every_frame_file_whole(tmp_path
 
 
 @pytest.mark.slow
-def test_a_killed_capture_leaves_only_a_playable_partial_that_concat_refuses(sequence_folder: Path, tmp_path: Path) -> None:
+def test_a_killed_capture_leaves_only_a_playable_partial_that_concat_refuses(
+    sequence_folder: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "killed.mp4"
     process = subprocess.Popen(
-        [sys.executable, "-m", "installation", "capture", str(sequence_folder), "--out", str(out), "--size", "160x96", "--seconds", "600"],
-        stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "installation",
+            "capture",
+            str(sequence_folder),
+            "--out",
+            str(out),
+            "--size",
+            "160x96",
+            "--seconds",
+            "600",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
     )
     progress, deadline = "", time.monotonic() + 60
     while time.monotonic() < deadline and not re.search(r"\b([3-9]\d|\d{3,})/36000", progress):
@@ -330,7 +465,10 @@ def test_a_killed_capture_leaves_only_a_playable_partial_that_concat_refuses(seq
     assert decoded_frames(partial) >= 30
     result = metamorph("concat", str(out), str(out), "--out", str(tmp_path / "joined.mp4"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert f"The part {out} was never finished (only killed.mp4.partial exists, from an interrupted capture); capture that range again." in result.stderr
+    assert (
+        f"The part {out} was never finished (only killed.mp4.partial exists, from an interrupted capture); capture that range again."
+        in result.stderr
+    )
 
 
 def _command_lines() -> list[str]:

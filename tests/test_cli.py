@@ -40,7 +40,18 @@ def test_default_output_is_named_after_the_photo(capsys, photo_file: Path, isola
 
 def test_from_noise_with_size(capsys, tmp_path: Path) -> None:
     out = tmp_path / "noise"
-    code, _, _ = run(capsys, "keyframes", "--from-noise", "--prompt", "cubist violet", "--size", "96x64", "--out", str(out), "--quiet")
+    code, _, _ = run(
+        capsys,
+        "keyframes",
+        "--from-noise",
+        "--prompt",
+        "cubist violet",
+        "--size",
+        "96x64",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert code == 0
     sequence = load_sequence(out)
     assert sequence.manifest.frames[0].kind == "noise" and sequence.frames[0].shape == (64, 96, 3)
@@ -87,7 +98,10 @@ BAD_PHOTOS = {
     "missing": (lambda tmp, photo: tmp / "nowhere.jpg", "The photo {path} does not exist; give the path"),
     "truncated": (truncated_photo, "The photo {path} is not a readable image (image file is truncated"),
     "not an image": (text_file, "The photo {path} is not a readable image (cannot identify image file"),
-    "too large": (big_photo, "The photo {path} is 8000x5000 (40 MP), above the 33 MP that is decoded safely; downscale it first."),
+    "too large": (
+        big_photo,
+        "The photo {path} is 8000x5000 (40 MP), above the 33 MP that is decoded safely; downscale it first.",
+    ),
 }
 
 
@@ -110,7 +124,10 @@ BAD_ARGUMENTS = {
         [*PROMPT, "--steps", "10", "--strength", "0.5", "--captures", "6"],
         "--captures 6 is outside 1..5, the steps this run executes (--steps 10 x --strength 0.5); lower --captures or raise --steps.",
     ),
-    "no step executed": ([*PROMPT, "--steps", "10", "--strength", "0.05"], "executes no denoising step (int(steps x strength) is 0); raise --steps or --strength."),
+    "no step executed": (
+        [*PROMPT, "--steps", "10", "--strength", "0.05"],
+        "executes no denoising step (int(steps x strength) is 0); raise --steps or --strength.",
+    ),
     "strength above one": ([*PROMPT, "--strength", "1.5"], "--strength 1.5 is outside (0, 1]"),
     "photo and noise": ([*PROMPT, "--from-noise"], "Both a photo"),
 }
@@ -125,10 +142,13 @@ def test_bad_arguments(capsys, photo_file: Path, tmp_path: Path, case: str) -> N
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("make_folder, expected", [
-    (full_folder, "is not empty; choose another --out or add --force to replace it."),
-    (blocked_folder, "cannot be written (Not a directory); choose another --out."),
-])
+@pytest.mark.parametrize(
+    "make_folder, expected",
+    [
+        (full_folder, "is not empty; choose another --out or add --force to replace it."),
+        (blocked_folder, "cannot be written (Not a directory); choose another --out."),
+    ],
+)
 def test_unusable_output_folder(capsys, photo_file: Path, tmp_path: Path, make_folder, expected: str) -> None:
     out = make_folder(tmp_path)
     code, _, stderr = run(capsys, "keyframes", str(photo_file), *PROMPT, "--out", str(out))
@@ -165,5 +185,7 @@ def test_help_teaches_the_procedural_backend() -> None:
 
 
 def test_keyframes_never_imports_torch(photo_file: Path, tmp_path: Path) -> None:
-    result = run_without_torch(["keyframes", str(photo_file), "--prompt", "pink", "--captures", "2", "--quiet", "--out", str(tmp_path / "o")])
+    result = run_without_torch(
+        ["keyframes", str(photo_file), "--prompt", "pink", "--captures", "2", "--quiet", "--out", str(tmp_path / "o")]
+    )
     assert result.returncode == 0, result.stderr

@@ -7,10 +7,10 @@ import datetime
 import json
 import math
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,9 @@ def play_parser() -> argparse.ArgumentParser:
 
 def test_file_values_become_defaults_and_the_command_line_wins(tmp_path: Path) -> None:
     config = tmp_path / "show.toml"
-    config.write_text('window = "320x180"\nfullscreen = true\nhue = 45\nosc-allow = ["10.0.0.0/8"]\nsequence = "keyframes/alps"\n')
+    config.write_text(
+        'window = "320x180"\nfullscreen = true\nhue = 45\nosc-allow = ["10.0.0.0/8"]\nsequence = "keyframes/alps"\n'
+    )
     parser = play_parser()
     apply_config(parser, config, "play")
     args = parser.parse_args(["--window", "640x360"])
@@ -35,14 +37,17 @@ def test_file_values_become_defaults_and_the_command_line_wins(tmp_path: Path) -
     assert args.sequence == Path("keyframes/alps")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("colour = 3\n", "line 1: colour is not an option of metamorph play; see `metamorph config --example`"),
-    ('hue = "red"\n', "line 1: hue has a value that does not fit"),
-    ("fullscreen = 1\n", "line 1: fullscreen must be true or false."),
-    ('transport = "teleport"\n', "line 1: transport must be one of grid, color."),
-    ('\nosc-allow = "10.0.0.0/8"\n', "line 2: osc-allow must be a list"),
-    ("hue = \n", "is not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("colour = 3\n", "line 1: colour is not an option of metamorph play; see `metamorph config --example`"),
+        ('hue = "red"\n', "line 1: hue has a value that does not fit"),
+        ("fullscreen = 1\n", "line 1: fullscreen must be true or false."),
+        ('transport = "teleport"\n', "line 1: transport must be one of grid, color."),
+        ('\nosc-allow = "10.0.0.0/8"\n', "line 2: osc-allow must be a list"),
+        ("hue = \n", "is not valid TOML"),
+    ],
+)
 def test_mistakes_are_one_sentence(tmp_path: Path, capsys, text: str, expected: str) -> None:
     config = tmp_path / "show.toml"
     config.write_text(text)
@@ -71,12 +76,30 @@ def test_a_missing_config_file(tmp_path: Path) -> None:
 # Files that are not what they seem: one sentence each, never a traceback -------------------------
 
 BAD_FILES = {
-    "not UTF-8": (b"hue = 3\n# caf\xe9\n", "is not UTF-8 text (line 2 holds the byte 0xe9); save it as UTF-8 in a text editor."),
-    "frames = 1e400": (b"frames = 1e400\n", ", line 1: frames is inf, which is not a number an option can take; write a finite number."),
-    "hue = nan": (b"hue = nan\n", ", line 1: hue is nan, which is not a number an option can take; write a finite number."),
-    "an integer of 5000 digits": (b"frames = " + b"9" * 5000 + b"\n", "is not valid TOML (Exceeds the limit (4300 digits)"),
-    "nested 100k deep": (b"hue = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "nests lists or tables too deeply; write plain values."),
-    "a date in a list": (b"hue = [1979-05-27]\n", ", line 1: hue must be a single value, not [datetime.date(1979, 5, 27)]."),
+    "not UTF-8": (
+        b"hue = 3\n# caf\xe9\n",
+        "is not UTF-8 text (line 2 holds the byte 0xe9); save it as UTF-8 in a text editor.",
+    ),
+    "frames = 1e400": (
+        b"frames = 1e400\n",
+        ", line 1: frames is inf, which is not a number an option can take; write a finite number.",
+    ),
+    "hue = nan": (
+        b"hue = nan\n",
+        ", line 1: hue is nan, which is not a number an option can take; write a finite number.",
+    ),
+    "an integer of 5000 digits": (
+        b"frames = " + b"9" * 5000 + b"\n",
+        "is not valid TOML (Exceeds the limit (4300 digits)",
+    ),
+    "nested 100k deep": (
+        b"hue = " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+        "nests lists or tables too deeply; write plain values.",
+    ),
+    "a date in a list": (
+        b"hue = [1979-05-27]\n",
+        ", line 1: hue must be a single value, not [datetime.date(1979, 5, 27)].",
+    ),
 }
 
 
@@ -113,6 +136,7 @@ def test_an_osc_map_range_must_be_two_finite_numbers(tmp_path: Path, bounds: str
 
 # Fuzz: any value under any option name ------------------------------------------------------------
 
+
 def configurable_parsers() -> dict[str, argparse.ArgumentParser]:
     """Every command that takes --config, found the way the CLI finds it (its command_parser)."""
     commands = build_parser()._subparsers._group_actions[0].choices
@@ -144,16 +168,27 @@ def toml_value(value: object) -> str:
 
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
 scalars = (
-    st.booleans() | st.integers() | st.floats() | text | st.dates() | st.times()
-    | st.sampled_from(["1920x1080", "99999x99999", "0x0", "-1", "1e400", "127.0.0.1:9000", "", "auto", "none", "/dev/null"])
+    st.booleans()
+    | st.integers()
+    | st.floats()
+    | text
+    | st.dates()
+    | st.times()
+    | st.sampled_from(
+        ["1920x1080", "99999x99999", "0x0", "-1", "1e400", "127.0.0.1:9000", "", "auto", "none", "/dev/null"]
+    )
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=2), max_leaves=6)
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=2), max_leaves=6
+)
 
 
 @st.composite
 def configs(draw: st.DrawFn) -> tuple[str, str]:
     command = draw(st.sampled_from(sorted(OPTION_NAMES)))
-    keys = draw(st.lists(st.sampled_from(OPTION_NAMES[command]) | text.filter(bool), min_size=1, max_size=4, unique=True))
+    keys = draw(
+        st.lists(st.sampled_from(OPTION_NAMES[command]) | text.filter(bool), min_size=1, max_size=4, unique=True)
+    )
     return command, "".join(f"{json.dumps(key)} = {toml_value(draw(values))}\n" for key in keys)
 
 

@@ -15,11 +15,11 @@ import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
 from installation.app import Player
+from installation.errors import UserError
 from installation.gallery import GalleryOptions
 from installation.options import PlayOptions, ShowOptions
-from installation.scene.commands import Command
-from installation.errors import UserError
 from installation.render.window import GLError
+from installation.scene.commands import Command
 from installation.scene.playlist import Playlist, sequence_named
 from installation.scene.schedule import Schedule, parse_schedule
 from installation.state import SavedState, load_state, save_state
@@ -29,12 +29,21 @@ from tests.helpers import metamorph
 SIZE = (160, 96)
 
 
-def options(sequence: Path, frames: int = 3, osc_port: int | None = None, screenshot: Path | None = None, **gallery) -> PlayOptions:
+def options(
+    sequence: Path, frames: int = 3, osc_port: int | None = None, screenshot: Path | None = None, **gallery
+) -> PlayOptions:
     show = ShowOptions(sequence, parameters={"hold": 0.2, "duration": 0.3})
     gallery.setdefault("watchdog", None)
     return PlayOptions(
-        show=show, gallery=GalleryOptions(**gallery), window=SIZE, vsync=False, fixed_step=60.0, audio="none",
-        osc_port=osc_port, frames=frames, screenshot=screenshot,
+        show=show,
+        gallery=GalleryOptions(**gallery),
+        window=SIZE,
+        vsync=False,
+        fixed_step=60.0,
+        audio="none",
+        osc_port=osc_port,
+        frames=frames,
+        screenshot=screenshot,
     )
 
 
@@ -225,8 +234,23 @@ def test_a_lost_context_exits_with_code_4(sequence_folder: Path) -> None:
 def test_log_file_and_state_through_the_command_line(sequence_folder: Path, tmp_path: Path) -> None:
     log = tmp_path / "logs" / "metamorph.log"
     state = tmp_path / "state.json"
-    result = metamorph("play", str(sequence_folder), "--frames", "3", "--window", "160x96", "--no-vsync",
-                       "--log-file", str(log), "--state", str(state), "--osc-port", "0", "--audio", "none")
+    result = metamorph(
+        "play",
+        str(sequence_folder),
+        "--frames",
+        "3",
+        "--window",
+        "160x96",
+        "--no-vsync",
+        "--log-file",
+        str(log),
+        "--state",
+        str(state),
+        "--osc-port",
+        "0",
+        "--audio",
+        "none",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(state.read_text())["sequence"] == "alps"
     assert log.exists()

@@ -19,7 +19,9 @@ STOP_WITHIN = 2.0
 
 def start(*argv: str) -> subprocess.Popen[str]:
     environment = dict(os.environ, SDL_VIDEODRIVER="offscreen")
-    return subprocess.Popen([sys.executable, "-m", "installation", *argv], stderr=subprocess.PIPE, text=True, env=environment)
+    return subprocess.Popen(
+        [sys.executable, "-m", "installation", *argv], stderr=subprocess.PIPE, text=True, env=environment
+    )
 
 
 def stop_and_time(process: subprocess.Popen[str], ready, number: int) -> tuple[int, float, str]:
@@ -40,8 +42,22 @@ def stop_and_time(process: subprocess.Popen[str], ready, number: int) -> tuple[i
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_play_offscreen_stops_cleanly(sequence_folder: Path, tmp_path: Path, number: int) -> None:
     state, log = tmp_path / "state.json", tmp_path / "play.log"
-    process = start("play", str(sequence_folder), "--window", "160x96", "--audio", "none", "--osc-port", "0",
-                    "--state", str(state), "--heartbeat", "1", "--log-file", str(log))
+    process = start(
+        "play",
+        str(sequence_folder),
+        "--window",
+        "160x96",
+        "--audio",
+        "none",
+        "--osc-port",
+        "0",
+        "--state",
+        str(state),
+        "--heartbeat",
+        "1",
+        "--log-file",
+        str(log),
+    )
     beating = lambda: log.exists() and "heartbeat" in log.read_text()  # noqa: E731
     code, seconds, errors = stop_and_time(process, beating, number)
     assert code == 0 and seconds < STOP_WITHIN, errors
@@ -52,7 +68,9 @@ def test_capture_stops_cleanly_with_a_playable_video(sequence_folder: Path, tmp_
     from tests.media import decoded_frames
 
     out = tmp_path / "long.mp4"
-    process = start("capture", str(sequence_folder), "--out", str(out), "--size", "160x96", "--fps", "30", "--seconds", "600")
+    process = start(
+        "capture", str(sequence_folder), "--out", str(out), "--size", "160x96", "--fps", "30", "--seconds", "600"
+    )
     growing = lambda: any(path.stat().st_size > 20_000 for path in tmp_path.iterdir())  # noqa: E731
     code, seconds, errors = stop_and_time(process, growing, signal.SIGTERM)
     assert code == 0 and seconds < STOP_WITHIN, errors

@@ -11,16 +11,46 @@ from installation.state import SavedState, load_state, save_state
 from tests.helpers import metamorph
 
 ABSURD = {
-    "infinite keyframe": ('{"sequence": "alps", "keyframe": 1e400, "parameters": {}}', "keyframe inf is not a whole number from 0"),
-    "NaN keyframe": ('{"sequence": "alps", "keyframe": NaN, "parameters": {}}', "keyframe nan is not a whole number from 0"),
-    "fractional keyframe": ('{"sequence": "alps", "keyframe": 2.5, "parameters": {}}', "keyframe 2.5 is not a whole number from 0"),
-    "negative keyframe": ('{"sequence": "alps", "keyframe": -3, "parameters": {}}', "keyframe -3 is not a whole number from 0"),
-    "keyframe true": ('{"sequence": "alps", "keyframe": true, "parameters": {}}', "keyframe True is not a whole number from 0"),
-    "infinite parameter": ('{"sequence": "alps", "keyframe": 1, "parameters": {"hue": 1e400}}', "parameters {'hue': inf} are not finite numbers by name"),
-    "integer beyond a float": ('{"sequence": "alps", "keyframe": 1, "parameters": {"hue": 1' + "0" * 400 + "}}", "are not finite numbers by name"),
-    "parameters a list": ('{"sequence": "alps", "keyframe": 1, "parameters": [1, 2]}', "parameters [1, 2] are not finite numbers by name"),
-    "300-character sequence": ('{"sequence": "' + "s" * 300 + '", "keyframe": 1, "parameters": {}}', "is not a folder name"),
-    "sequence with a slash": ('{"sequence": "../elsewhere", "keyframe": 1, "parameters": {}}', "sequence '../elsewhere' is not a folder name"),
+    "infinite keyframe": (
+        '{"sequence": "alps", "keyframe": 1e400, "parameters": {}}',
+        "keyframe inf is not a whole number from 0",
+    ),
+    "NaN keyframe": (
+        '{"sequence": "alps", "keyframe": NaN, "parameters": {}}',
+        "keyframe nan is not a whole number from 0",
+    ),
+    "fractional keyframe": (
+        '{"sequence": "alps", "keyframe": 2.5, "parameters": {}}',
+        "keyframe 2.5 is not a whole number from 0",
+    ),
+    "negative keyframe": (
+        '{"sequence": "alps", "keyframe": -3, "parameters": {}}',
+        "keyframe -3 is not a whole number from 0",
+    ),
+    "keyframe true": (
+        '{"sequence": "alps", "keyframe": true, "parameters": {}}',
+        "keyframe True is not a whole number from 0",
+    ),
+    "infinite parameter": (
+        '{"sequence": "alps", "keyframe": 1, "parameters": {"hue": 1e400}}',
+        "parameters {'hue': inf} are not finite numbers by name",
+    ),
+    "integer beyond a float": (
+        '{"sequence": "alps", "keyframe": 1, "parameters": {"hue": 1' + "0" * 400 + "}}",
+        "are not finite numbers by name",
+    ),
+    "parameters a list": (
+        '{"sequence": "alps", "keyframe": 1, "parameters": [1, 2]}',
+        "parameters [1, 2] are not finite numbers by name",
+    ),
+    "300-character sequence": (
+        '{"sequence": "' + "s" * 300 + '", "keyframe": 1, "parameters": {}}',
+        "is not a folder name",
+    ),
+    "sequence with a slash": (
+        '{"sequence": "../elsewhere", "keyframe": 1, "parameters": {}}',
+        "sequence '../elsewhere' is not a folder name",
+    ),
     "sequence a number": ('{"sequence": 7, "keyframe": 1, "parameters": {}}', "sequence 7 is not a folder name"),
     "not an object": ("[1, 2, 3]", "not a JSON object but [1, 2, 3]"),
     "nested 100k deep": ("[" * 100_000 + "]" * 100_000, "maximum recursion depth exceeded"),
@@ -29,7 +59,9 @@ ABSURD = {
 
 
 @pytest.mark.parametrize("case", sorted(ABSURD))
-def test_an_absurd_state_is_ignored_with_one_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture, case: str) -> None:
+def test_an_absurd_state_is_ignored_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
     content, reason = ABSURD[case]
     path = tmp_path / "state.json"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -59,6 +91,19 @@ def test_failed_saves_leave_no_temporary_files(tmp_path: Path, caplog: pytest.Lo
 def test_the_show_starts_over_an_infinite_keyframe(sequence_folder: Path, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     state.write_text('{"sequence": "alps", "keyframe": 1e400, "parameters": {}}')
-    result = metamorph("play", str(sequence_folder), "--frames", "2", "--window", "160x96", "--audio", "none", "--osc-port", "0", "--state", str(state))
+    result = metamorph(
+        "play",
+        str(sequence_folder),
+        "--frames",
+        "2",
+        "--window",
+        "160x96",
+        "--audio",
+        "none",
+        "--osc-port",
+        "0",
+        "--state",
+        str(state),
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "keyframe inf is not a whole number from 0" in result.stderr

@@ -131,7 +131,9 @@ class SoundAnalysis:
         envelope = {name: self._follow(name, value, dt) for name, value in normalised.items()}
         onset = self._detect_onset(self._raw["level"], dt)
         self._kick = 1.0 if onset else self._kick * math.exp(-dt / KICK_DECAY)
-        return SoundFeatures(envelope["level"], envelope["bass"], envelope["mid"], envelope["treble"], self._kick, onset)
+        return SoundFeatures(
+            envelope["level"], envelope["bass"], envelope["mid"], envelope["treble"], self._kick, onset
+        )
 
     def _hear(self, samples: np.ndarray, dt: float) -> None:
         """Measure the new samples (level, bands, noise floor), or hold the last measure over a short gap."""

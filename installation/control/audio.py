@@ -28,8 +28,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Callable, Protocol
+from typing import IO, Protocol
 
 import numpy as np
 
@@ -85,7 +86,9 @@ class DeviceProcess:
     def __init__(self, name: str | None, open_seconds: float = OPEN_SECONDS) -> None:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "installation.control.audio", name or ""],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         assert self._process.stdout is not None
         self._fd = self._process.stdout.fileno()
@@ -115,7 +118,7 @@ class DeviceProcess:
 
     def _available(self) -> bytes:
         """What the pipe holds now; raises ``StreamLost`` once the child has ended."""
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             try:
                 chunk = os.read(self._fd, 1 << 16)
@@ -165,7 +168,9 @@ def find_input(name: str | None) -> tuple[int, dict]:
     """The input device whose name contains ``name`` (any case); the default input when None."""
     import sounddevice
 
-    devices = [(index, info) for index, info in enumerate(sounddevice.query_devices()) if info["max_input_channels"] > 0]
+    devices = [
+        (index, info) for index, info in enumerate(sounddevice.query_devices()) if info["max_input_channels"] > 0
+    ]
     if not devices:
         raise StreamLost("no sound input device is present")
     if name is None:
@@ -293,8 +298,12 @@ class LiveInput:
         """Warn once per loss, not at every retry, so a missing device does not flood the log."""
         self.problem = problem
         if not self._silent:
-            log.warning("sound: %s; looking for it again in %g s, then less often (up to every %g s)",
-                        message, self._retry, self._retry_limit)
+            log.warning(
+                "sound: %s; looking for it again in %g s, then less often (up to every %g s)",
+                message,
+                self._retry,
+                self._retry_limit,
+            )
         self._silent = True
 
 
@@ -309,7 +318,9 @@ def open_microphone(name: str | None) -> LiveInput | None:
 def _portaudio_present() -> bool:
     """Whether sounddevice would find PortAudio, asked without importing it: importing it starts
     PortAudio (and a JACK client) in the show's process, which is what the child is for."""
-    return ctypes.util.find_library("portaudio") is not None or importlib.util.find_spec("_sounddevice_data") is not None
+    return (
+        ctypes.util.find_library("portaudio") is not None or importlib.util.find_spec("_sounddevice_data") is not None
+    )
 
 
 def serve(name: str | None, out: IO[bytes]) -> None:
@@ -327,7 +338,10 @@ def serve(name: str | None, out: IO[bytes]) -> None:
 
         index, info = find_input(name)
         stream = sounddevice.RawInputStream(
-            device=index, channels=1, samplerate=info["default_samplerate"], dtype="float32",
+            device=index,
+            channels=1,
+            samplerate=info["default_samplerate"],
+            dtype="float32",
             callback=lambda indata, frames, moment, status: _offer(blocks, bytes(indata)),
         )
         stream.start()
@@ -379,12 +393,27 @@ class MusicFile:
         from installation.render.video import ffmpeg
 
         result = subprocess.run(
-            [ffmpeg(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-f", "f32le", "-ac", "1",
-             "-ar", str(int(self.SAMPLE_RATE)), "-"],
+            [
+                ffmpeg(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-i",
+                str(path),
+                "-f",
+                "f32le",
+                "-ac",
+                "1",
+                "-ar",
+                str(int(self.SAMPLE_RATE)),
+                "-",
+            ],
             capture_output=True,
         )
         if result.returncode != 0:
-            raise UserError(f"The audio file {path} could not be decoded ({result.stderr.decode(errors='replace').strip()[-200:]}); give a WAV, FLAC or MP3 file.")
+            raise UserError(
+                f"The audio file {path} could not be decoded ({result.stderr.decode(errors='replace').strip()[-200:]}); give a WAV, FLAC or MP3 file."
+            )
         self.samples = np.frombuffer(result.stdout, dtype=np.float32)
         self.sample_rate = self.SAMPLE_RATE
         self.fps = fps

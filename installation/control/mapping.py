@@ -26,7 +26,9 @@ class Control:
 
     def scale(self, values: tuple[float, ...]) -> list[tuple[str, float]]:
         """Map 0..1 values into each parameter's range."""
-        return [(name, low + (high - low) * value) for (name, low, high), value in zip(self.parameters, values)]
+        return [
+            (name, low + (high - low) * value) for (name, low, high), value in zip(self.parameters, values, strict=True)
+        ]
 
     def unscale(self, name: str, value: float) -> float | None:
         """A parameter's value as this control's 0..1 position (for feedback), or None."""
@@ -46,7 +48,7 @@ def load_mapping(path: Path = DEFAULT_MAP) -> Mapping:
     text, data = read_toml(path, "OSC map", "--osc-map")
     controls = data.get("controls")
     if not isinstance(controls, dict):
-        raise UserError(f"The OSC map {path} has no [controls.\"/address\"] tables; see the default map for the layout.")
+        raise UserError(f'The OSC map {path} has no [controls."/address"] tables; see the default map for the layout.')
     return Mapping({address: _control(path, text, address, entry) for address, entry in controls.items()})
 
 

@@ -17,8 +17,9 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
@@ -36,7 +37,16 @@ DEFAULT_PORT = 8000
 TOUCHOSC_PORT = 9000
 FEEDBACK_INTERVAL = 0.05
 """Seconds between two feedback messages for one address: a fader drag sends 20 a second."""
-LOCAL_NETWORKS = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10")
+LOCAL_NETWORKS = (
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+)
 """The default allow-list: this machine and the networks a router keeps private; never the internet."""
 _ADDRESSES = {spec.address: spec.name for spec in PLAYER_PARAMETERS}
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -54,9 +64,11 @@ def networks(cidrs: list[str]) -> tuple[Network, ...]:
     if not cidrs or "any" in cidrs:
         return ()
     try:
-        return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+        return tuple(ipaddress.ip_network(cidr, strict=True) for cidr in cidrs)
     except ValueError as error:
-        raise UserError(f"--osc-allow has a value that is not a network ({error}); write it as 192.168.1.0/24, 10.0.0.5 or any.") from error
+        raise UserError(
+            f"--osc-allow has a value that is not a network ({error}); write it as 192.168.1.0/24, 10.0.0.5 or any."
+        ) from error
 
 
 def translate(mapping: Mapping, address: str, args: tuple[Any, ...]) -> list[Command]:

@@ -51,9 +51,22 @@ def _add(page: ElementTree.Element, control: Control, x: int, y: int, w: int, h:
     kind = control_type(control)
     label = control.action or "/".join(name for name, _, _ in control.parameters)
     ElementTree.SubElement(
-        page, "control", name=_b64(label), type=kind, x=str(x), y=str(y), w=str(w), h=str(h),
-        color=_COLOURS[kind], scalef="0.0", scalet="1.0", osc_cs=_b64(control.address),
-        response="absolute", inverted="false", centered="false", local_off="false",
+        page,
+        "control",
+        name=_b64(label),
+        type=kind,
+        x=str(x),
+        y=str(y),
+        w=str(w),
+        h=str(h),
+        color=_COLOURS[kind],
+        scalef="0.0",
+        scalet="1.0",
+        osc_cs=_b64(control.address),
+        response="absolute",
+        inverted="false",
+        centered="false",
+        local_off="false",
     )
 
 

@@ -78,7 +78,7 @@ def _sky(width: int, height: int) -> np.ndarray:
     return (sky + 0.12 * glow * np.array([1.0, 0.8, 0.55], dtype=np.float32)).astype(np.float32)
 
 
-def _ridge(width: int, shore: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _ridge(width: int, shore: int, rng: np.random.Generator) -> tuple[np.ndarray, np.floating]:
     """The skyline row per column, and the horn's summit column (where its faces meet)."""
     x = np.linspace(0, 1, width)
     peak_x = 0.56
@@ -95,7 +95,7 @@ def _ridge(width: int, shore: int, rng: np.random.Generator) -> tuple[np.ndarray
 
 
 def _rock_and_snow(
-    ridge: np.ndarray, summit: np.float32, shore: int, rng: np.random.Generator
+    ridge: np.ndarray, summit: np.floating, shore: int, rng: np.random.Generator
 ) -> np.ndarray:
     width = ridge.size
     rows = np.arange(shore, dtype=np.float32)[:, None]

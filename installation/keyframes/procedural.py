@@ -86,7 +86,7 @@ class ProceduralTrajectory:
             estimate = None
             if wanted or mode == "latents":
                 estimate = self.clean_estimate((step.index + 1) / count)
-            if mode == "latents":
+            if mode == "latents" and estimate is not None:
                 latent = self._ddim_update(latent, estimate, step.timestep)
             picture = (latent if mode == "latents" else estimate) if wanted else None
             on_step(step, None if picture is None else np.clip((picture + 1) / 2, 0, 1))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from OpenGL import GL
@@ -59,7 +59,7 @@ def _frame_times(draws: list[Callable[[], None]], budget_s: float) -> list[float
     samples: list[list[float]] = [[] for _ in draws]
     start = time.perf_counter()
     while len(samples[0]) < 3 or time.perf_counter() - start < budget_s * len(draws):
-        for draw, times in zip(draws, samples):
+        for draw, times in zip(draws, samples, strict=True):
             begin = time.perf_counter()
             draw()
             GL.glFinish()
@@ -114,7 +114,7 @@ class ReferenceField:
         positions += sigma * np.tensordot(weights, self.normals, axes=1)
         colours = self.colours_a + (self.colours_b - self.colours_a) * eased
         GL.glBindVertexArray(self.vao)
-        for buffer, data in zip(self.buffers, (positions, colours)):
+        for buffer, data in zip(self.buffers, (positions, colours), strict=True):
             GL.glBindBuffer(GL.GL_ARRAY_BUFFER, buffer)
             GL.glBufferData(GL.GL_ARRAY_BUFFER, data.nbytes, np.ascontiguousarray(data, np.float32), GL.GL_STREAM_DRAW)
         self.program.use()
@@ -169,7 +169,7 @@ def _measure_one(sequence, resolution, count, target, reference_program, budget_
     frame, reference_frame = _frame_times([ours, common_way], budget_s)
     return Measurement(
         resolution,
-        renderer.field.count,
+        renderer.field.count if renderer.field else 0,
         frame * 1e3,
         _python_time(ours, renderer.field) * 1e6,
         reference_frame * 1e3,

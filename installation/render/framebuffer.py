@@ -20,12 +20,17 @@ class Framebuffer:
         self.size = size
         limit = int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
         if max(size) > limit:
-            raise UserError(f"{size[0]}x{size[1]} is larger than this GPU's {limit}-pixel limit; choose a smaller --size.")
+            raise UserError(
+                f"{size[0]}x{size[1]} is larger than this GPU's {limit}-pixel limit; choose a smaller --size."
+            )
         self._fbo = GL.glGenFramebuffers(1)
         self._buffers = GL.glGenRenderbuffers(2)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
         for buffer, storage, attachment in zip(
-            self._buffers, (GL.GL_RGBA8, GL.GL_DEPTH_COMPONENT24), (GL.GL_COLOR_ATTACHMENT0, GL.GL_DEPTH_ATTACHMENT)
+            self._buffers,
+            (GL.GL_RGBA8, GL.GL_DEPTH_COMPONENT24),
+            (GL.GL_COLOR_ATTACHMENT0, GL.GL_DEPTH_ATTACHMENT),
+            strict=True,
         ):
             GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buffer)
             GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, storage, *size)

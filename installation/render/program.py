@@ -35,7 +35,9 @@ class ShaderProgram:
         try:
             self._handle = self._build()
         except ShaderError as error:
-            raise UserError(f"The shaders in {self.folder} do not compile ({error}); fix them or reinstall metamorph.") from error
+            raise UserError(
+                f"The shaders in {self.folder} do not compile ({error}); fix them or reinstall metamorph."
+            ) from error
 
     def use(self) -> None:
         GL.glUseProgram(self._handle)

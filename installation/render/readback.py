@@ -13,12 +13,10 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from OpenGL import GL
 
 if TYPE_CHECKING:
     from installation.render.framebuffer import Framebuffer
-
 
 
 def top_row_first(rows: np.ndarray | bytes, size: tuple[int, int]) -> np.ndarray:

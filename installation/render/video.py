@@ -160,19 +160,45 @@ class VideoWriter:
         self.path = path
         self.partial = partial_path(path)
         self.frames = 0
-        command = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                   "-s", f"{size[0]}x{size[1]}", "-framerate", f"{fps}", "-i", "-"]
+        command = [
+            ffmpeg(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{size[0]}x{size[1]}",
+            "-framerate",
+            f"{fps}",
+            "-i",
+            "-",
+        ]
         if audio is not None:
-            command += ["-ss", f"{audio_start:.6f}", "-t", f"{duration:.6f}", "-i", str(audio), "-map", "0:v", "-map", "1:a"]
+            command += [
+                "-ss",
+                f"{audio_start:.6f}",
+                "-t",
+                f"{duration:.6f}",
+                "-i",
+                str(audio),
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+            ]
         command += ["-c:v", codec.encoder, "-pix_fmt", codec.pixel_format, *codec.quality_options(quality, preset)]
         if audio is not None:
             command += ["-c:a", "pcm_s24le" if codec.name == "prores" else "aac", "-b:a", "320k"]
         if path.suffix.lower() in (".mp4", ".mov"):
             command += ["-movflags", "+faststart"]
         command += ["-f", MUXERS[path.suffix.lower()], str(self.partial)]
-        self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-        )
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        assert self._process.stdin is not None and self._process.stderr is not None
+        self._stdin, self._stderr = self._process.stdin, self._process.stderr
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=3)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._pump, name="video-writer", daemon=True)
@@ -187,7 +213,7 @@ class VideoWriter:
     def _pump(self) -> None:
         try:
             while (frame := self._queue.get()) is not None:
-                self._process.stdin.write(frame)
+                self._stdin.write(frame)
         except BaseException as error:  # a dead ffmpeg: reported by write() and close()
             self._error = error
             while self._queue.get() is not None:
@@ -202,7 +228,7 @@ class VideoWriter:
         self._queue.put(None)
         self._thread.join()
         with contextlib.suppress(BrokenPipeError):
-            self._process.stdin.close()
+            self._stdin.close()
         code = self._process.wait()
         if code != 0 or self._error is not None:
             raise self._failure()
@@ -215,7 +241,7 @@ class VideoWriter:
         """The reason ffmpeg stopped, as one sentence; its unplayable output is removed."""
         self._process.wait()
         self.partial.unlink(missing_ok=True)
-        message = self._process.stderr.read().decode(errors="replace").strip().splitlines()
+        message = self._stderr.read().decode(errors="replace").strip().splitlines()
         reason = message[-1] if message else f"ffmpeg exited with code {self._process.returncode}"
         return UserError(f"ffmpeg could not write {self.path} ({reason}); check the path, disk space and --codec.")
 
@@ -305,9 +331,26 @@ def concat(parts: list[Path], out: Path) -> None:
         listing = Path(folder) / "parts.txt"
         listing.write_text("".join(f"file '{_concat_quote(part.resolve())}'\n" for part in parts))
         result = subprocess.run(
-            [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-             "-c", "copy", "-f", MUXERS[out.suffix.lower()], str(partial)],
-            capture_output=True, text=True,
+            [
+                ffmpeg(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(listing),
+                "-c",
+                "copy",
+                "-f",
+                MUXERS[out.suffix.lower()],
+                str(partial),
+            ],
+            capture_output=True,
+            text=True,
         )
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
@@ -327,11 +370,15 @@ def _check_part(part: Path, out: Path) -> None:
                 f"The part {part} was never finished (only {partial_path(part).name} exists, from an interrupted "
                 "capture); capture that range again."
             )
-        raise UserError(f"The part {part} does not exist; give the videos rendered by `metamorph capture --frames A:B`.")
+        raise UserError(
+            f"The part {part} does not exist; give the videos rendered by `metamorph capture --frames A:B`."
+        )
     if part.resolve() == out.resolve() or (os.path.exists(out) and os.path.samefile(part, out)):
         raise UserError(f"The output {out} is also the part {part}, which joining would destroy; choose another --out.")
     if not probe(part).video:
-        raise UserError(f"The part {part} holds no video ffmpeg can read; give the videos rendered by `metamorph capture`.")
+        raise UserError(
+            f"The part {part} holds no video ffmpeg can read; give the videos rendered by `metamorph capture`."
+        )
 
 
 def _concat_quote(path: Path) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from installation.scene.show import Show
 
@@ -106,15 +107,40 @@ COMMANDS: dict[str, CommandSpec] = {
     for spec in (
         CommandSpec("next", "move on to the next keyframe now", "T", _button, _next),
         CommandSpec("prev", "move back to the previous keyframe now", "T", _button, _prev),
-        CommandSpec("goto", "move to keyframe i (0 is the first)", "i", _index, lambda show, a: show.conductor.goto(a[0])),
-        CommandSpec("pause", "freeze the show (1), go on (0); no argument toggles", "T", _toggle_or_button,
-                    lambda show, a: show.conductor.pause(a[0])),
-        CommandSpec("blackout", "fade to black (1) or back (0); no argument toggles", "T", _toggle_or_button, _blackout,
-                    waits_for_switch=False),
-        CommandSpec("sequence", "play the sequence of this name from the keyframes or playlist folder", "s", _name,
-                    _sequence, waits_for_switch=False),
-        CommandSpec("set", "set a parameter: name, value (clamped to its range)", "sf", _assignment, _set,
-                    waits_for_switch=False),
+        CommandSpec(
+            "goto", "move to keyframe i (0 is the first)", "i", _index, lambda show, a: show.conductor.goto(a[0])
+        ),
+        CommandSpec(
+            "pause",
+            "freeze the show (1), go on (0); no argument toggles",
+            "T",
+            _toggle_or_button,
+            lambda show, a: show.conductor.pause(a[0]),
+        ),
+        CommandSpec(
+            "blackout",
+            "fade to black (1) or back (0); no argument toggles",
+            "T",
+            _toggle_or_button,
+            _blackout,
+            waits_for_switch=False,
+        ),
+        CommandSpec(
+            "sequence",
+            "play the sequence of this name from the keyframes or playlist folder",
+            "s",
+            _name,
+            _sequence,
+            waits_for_switch=False,
+        ),
+        CommandSpec(
+            "set",
+            "set a parameter: name, value (clamped to its range)",
+            "sf",
+            _assignment,
+            _set,
+            waits_for_switch=False,
+        ),
     )
 }
 

@@ -121,7 +121,8 @@ class Conductor:
         self.transitions += 1
 
     def _arrive(self) -> None:
-        self.index = self.target
+        if self.target is not None:
+            self.index = self.target
         self.target = None
         self.progress = 0.0
         self.resting = 0.0

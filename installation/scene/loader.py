@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from installation.scene.playlist import sequence_named
 from installation.scene.stage import Stage
@@ -70,10 +70,11 @@ class SequenceLoader:
             with self._condition:
                 while self._wanted is None and not self._closed:
                     self._condition.wait()
-                if self._closed:
+                wanted = self._wanted
+                if self._closed or wanted is None:
                     return
-                self._loading, self._wanted = self._wanted, None
-            result = self._load(self._loading)
+                self._wanted, self._loading = None, wanted
+            result = self._load(wanted)
             with self._condition:
                 if self._wanted is None:  # a newer request makes this result stale
                     self._result = result

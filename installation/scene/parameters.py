@@ -43,7 +43,8 @@ class Parameter:
 
 def _declare(minimum: float, maximum: float, default: float, smoothing: float, help: str) -> Any:
     return dataclasses.field(
-        default=default, metadata={"minimum": minimum, "maximum": maximum, "smoothing": smoothing, "help": help}
+        default=default,
+        metadata={"minimum": minimum, "maximum": maximum, "default": default, "smoothing": smoothing, "help": help},
     )
 
 
@@ -73,9 +74,7 @@ class ParameterValues:
         return ParameterValues(**{spec.name: spec.clamp(getattr(self, spec.name)) for spec in PLAYER_PARAMETERS})
 
 
-PLAYER_PARAMETERS = tuple(
-    Parameter(name=field.name, default=field.default, **field.metadata) for field in dataclasses.fields(ParameterValues)
-)
+PLAYER_PARAMETERS = tuple(Parameter(name=field.name, **field.metadata) for field in dataclasses.fields(ParameterValues))
 SPECS = {spec.name: spec for spec in PLAYER_PARAMETERS}
 
 

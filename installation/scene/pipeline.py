@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from installation.scene.clock import Clock
 from installation.scene.commands import COMMANDS, Command, CommandQueue, run

@@ -47,7 +47,9 @@ class Playlist:
         try:
             self.items = self._listing()
         except OSError as error:
-            raise UserError(f"The playlist folder {folder} cannot be read ({error.strerror}); give a readable folder.") from error
+            raise UserError(
+                f"The playlist folder {folder} cannot be read ({error.strerror}); give a readable folder."
+            ) from error
         if not self.items:
             raise UserError(f"{folder} holds no keyframe sequences; give a sequence folder or a folder of them.")
 

@@ -31,7 +31,11 @@ def parse_schedule(text: str) -> Schedule:
     if match:
         hours = [int(match[1]), int(match[3])]
         minutes = [int(match[2]), int(match[4])]
-        if all(h < 24 for h in hours) and all(m < 60 for m in minutes) and (hours, minutes) != (hours[::-1], minutes[::-1]):
+        if (
+            all(h < 24 for h in hours)
+            and all(m < 60 for m in minutes)
+            and (hours, minutes) != (hours[::-1], minutes[::-1])
+        ):
             return Schedule(time(hours[0], minutes[0]), time(hours[1], minutes[1]))
     raise UserError(f"--open {text!r} is not a daily window; write it as HH:MM-HH:MM, e.g. 10:00-18:00 or 18:00-02:00.")
 

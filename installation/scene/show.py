@@ -15,7 +15,7 @@ import numpy as np
 
 from installation.scene.conductor import Conductor, ConductorState, Order
 from installation.scene.modulation import SILENCE, SoundFeatures, modulate
-from installation.scene.parameters import ParameterValues, Parameters
+from installation.scene.parameters import Parameters, ParameterValues
 from installation.scene.schedule import closed_look
 from installation.scene.stage import Stage
 from installation.scene.transition import REST, Blend, blend
@@ -46,7 +46,9 @@ class FrameState:
 class Show:
     """One stage performed: its conductor and the parameters (which outlive a sequence switch)."""
 
-    def __init__(self, stage: Stage, order: Order = Order.LOOP, parameters: Parameters | None = None, start: int = 0) -> None:
+    def __init__(
+        self, stage: Stage, order: Order = Order.LOOP, parameters: Parameters | None = None, start: int = 0
+    ) -> None:
         self.stage = stage
         self.conductor = Conductor(stage.count, order, start)
         self.parameters = parameters or Parameters()
@@ -57,7 +59,9 @@ class Show:
     def name(self) -> str:
         return self.stage.name
 
-    def advance(self, dt: float, sound: SoundFeatures = SILENCE, closed: str | None = None, time: float = 0.0) -> FrameState:
+    def advance(
+        self, dt: float, sound: SoundFeatures = SILENCE, closed: str | None = None, time: float = 0.0
+    ) -> FrameState:
         """Move the show on by ``dt`` seconds, steered by ``sound``, and describe the frame to draw.
 
         ``closed`` ("black" or "dim") is the look outside opening hours.
@@ -108,7 +112,9 @@ def frame_state(
     )
 
 
-def transition_frame(stage: Stage, index_a: int, index_b: int, progress: float, values: ParameterValues | None = None) -> FrameState:
+def transition_frame(
+    stage: Stage, index_a: int, index_b: int, progress: float, values: ParameterValues | None = None
+) -> FrameState:
     """The frame ``progress`` of the way from keyframe ``index_a`` to ``index_b`` (tests, benchmarks)."""
     conductor = ConductorState(index_a, index_b, progress, paused=False, transition=1)
     return frame_state(stage, conductor, values or ParameterValues())

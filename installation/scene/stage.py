@@ -55,7 +55,9 @@ class Stage:
             return self._paths[key]
 
 
-def prepare_stage(sequence: KeyframeSequence, columns: int = DEFAULT_COLUMNS, transport: Transport = Transport.COLOR) -> Stage:
+def prepare_stage(
+    sequence: KeyframeSequence, columns: int = DEFAULT_COLUMNS, transport: Transport = Transport.COLOR
+) -> Stage:
     """``sequence`` on a grid of ``columns`` (rows follow its aspect), with every keyframe's cells."""
     grid = grid_for(sequence.manifest.size, columns)
     cells = tuple(cell_colours(frame, grid) for frame in sequence.frames)

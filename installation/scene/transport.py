@@ -39,10 +39,12 @@ def colour_transport(colours_a: np.ndarray, colours_b: np.ndarray) -> np.ndarray
     pairing = np.empty(lightness_a.size, dtype=np.int32)
     groups_a = np.array_split(np.argsort(lightness_a, kind="stable"), _LIGHTNESS_GROUPS)
     groups_b = np.array_split(np.argsort(lightness_b, kind="stable"), _LIGHTNESS_GROUPS)
-    for group_a, group_b in zip(groups_a, groups_b):
+    for group_a, group_b in zip(groups_a, groups_b, strict=True):
         by_hue_a = group_a[np.argsort(hue_a[group_a], kind="stable")]
         by_hue_b = group_b[np.argsort(hue_b[group_b], kind="stable")]
-        for cells_a, cells_b in zip(np.array_split(by_hue_a, _HUE_GROUPS), np.array_split(by_hue_b, _HUE_GROUPS)):
+        for cells_a, cells_b in zip(
+            np.array_split(by_hue_a, _HUE_GROUPS), np.array_split(by_hue_b, _HUE_GROUPS), strict=True
+        ):
             pairing[np.sort(cells_a)] = np.sort(cells_b)  # row-major order: place on the grid
     return pairing
 

@@ -34,8 +34,11 @@ def system_input() -> LiveInput:
 def play_clicks_into(jack: JackServer, live: LiveInput) -> None:
     """Once the input is open, feed PortAudio's input port from a metronome (300 bpm)."""
     wait_for(lambda: live.connected, 15, "the input to open")
-    port = wait_for(lambda: next((p for p in jack.ports() if p.startswith("PortAudio") and ":in" in p), None), 10,
-                    "PortAudio's input port")
+    port = wait_for(
+        lambda: next((p for p in jack.ports() if p.startswith("PortAudio") and ":in" in p), None),
+        10,
+        "PortAudio's input port",
+    )
     jack.play_clicks(str(port))
 
 
@@ -80,7 +83,9 @@ def test_clicks_played_into_the_device_drive_the_features(jack: JackServer) -> N
     assert loop.slowest < READ_BOUND
 
 
-def test_a_server_that_dies_mid_show_silences_without_blocking(jack: JackServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_server_that_dies_mid_show_silences_without_blocking(
+    jack: JackServer, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, AUDIO_LOG)
     jack.start()
     live = system_input()
@@ -112,7 +117,9 @@ def test_close_right_after_the_server_died_returns_at_once(jack: JackServer) -> 
     assert time.monotonic() - started < CLOSE_SECONDS + 0.5
 
 
-def test_a_restarted_server_is_found_again_in_the_same_process(jack: JackServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_restarted_server_is_found_again_in_the_same_process(
+    jack: JackServer, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, AUDIO_LOG)
     jack.start()
     live = system_input()

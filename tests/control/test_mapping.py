@@ -20,13 +20,16 @@ def test_default_map_covers_the_touchosc_controls() -> None:
     assert controls["/1/fader1"].unscale("speed", 1.0) == 0.25
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('[controls."/a"]\nparameter = \n', "is not valid TOML (Invalid value (at line 2, column 13)); fix that line."),
-    ('[controls."/a"]\nparameter = "sped"\n', "line 1: control /a names an unknown parameter 'sped'"),
-    ('[controls."/b"]\naction = "jump"\n', "line 1: control /b has an unknown action 'jump'"),
-    ('[controls."/c"]\nparameter = "hue"\nrange = [1]\n', "line 1: control /c has a range that is not two numbers"),
-    ('title = "nothing"\n', 'has no [controls."/address"] tables'),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('[controls."/a"]\nparameter = \n', "is not valid TOML (Invalid value (at line 2, column 13)); fix that line."),
+        ('[controls."/a"]\nparameter = "sped"\n', "line 1: control /a names an unknown parameter 'sped'"),
+        ('[controls."/b"]\naction = "jump"\n', "line 1: control /b has an unknown action 'jump'"),
+        ('[controls."/c"]\nparameter = "hue"\nrange = [1]\n', "line 1: control /c has a range that is not two numbers"),
+        ('title = "nothing"\n', 'has no [controls."/address"] tables'),
+    ],
+)
 def test_mistakes_are_one_sentence_with_the_line(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "map.toml"
     path.write_text(text)

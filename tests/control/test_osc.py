@@ -7,28 +7,28 @@ import json
 import math
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import pytest
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
 from installation.control.mapping import load_mapping
 from installation.control.osc import LOCAL_NETWORKS, OscControl, networks
+from installation.errors import UserError
 from installation.keyframes.contact import contact_sheet
 from installation.keyframes.sequence import save_sequence
 from installation.scene.clock import FixedClock
 from installation.scene.commands import CommandQueue
 from installation.scene.loader import SequenceLoader
-from installation.scene.pipeline import FramePipeline
-from installation.scene.stage import load_stage
-from installation.errors import UserError
 from installation.scene.parameters import PLAYER_PARAMETERS
+from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
+from installation.scene.stage import load_stage
 from tests.helpers import flat_stage, sequence_of
 
 
@@ -53,8 +53,15 @@ class Rig:
 
 def make_rig(feedback: tuple[str, int] | None = None, allow: tuple = ()) -> Rig:
     pipeline = FramePipeline(Show(flat_stage(5)), FixedClock(60.0))
-    osc = OscControl(load_mapping(), pipeline.commands, lambda: pipeline.latest, port=0, host="127.0.0.1",
-                     allow=allow, feedback=feedback)
+    osc = OscControl(
+        load_mapping(),
+        pipeline.commands,
+        lambda: pipeline.latest,
+        port=0,
+        host="127.0.0.1",
+        allow=allow,
+        feedback=feedback,
+    )
     return Rig(pipeline, osc)
 
 
@@ -107,7 +114,7 @@ def test_values_are_clamped_and_non_finite_ones_ignored(control: Rig) -> None:
     deliver(control, lambda: client.send_message("/hue", 999.0))
     assert show.parameters.target("hue") == 180.0
     for bad in (math.nan, math.inf, -math.inf):
-        deliver(control, lambda: client.send_message("/speed", bad))
+        deliver(control, lambda bad=bad: client.send_message("/speed", bad))
     deliver(control, lambda: client.send_message("/speed", "fast"))
     deliver(control, lambda: client.send_message("/speed", [1.0, 2.0]))
     deliver(control, lambda: client.send_message("/nowhere", 1.0))
@@ -164,7 +171,6 @@ def test_touchosc_values_are_scaled_into_ranges(control: Rig) -> None:
 
 
 def test_feedback_reaches_the_controller_throttled(control: Rig, listener: socket.socket) -> None:
-    show = control.show
     client = client_for(control)
     for step in range(50):  # a fader drag: 50 positions at once
         client.send_message("/1/fader3", step / 49)
@@ -219,8 +225,11 @@ def test_only_allowed_networks_are_heard() -> None:
 
 def test_the_default_allow_list_is_local_networks_only() -> None:
     allowed = networks(list(LOCAL_NETWORKS))
-    heard = [ip for ip in ("127.0.0.1", "192.168.1.20", "10.1.2.3", "172.20.0.9", "169.254.3.3", "8.8.8.8", "172.32.0.1")
-             if any(ipaddress.ip_address(ip) in network for network in allowed)]
+    heard = [
+        ip
+        for ip in ("127.0.0.1", "192.168.1.20", "10.1.2.3", "172.20.0.9", "169.254.3.3", "8.8.8.8", "172.32.0.1")
+        if any(ipaddress.ip_address(ip) in network for network in allowed)
+    ]
     assert heard == ["127.0.0.1", "192.168.1.20", "10.1.2.3", "172.20.0.9", "169.254.3.3"]
     assert networks(["any"]) == ()
     with pytest.raises(UserError, match=r"^--osc-allow has a value that is not a network"):
@@ -230,7 +239,9 @@ def test_the_default_allow_list_is_local_networks_only() -> None:
 def test_sequence_then_next_in_one_bundle_lands_on_the_new_sequences_keyframe_1(tmp_path) -> None:
     library = tmp_path / "library"
     save_sequence_folder(library / "b", 4)
-    pipeline = FramePipeline(Show(flat_stage(3, name="a")), FixedClock(60.0), loader=SequenceLoader(library, load_stage))
+    pipeline = FramePipeline(
+        Show(flat_stage(3, name="a")), FixedClock(60.0), loader=SequenceLoader(library, load_stage)
+    )
     osc = OscControl(load_mapping(), pipeline.commands, lambda: pipeline.latest, port=0, host="127.0.0.1")
     try:
         bundle = OscBundleBuilder(IMMEDIATELY)
@@ -264,7 +275,9 @@ def test_a_port_in_use_is_one_sentence() -> None:
     busy.bind(("127.0.0.1", 0))
     port = busy.getsockname()[1]
     try:
-        with pytest.raises(UserError, match=rf"^The OSC port {port} cannot be opened \(.*\); .* choose another with --osc-port"):
+        with pytest.raises(
+            UserError, match=rf"^The OSC port {port} cannot be opened \(.*\); .* choose another with --osc-port"
+        ):
             OscControl(load_mapping(), CommandQueue(), lambda: None, port=port, host="127.0.0.1")
     finally:
         busy.close()

@@ -6,8 +6,8 @@ import json
 import math
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,18 +18,23 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from installation.control.mapping import load_mapping
 from installation.control.osc import OscControl
+from installation.scene.clock import FixedClock
 from installation.scene.commands import COMMANDS
 from installation.scene.parameters import PLAYER_PARAMETERS
-from installation.scene.clock import FixedClock
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
 from tests.helpers import flat_stage
 
 pytestmark = pytest.mark.slow
 
-KNOWN = [spec.address for spec in PLAYER_PARAMETERS] + list(load_mapping().controls) + [
-    "/status", *("/" + name for name in COMMANDS),
-]
+KNOWN = (
+    [spec.address for spec in PLAYER_PARAMETERS]
+    + list(load_mapping().controls)
+    + [
+        "/status",
+        *("/" + name for name in COMMANDS),
+    ]
+)
 ARGUMENTS = st.one_of(
     st.integers(-(2**31), 2**31 - 1),
     st.floats(width=32, allow_nan=True, allow_infinity=True),
@@ -38,7 +43,9 @@ ARGUMENTS = st.one_of(
     st.booleans(),
     st.none(),
 )
-ADDRESSES = st.one_of(st.sampled_from(KNOWN), st.text(alphabet="/abcxyz019", min_size=1, max_size=16).map(lambda s: "/" + s))
+ADDRESSES = st.one_of(
+    st.sampled_from(KNOWN), st.text(alphabet="/abcxyz019", min_size=1, max_size=16).map(lambda s: "/" + s)
+)
 
 
 def message(address: str, args: list) -> object:

@@ -13,25 +13,28 @@ from installation.scene.show import Show
 from tests.helpers import flat_stage
 
 
-@pytest.mark.parametrize("name, args, expected", [
-    ("next", (), (True,)),
-    ("next", (1.0,), (True,)),
-    ("next", (0,), (False,)),
-    ("next", ("x",), None),
-    ("goto", (2.9,), (2,)),
-    ("goto", (1e300,), (1_000_000_000,)),
-    ("goto", (math.nan,), None),
-    ("goto", (), None),
-    ("pause", (), (None,)),
-    ("pause", (True,), (True,)),
-    ("blackout", (0.0,), (False,)),
-    ("sequence", ("alps",), ("alps",)),
-    ("sequence", ("x" * (MAX_NAME + 1),), None),
-    ("sequence", (3,), None),
-    ("set", ("hue", 10), ("hue", 10.0)),
-    ("set", ("hue", math.inf), None),
-    ("teleport", (), None),
-])
+@pytest.mark.parametrize(
+    "name, args, expected",
+    [
+        ("next", (), (True,)),
+        ("next", (1.0,), (True,)),
+        ("next", (0,), (False,)),
+        ("next", ("x",), None),
+        ("goto", (2.9,), (2,)),
+        ("goto", (1e300,), (1_000_000_000,)),
+        ("goto", (math.nan,), None),
+        ("goto", (), None),
+        ("pause", (), (None,)),
+        ("pause", (True,), (True,)),
+        ("blackout", (0.0,), (False,)),
+        ("sequence", ("alps",), ("alps",)),
+        ("sequence", ("x" * (MAX_NAME + 1),), None),
+        ("sequence", (3,), None),
+        ("set", ("hue", 10), ("hue", 10.0)),
+        ("set", ("hue", math.inf), None),
+        ("teleport", (), None),
+    ],
+)
 def test_parse(name: str, args: tuple, expected: tuple | None) -> None:
     command = parse(name, args)
     assert (command.args if command else None) == expected
@@ -39,10 +42,20 @@ def test_parse(name: str, args: tuple, expected: tuple | None) -> None:
 
 def test_commands_drive_the_show() -> None:
     show = Show(flat_stage(4))
-    for command in (Command("goto", (2,)), Command("pause", (None,)), Command("blackout", (None,)), Command("set", ("hue", 999.0))):
+    for command in (
+        Command("goto", (2,)),
+        Command("pause", (None,)),
+        Command("blackout", (None,)),
+        Command("set", ("hue", 999.0)),
+    ):
         run(show, command)
     state = show.advance(0.0)
-    assert (state.conductor.target, state.conductor.paused, state.settings.blackout, state.settings.hue) == (2, True, 1.0, 180.0)
+    assert (state.conductor.target, state.conductor.paused, state.settings.blackout, state.settings.hue) == (
+        2,
+        True,
+        1.0,
+        180.0,
+    )
     run(show, Command("blackout", (None,)))
     run(show, Command("next", (False,)))  # a button's release does nothing
     assert show.parameters.target("blackout") == 0.0 and show.conductor.target == 2
@@ -54,8 +67,13 @@ def test_sequence_only_asks_the_pipeline() -> None:
     assert show.requested == "other" and show.name == "test"
 
 
-@given(st.sampled_from(sorted(COMMANDS)), st.lists(st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=300), st.binary(max_size=8)), max_size=3))
+@given(
+    st.sampled_from(sorted(COMMANDS)),
+    st.lists(
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=300), st.binary(max_size=8)),
+        max_size=3,
+    ),
+)
 def test_any_arguments_parse_to_a_command_that_runs_or_to_none(name: str, args: list) -> None:
     show = Show(flat_stage(3))
     command = parse(name, tuple(args))

@@ -7,7 +7,9 @@ import pytest
 from installation.scene.conductor import Conductor, Order
 
 
-def run(conductor: Conductor, seconds: float, speed: float = 1.0, hold: float = 2.0, duration: float = 4.0) -> list[tuple[int, int | None]]:
+def run(
+    conductor: Conductor, seconds: float, speed: float = 1.0, hold: float = 2.0, duration: float = 4.0
+) -> list[tuple[int, int | None]]:
     """Step a fake clock at 60 fps; return every distinct (index, target) seen."""
     seen = [(conductor.index, conductor.target)]
     for _ in range(round(seconds * 60)):
@@ -37,11 +39,14 @@ def test_progress_integrates_speed() -> None:
     assert conductor.progress == pytest.approx(0.625)
 
 
-@pytest.mark.parametrize("order, visits", [
-    (Order.FORWARD, [0, 1, 2]),
-    (Order.LOOP, [0, 1, 2, 0, 1]),
-    (Order.PINGPONG, [0, 1, 2, 1, 0, 1]),
-])
+@pytest.mark.parametrize(
+    "order, visits",
+    [
+        (Order.FORWARD, [0, 1, 2]),
+        (Order.LOOP, [0, 1, 2, 0, 1]),
+        (Order.PINGPONG, [0, 1, 2, 1, 0, 1]),
+    ],
+)
 def test_orders(order: Order, visits: list[int]) -> None:
     conductor = Conductor(3, order)
     seen = run(conductor, 6.0 * (len(visits) - 1) + 1.0)

@@ -7,7 +7,6 @@ import pytest
 from installation.scene.parameters import Parameters
 from installation.scene.show import Show
 from installation.scene.stage import prepare_stage
-from installation.scene.transport import Transport
 from tests.helpers import flat_stage
 
 
