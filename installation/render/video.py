@@ -84,6 +84,11 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + PARTIAL_SUFFIX)
 
 
+def quiet_ffmpeg() -> list[str]:
+    """The start of every ffmpeg command that writes: errors only, outputs replaced."""
+    return [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y"]
+
+
 @functools.cache
 def encoders() -> frozenset[str]:
     """Names of the encoders this ffmpeg has."""
@@ -161,11 +166,7 @@ class VideoWriter:
         self.partial = partial_path(path)
         self.frames = 0
         command = [
-            ffmpeg(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
+            *quiet_ffmpeg(),
             "-f",
             "rawvideo",
             "-pix_fmt",
@@ -332,11 +333,7 @@ def concat(parts: list[Path], out: Path) -> None:
         listing.write_text("".join(f"file '{_concat_quote(part.resolve())}'\n" for part in parts))
         result = subprocess.run(
             [
-                ffmpeg(),
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
+                *quiet_ffmpeg(),
                 "-f",
                 "concat",
                 "-safe",
