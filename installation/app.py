@@ -18,7 +18,8 @@ import pygame
 from PIL import Image
 
 from installation import signals
-from installation.control.mapping import load_mapping
+from installation.control.mapping import DEFAULT_MAP, Mapping, load_mapping
+from installation.control.midi import MidiControl
 from installation.control.osc import OscControl, networks
 from installation.control.sound import open_sound
 from installation.errors import UserError
@@ -61,7 +62,9 @@ class Player:
         self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
         self.renderer = Renderer(shaders_dir())
         self.overlay = Overlay()
+        self.mapping = load_mapping(options.osc_map)
         self.osc = self._open_osc()
+        self.midi = self._open_midi(self.mapping)
         self.gallery = Gallery(options.gallery, self.pipeline, self.playlist, self._describe)
         self.pipeline.closed = self.gallery.closed
         self.osd = options.osd
@@ -119,7 +122,7 @@ class Player:
         if options.osc_port is None:
             return None
         return OscControl(
-            load_mapping(options.osc_map),
+            self.mapping,
             self.pipeline.commands,
             lambda: self.pipeline.latest,
             options.osc_port,
@@ -127,6 +130,17 @@ class Player:
             allow=networks(list(options.osc_allow)),
             feedback=options.osc_feedback,
         )
+
+    def _open_midi(self, mapping: Mapping) -> MidiControl | None:
+        """The MIDI controller named by ``--midi``; a learned map is saved over the user's map file,
+        or next to the state file when the map is the built-in one."""
+        if self.options.midi is None:
+            return None
+        save_to = self.options.osc_map
+        if save_to == DEFAULT_MAP:
+            state = self.options.gallery.state_file
+            save_to = (state.parent if state else Path.home() / ".config" / "metamorph") / "control-map.toml"
+        return MidiControl(mapping, self.pipeline.commands, self.options.midi, save_to)
 
     # The loop ---------------------------------------------------------------------------------
 
@@ -144,11 +158,15 @@ class Player:
                 self.frames += 1
                 if self.osc is not None:
                     self.osc.after_frame(self.state)
+                if self.midi is not None:
+                    self.midi.after_frame(self.state)
                 self.gallery.after_frame(self.state, self._frame_seconds)
         finally:
             self.gallery.close(self.state)
             if self.osc is not None:
                 self.osc.close()
+            if self.midi is not None:
+                self.midi.close()
             self.pipeline.sound.close()
             if self.pipeline.loader is not None:
                 self.pipeline.loader.close()

@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_capture(commands, common)
     _add_concat(commands, common)
     _add_bench(commands, common)
+    _add_presets(commands, common)
     _add_devices(commands, common)
     _add_touchosc(commands, common)
     _add_config(commands, common)
@@ -299,8 +300,10 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     control.add_argument(
         "--osc-feedback",
         type=_host_port,
+        nargs="+",
+        default=[],
         metavar="HOST:PORT",
-        help="where parameter changes are sent (default: the last controller, port 9000)",
+        help="send the show's values only here (default: every controller heard from in the last 10 minutes, on its port 9000)",
     )
     control.add_argument(
         "--osc-map",
@@ -316,6 +319,11 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     )
     control.add_argument(
         "--audio-device", metavar="NAME", help="sound input whose name contains NAME (see `metamorph devices`)"
+    )
+    control.add_argument(
+        "--midi",
+        metavar="NAME",
+        help="MIDI controller whose input name contains NAME (see `metamorph devices`), mapped by the [[midi.controls]] of --osc-map",
     )
     _add_show_options(command)
     command.add_argument("--frames", type=number_in(1, 1e12, int), help="stop after N frames")
@@ -348,6 +356,19 @@ def _add_show_options(command: argparse.ArgumentParser) -> None:
 
     look = command.add_argument_group("look and motion")
     look.add_argument(
+        "--preset",
+        default="gentle",
+        metavar="NAME|FILE",
+        help="a named look, gentle (default), drift, storm or swarm (see `metamorph presets`), or a preset "
+        ".toml file; the options below win over it",
+    )
+    look.add_argument(
+        "--fit",
+        choices=["contain", "cover"],
+        help="contain: the whole picture, letterboxed; cover: the screen filled, picture and spheres cropped "
+        "(default: the preset's, else contain)",
+    )
+    look.add_argument(
         "--grid",
         type=number_in(1, 4096, int),
         default=DEFAULT_COLUMNS,
@@ -378,13 +399,16 @@ def _add_show_options(command: argparse.ArgumentParser) -> None:
 
 def _show_options(args: argparse.Namespace):
     from installation.options import ShowOptions
+    from installation.scene.presets import FITS, load_preset
 
     parameters = {
         name.removeprefix("parameter_"): value
         for name, value in vars(args).items()
         if name.startswith("parameter_") and value is not None
     }
-    return ShowOptions(args.sequence, args.grid, args.transport, args.order, parameters)
+    if args.fit is not None:
+        parameters["cover"] = FITS[args.fit]
+    return ShowOptions(args.sequence, args.grid, args.transport, args.order, parameters, load_preset(args.preset))
 
 
 def _run_play(args: argparse.Namespace) -> None:
@@ -417,9 +441,10 @@ def _run_play(args: argparse.Namespace) -> None:
         vsync=not args.no_vsync,
         osc_port=args.osc_port or None,
         osc_allow=tuple(args.osc_allow),
-        osc_feedback=args.osc_feedback,
+        osc_feedback=tuple(args.osc_feedback),
         audio=args.audio,
         audio_device=args.audio_device,
+        midi=args.midi,
         frames=args.frames,
         screenshot=args.screenshot,
         fixed_step=args.fixed_step,
@@ -497,7 +522,8 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
         help="1..100, higher is better and larger (default %(default)s)",
     )
     command.add_argument(
-        "--preset",
+        "--encoder-preset",
+        dest="encoder_preset",
         default=defaults.preset,
         help="h264/h265 speed preset, ultrafast..veryslow (default %(default)s; ultrafast lets encoding keep up with rendering on few cores)",
     )
@@ -554,7 +580,7 @@ def _run_capture(args: argparse.Namespace) -> None:
             audio=args.audio,
             codec=args.codec,
             quality=args.quality,
-            preset=args.preset,
+            preset=args.encoder_preset,
             force=args.force,
             mode=args.mode,
             in_betweens=args.in_betweens,
@@ -612,6 +638,49 @@ def _run_bench(args: argparse.Namespace) -> None:
     print(table(results))
 
 
+def _add_presets(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    command = commands.add_parser(
+        "presets",
+        parents=[common],
+        help="list the named looks for --preset and OSC /preset, with a sheet of one transition in each",
+        description=textwrap.fill(
+            "List the presets shipped with metamorph and write a sheet: one row per preset, frames of one "
+            "transition of the sequence (the demo by default) rendered by the capture pipeline."
+        ),
+    )
+    command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
+    command.add_argument(
+        "--sheet", type=Path, default=Path("docs/presets.jpg"), help="where the sheet goes (default %(default)s)"
+    )
+    command.add_argument(
+        "--grid",
+        type=number_in(1, 4096, int),
+        default=48,
+        metavar="COLUMNS",
+        help="sphere columns (default %(default)s)",
+    )
+    command.add_argument("--no-sheet", action="store_true", help="only list them")
+    command.set_defaults(run=_run_presets)
+
+
+def _run_presets(args: argparse.Namespace) -> None:
+    from installation.scene.presets import shipped_presets
+
+    presets = shipped_presets()
+    for preset in presets.values():
+        print(f"{preset.name:<8} {preset.description}")
+    if args.no_sheet:
+        return
+    from installation.render.platform import choose
+
+    choose(offscreen=True)
+    from installation.options import ShowOptions
+    from installation.render.thumbnails import save_sheet
+
+    save_sheet(ShowOptions(args.sequence, args.grid).first_stage(), list(presets), args.sheet)
+    print(f"sheet: {args.sheet}")
+
+
 def _host_port(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -635,15 +704,26 @@ def _run_config(args: argparse.Namespace) -> None:
 
 
 def _add_devices(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    command = commands.add_parser("devices", parents=[common], help="list the sound inputs (for --audio-device NAME)")
+    command = commands.add_parser(
+        "devices",
+        parents=[common],
+        help="list the sound inputs (for --audio-device NAME) and MIDI inputs (for --midi NAME)",
+    )
     command.set_defaults(run=_run_devices)
 
 
 def _run_devices(args: argparse.Namespace) -> None:
     from installation.control.audio import list_inputs
+    from installation.control.midi import list_inputs as midi_inputs
+    from installation.control.midi import why_no_midi
 
     inputs = list_inputs()
     print("\n".join(inputs) if inputs else "No sound input devices found; the show will run silent.")
+    missing = why_no_midi()
+    midi = [] if missing else midi_inputs()
+    print("MIDI inputs:" if midi else f"No MIDI inputs: {missing or 'none is connected'}.")
+    for name in midi:
+        print(f"  {name}")
 
 
 def _add_touchosc(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -652,7 +732,13 @@ def _add_touchosc(commands: argparse._SubParsersAction, common: argparse.Argumen
         parents=[common],
         help="write a TouchOSC layout whose controls send the addresses metamorph maps",
     )
-    command.add_argument("--out", type=Path, required=True, help="the layout file to write (.touchosc)")
+    command.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the layout to write: FILE.tosc for the current TouchOSC, FILE.touchosc for TouchOSC Mk1 (landscape iPad)",
+    )
+    command.add_argument("--preview", type=Path, metavar="PNG", help="also draw the written layout into this picture")
     command.add_argument(
         "--osc-map", type=Path, help="the mapping to build the layout from (default: the built-in one)"
     )
@@ -666,9 +752,19 @@ def _run_touchosc(args: argparse.Namespace) -> None:
 
     if args.out.exists() and not args.force:
         raise UserError(f"The output {args.out} exists; choose another --out or add --force to replace it.")
+    if args.out.suffix.lower() not in (".tosc", ".touchosc"):
+        raise UserError(f"The output {args.out} needs the ending .tosc (TouchOSC) or .touchosc (TouchOSC Mk1).")
     mapping = load_mapping(args.osc_map) if args.osc_map else load_mapping()
     write_layout(mapping, args.out)
-    print(f"TouchOSC layout written to {args.out}: open it in TouchOSC, send to this machine's port 8000")
+    print(
+        f"TouchOSC layout written to {args.out}: open it in TouchOSC, send to this machine's port 8000, "
+        "receive on port 9000"
+    )
+    if args.preview:
+        from installation.control.preview import draw_preview
+
+        pages = draw_preview(args.out, args.preview)
+        print(f"Preview of its {pages} page(s) drawn from the written file: {args.preview}")
 
 
 def _size(text: str) -> tuple[int, int]:

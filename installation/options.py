@@ -15,6 +15,7 @@ from installation.render.video import DEFAULT_PRESET
 from installation.scene.cells import DEFAULT_COLUMNS
 from installation.scene.conductor import Order
 from installation.scene.parameters import Parameters
+from installation.scene.presets import DEFAULT_LOOK, Preset, load_preset
 from installation.scene.stage import Stage, load_stage, prepare_stage
 from installation.scene.transport import Transport
 
@@ -31,6 +32,8 @@ class ShowOptions:
     transport: Transport = Transport.COLOR
     order: Order = Order.LOOP
     parameters: dict[str, float] = field(default_factory=dict)
+    preset: Preset = field(default_factory=lambda: load_preset(DEFAULT_LOOK))
+    """The look the show starts with; ``parameters`` win over it."""
 
     def prepare(self, folder: Path) -> Stage:
         return load_stage(folder, self.columns, self.transport)
@@ -44,9 +47,9 @@ class ShowOptions:
         return prepare_stage(demo_sequence(), self.columns, self.transport)
 
     def parameters_set(self) -> Parameters:
-        """A fresh registry with this run's explicit parameter values."""
+        """A fresh registry with the preset's values and this run's explicit parameter values."""
         parameters = Parameters()
-        for name, value in self.parameters.items():
+        for name, value in {**self.preset.values, **self.parameters}.items():
             parameters.set(name, value, immediate=True)
         return parameters
 
@@ -64,11 +67,14 @@ class PlayOptions:
     shuffle: bool = False
     osc_port: int | None = DEFAULT_PORT
     osc_allow: tuple[str, ...] = LOCAL_NETWORKS
-    osc_feedback: tuple[str, int] | None = None
+    osc_feedback: tuple[tuple[str, int], ...] = ()
+    """Where feedback goes; empty: every controller heard from in the last 10 minutes."""
     osc_map: Path = DEFAULT_MAP
     audio: str = "input"
     """``input`` (the live sound input), ``none``, or the path of a music file heard in show time."""
     audio_device: str | None = None
+    midi: str | None = None
+    """The MIDI controller whose input name contains this; None: no MIDI."""
     frames: int | None = None
     screenshot: Path | None = None
     fixed_step: float | None = None

@@ -12,5 +12,5 @@ void place(vec3 position) {
     float w = (CAMERA - position.z) / CAMERA;
     gl_Position = vec4(position.x / aspect, position.y, -position.z / (2.0 * CAMERA) * w, w);
     sphere_pixels = point_size / w;
-    gl_PointSize = sphere_pixels;
+    gl_PointSize = sphere_pixels + 2.0;  // a pixel of margin all round for the antialiased edge
 }

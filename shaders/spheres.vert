@@ -4,12 +4,15 @@
 // cell in keyframe B, written as the Karhunen-Loeve series
 //     x(p) = lerp(a, b, ease(p)) + sigma * sum_k sqrt(2) sin(k pi p) / (k pi) * Z_k,
 // with Z_k standard normal per sphere, term and axis (integer hash -> sum of its bytes), in 3D.
+// sigma is scaled per sphere by how much its cell changes (``follow`` blends that with 1), so
+// the spheres that wander are those where the model changed the picture.
 // The CPU sends a handful of uniforms per frame, whatever the number of spheres.
 #include "grade.glsl"
 #include "place.glsl"
 
 layout(location = 0) in vec2 cell_a;   // cell centre in keyframe A, uv (0,0 = top left)
 layout(location = 1) in vec2 cell_b;   // destination cell centre in keyframe B
+layout(location = 2) in float change;  // how much this sphere's cell changes, in typical changes
 
 uniform sampler2D cells_a;     // one texel per cell: the cell's mean colour
 uniform sampler2D cells_b;
@@ -17,6 +20,7 @@ uniform float motion;          // 0 = in A's grid, 1 = in B's
 uniform uint transition;       // a new set of paths for every transition
 uniform float sigma;           // diffusion amplitude, in picture half-heights
 uniform int terms;             // bridge terms K
+uniform float follow;          // 0: every sphere wanders alike; 1: by its own change
 
 out vec3 sphere_colour;
 
@@ -64,7 +68,7 @@ void main() {
         }
         wander *= sqrt(2.0);
     }
-    place(position + sigma * wander);
+    place(position + sigma * mix(1.0, change, follow) * wander);
 
     vec3 colour = mix(texture(cells_a, cell_a).rgb, texture(cells_b, cell_b).rgb, eased);
     sphere_colour = grade(colour);

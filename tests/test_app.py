@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import time
 from pathlib import Path
 
@@ -52,6 +53,12 @@ def test_play_mid_transition_and_letterbox(sequence_folder: Path, tmp_path: Path
         "1",
         "--duration",
         "5",
+        "--follow",
+        "0",
+        "--backdrop",
+        "0",
+        "--sphere-size",
+        "0.6",
         "--screenshot",
         str(shot),
         "--no-vsync",
@@ -61,7 +68,7 @@ def test_play_mid_transition_and_letterbox(sequence_folder: Path, tmp_path: Path
     assert picture.shape == (120, 320, 3)
     assert picture[:, :50].max() < 8 and picture[:, -50:].max() < 8  # bars beside a 200x120 picture
     middle = picture[:, 60:260]
-    assert (middle.sum(-1) < 20).mean() > 0.2  # separate spheres: background shows between them
+    assert (middle.sum(-1) < 20).mean() > 0.2  # small spheres, no backdrop: black shows between them
 
 
 def quiet_options(sequence: Path, frames: int, **extra) -> PlayOptions:
@@ -219,7 +226,10 @@ def test_status_tells_the_input_and_what_sound_applies(sequence_folder: Path) ->
 
 
 def test_devices_without_a_sound_card() -> None:
-    """This machine has no sound card, and no JACK server runs under the name the child looks for."""
+    """This machine has no sound card nor ALSA sequencer, and no JACK server runs under the name looked for."""
     result = metamorph("devices", env={"JACK_DEFAULT_SERVER": "metamorph-test-nobody", "JACK_NO_START_SERVER": "1"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "No sound input devices found; the show will run silent."
+    assert result.stdout.splitlines() == [
+        "No sound input devices found; the show will run silent.",
+        f"No MIDI inputs: there is no MIDI system (no ALSA sequencer, no JACK server) for user {getpass.getuser()}.",
+    ]

@@ -172,7 +172,9 @@ def beats(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_capture_is_what_play_fixed_step_shows(
     sequence_folder: Path, tmp_path: Path, beats: Path, fps: int, with_music: bool
 ) -> None:
-    timing = ["--hold", "1", "--duration", "3"]
+    # transitions of the set duration, and spheres on black (no backdrop), small enough to leave gaps
+    timing = ["--hold", "1", "--duration", "3", "--follow", "0", "--backdrop", "0", "--sphere-size", "0.6"]
+    timing += ["--diffusion", "0.2", "--shading", "1"]
     sound = ["--audio", str(beats)] if with_music else []
     moments = [0, round(2.2 * fps)]  # frame 0, and spheres travelling
     captured = metamorph(

@@ -1,11 +1,12 @@
-"""The OSC mapping: controller addresses (TouchOSC's 0..1 controls) to parameters and actions."""
+"""The control map: controller addresses (TouchOSC's 0..1 controls) and MIDI controls to parameters and actions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from installation.config import is_finite_number, line_of, read_toml
+from installation.control.midimap import MidiBinding, read_midi
 from installation.errors import UserError
 from installation.scene.commands import COMMANDS
 from installation.scene.parameters import PLAYER_PARAMETERS
@@ -14,6 +15,8 @@ DEFAULT_MAP = Path(__file__).with_name("touchosc.toml")
 ACTIONS = tuple(name for name, spec in COMMANDS.items() if spec.arguments == "T")
 """Commands a button or toggle can run: those that take a press or nothing."""
 _SPECS = {spec.name: spec for spec in PLAYER_PARAMETERS}
+TOGGLES = ("pause", "blackout")
+"""Actions that hold a state (a toggle shows it); the others (next, prev) are pushes."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,11 @@ class Control:
             (name, low + (high - low) * value) for (name, low, high), value in zip(self.parameters, values, strict=True)
         ]
 
+    @property
+    def label_address(self) -> str:
+        """Where the layout's label showing this control's value listens (fed back as text)."""
+        return self.address + "/value"
+
     def unscale(self, name: str, value: float) -> float | None:
         """A parameter's value as this control's 0..1 position (for feedback), or None."""
         for parameter, low, high in self.parameters:
@@ -40,7 +48,13 @@ class Control:
 
 @dataclass(frozen=True)
 class Mapping:
+    """A show's control map: OSC addresses and MIDI controls, read from one file."""
+
     controls: dict[str, Control]
+    midi: tuple[MidiBinding, ...] = ()
+    path: Path = DEFAULT_MAP
+    text: str = field(default="", repr=False)
+    """The file's text, kept so that MIDI learn can save the map with its comments."""
 
 
 def load_mapping(path: Path = DEFAULT_MAP) -> Mapping:
@@ -49,7 +63,8 @@ def load_mapping(path: Path = DEFAULT_MAP) -> Mapping:
     controls = data.get("controls")
     if not isinstance(controls, dict):
         raise UserError(f'The OSC map {path} has no [controls."/address"] tables; see the default map for the layout.')
-    return Mapping({address: _control(path, text, address, entry) for address, entry in controls.items()})
+    osc = {address: _control(path, text, address, entry) for address, entry in controls.items()}
+    return Mapping(osc, read_midi(path, text, data), path, text)
 
 
 def _control(path: Path, text: str, address: str, entry: object) -> Control:

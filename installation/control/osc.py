@@ -15,7 +15,6 @@ import ipaddress
 import json
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,17 +25,15 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_server import BlockingOSCUDPServer
 
+from installation.control.feedback import TOUCHOSC_PORT, Feedback
 from installation.control.mapping import Control, Mapping
 from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue, number, parse
-from installation.scene.parameters import PLAYER_PARAMETERS, ParameterValues
+from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.show import FrameState
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8000
-TOUCHOSC_PORT = 9000
-FEEDBACK_INTERVAL = 0.05
-"""Seconds between two feedback messages for one address: a fader drag sends 20 a second."""
 LOCAL_NETWORKS = (
     "127.0.0.0/8",
     "10.0.0.0/8",
@@ -138,7 +135,8 @@ class OscControl:
     """Listens on ``port`` and puts the commands it hears into ``commands``.
 
     ``latest`` gives the last frame state, for ``/status``; ``after_frame`` (render thread) sends
-    the changes of the operator's settings back to the controller.
+    the changes back to the controllers (``Feedback``): to the ``feedback`` targets when given,
+    else to every host heard from lately, on ``feedback_port``.
     """
 
     def __init__(
@@ -150,18 +148,15 @@ class OscControl:
         hearing: Callable[[], dict[str, object]] = dict,
         host: str = "0.0.0.0",
         allow: tuple[Network, ...] = (),
-        feedback: tuple[str, int] | None = None,
+        feedback: tuple[tuple[str, int], ...] = (),
+        feedback_port: int = TOUCHOSC_PORT,
     ) -> None:
         self.mapping = mapping
         self.commands = commands
         self._latest = latest
         self._hearing = hearing
         self.counts: Counter[str] = Counter()
-        self._feedback_target = feedback
-        self._last_sender: str | None = None
-        self._sent: dict[str, float] = {}
-        self._pending_feedback: dict[str, float] = {}
-        self._last_settings: ParameterValues | None = None
+        self.feedback = Feedback(mapping, feedback, feedback_port)
         try:
             self._server = _Server((host, port), _Inbox(self._hear, self.counts))
         except (OSError, OverflowError) as error:
@@ -181,7 +176,6 @@ class OscControl:
 
     def _hear(self, message: Message) -> None:
         """Server thread: answer ``/status``, queue the commands of anything else; count it last."""
-        self._last_sender = message.sender[0]
         if message.address == "/status":
             state = self._latest()
             if state is not None:
@@ -195,6 +189,8 @@ class OscControl:
         if not commands:
             self.counts["ignored"] += 1
             log.debug("osc: ignored %s %r from %s", message.address, message.args[:4], message.sender)
+        else:
+            self.feedback.heard(message.sender[0], message.address)
         for command in commands:
             if not self.commands.put(command):
                 self.counts["dropped"] += 1
@@ -209,30 +205,8 @@ class OscControl:
             log.debug("osc: cannot answer %s: %s", target, error)
 
     def after_frame(self, state: FrameState) -> None:
-        """Send the settings that changed to the controller, at most 20 times a second per address."""
-        settings = state.settings
-        if self._last_settings is None:
-            self._last_settings = settings  # what changes from here on is fed back
-        target = self._feedback_target or (self._last_sender and (self._last_sender, TOUCHOSC_PORT))
-        if target and settings != self._last_settings:
-            before = self._last_settings.as_dict()
-            for name, value in settings.as_dict().items():
-                if value != before[name]:
-                    self._queue_feedback(name, value)
-        self._last_settings = settings
-        now = time.monotonic()
-        for address, value in list(self._pending_feedback.items()):
-            if target and now - self._sent.get(address, 0.0) >= FEEDBACK_INTERVAL:
-                self._reply(target, address, float(value))
-                self._sent[address] = now
-                del self._pending_feedback[address]
-
-    def _queue_feedback(self, name: str, value: float) -> None:
-        self._pending_feedback["/" + name.replace("_", "/")] = value
-        for control in self.mapping.controls.values():
-            position = control.unscale(name, value)
-            if position is not None and len(control.parameters) == 1:
-                self._pending_feedback[control.address] = position
+        """Render thread: send every controller what changed, whatever changed it."""
+        self.feedback.after_frame(state, self._reply)
 
     def close(self) -> None:
         self._server.shutdown()

@@ -54,6 +54,9 @@ class ShaderProgram:
     def set_int(self, name: str, value: int) -> None:
         GL.glUniform1i(self.location(name), value)
 
+    def set_vec2(self, name: str, x: float, y: float) -> None:
+        GL.glUniform2f(self.location(name), x, y)
+
     def set_uint(self, name: str, value: int) -> None:
         GL.glUniform1ui(self.location(name), value)
 

@@ -2,7 +2,9 @@
 
 It draws a ``FrameState`` and nothing else, so the live loop and the capture loop show the same
 picture for the same state. Layers, back to front: black, spheres (depth-tested), keyframe A at
-``blend.image_a``, keyframe B at ``blend.image_b``, black at ``blackout``.
+``blend.image_a``, keyframe B at ``blend.image_b``; then the post passes (when one is on), and
+black at ``blackout``. The picture is fitted to the frame between contain (all of it, letterboxed)
+and cover (the frame filled, the picture and the sphere field cropped alike) by ``cover``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from OpenGL import GL
 
+from installation.render.post import PostChain, wanted
 from installation.render.program import ShaderProgram
 from installation.render.spheres import SphereField
 from installation.render.textures import Texture
@@ -30,6 +33,7 @@ class Renderer:
     def __init__(self, shader_folder: Path) -> None:
         self.spheres_program = ShaderProgram(shader_folder, "spheres.vert", "spheres.frag")
         self.image_program = ShaderProgram(shader_folder, "image.vert", "image.frag")
+        self.post = PostChain(shader_folder)
         self.black = Texture(np.zeros((1, 1, 3), np.uint8))
         self._quad = GL.glGenVertexArrays(1)
         self.field: SphereField | None = None
@@ -56,31 +60,41 @@ class Renderer:
         self.stage = stage
 
     @property
-    def programs(self) -> tuple[ShaderProgram, ShaderProgram]:
-        return (self.spheres_program, self.image_program)
+    def programs(self) -> tuple[ShaderProgram, ...]:
+        return (self.spheres_program, self.image_program, *self.post.programs)
 
     def draw(self, state: FrameState, window: tuple[int, int]) -> None:
-        """Draw ``state`` letterboxed into a ``window``-sized framebuffer."""
+        """Draw ``state`` fitted into a ``window``-sized framebuffer."""
         self._stage(state.stage)
+        values = state.values
+        post = wanted(values)
+        if post:
+            self.post.begin(window)
+        else:
+            self.post.forget()
         GL.glViewport(0, 0, *window)
         GL.glClearColor(0.0, 0.0, 0.0, 1.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
-        x, y, width, height = viewport(window, state.stage.aspect)
+        x, y, width, height = viewport(window, state.stage.aspect, values.cover)
         GL.glViewport(x, y, width, height)
         GL.glEnable(GL.GL_BLEND)
         GL.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
-        values = state.values
         if state.blend.spheres > 0.0 and state.destinations is not None:
-            self._draw_spheres(state, state.destinations, height)
+            self._draw_backdrop(state)
+            self._draw_spheres(state, height)
         self.draw_picture(self._full_texture(state.index_a), state.blend.image_a, values)
         self.draw_picture(self._full_texture(state.index_b), state.blend.image_b, values)
+        if post:
+            self.post.finish(values)
+            GL.glViewport(x, y, width, height)
         self.draw_picture(self.black, values.blackout, None)
 
-    def _draw_spheres(self, state: FrameState, destinations: np.ndarray, height_px: int) -> None:
+    def _draw_spheres(self, state: FrameState, height_px: int) -> None:
         assert self.field is not None and self.stage is not None
         values = state.values
         rows = self.stage.grid[1]
-        self.field.set_destinations((state.index_a, state.index_b), destinations)
+        pair = self.stage.pair(state.index_a, state.index_b)
+        self.field.set_destinations((state.index_a, state.index_b), pair.destinations, pair.wander)
         program = self.spheres_program
         program.use()
         self._set_grade(program, values)
@@ -91,23 +105,44 @@ class Renderer:
         program.set_float("motion", state.blend.motion)
         program.set_uint("transition", state.transition)
         program.set_float("sigma", values.diffusion)
+        program.set_float("follow", values.follow)
+        program.set_float("shading", values.shading)
         program.set_int("terms", int(round(values.terms)))
         program.set_float("aspect", self.stage.aspect)
         program.set_float("point_size", values.size * height_px / rows)
         GL.glEnable(GL.GL_PROGRAM_POINT_SIZE)
         GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LEQUAL)  # spheres side by side in the plane overlap, not cut by the AA edge
         self.field.draw()
         GL.glDisable(GL.GL_DEPTH_TEST)
 
-    def draw_picture(self, texture: Texture, opacity: float, grade: ParameterValues | None) -> None:
+    def _draw_backdrop(self, state: FrameState) -> None:
+        """The two keyframes cross-fading behind the spheres, at ``backdrop``: where wandering
+        spheres leave gaps, the picture shows through instead of black."""
+        motion = state.blend.motion
+        eased = motion * motion * (3.0 - 2.0 * motion)  # as the spheres' colours (spheres.vert)
+        towards = (self._full_texture(state.index_b), eased)
+        self.draw_picture(self._full_texture(state.index_a), state.values.backdrop, state.values, towards)
+
+    def draw_picture(
+        self,
+        texture: Texture,
+        opacity: float,
+        grade: ParameterValues | None,
+        towards: tuple[Texture, float] | None = None,
+    ) -> None:
         """A texture over the whole viewport at ``opacity`` (skipped when invisible), colour-graded
-        by ``grade`` (None: as it is)."""
+        by ``grade`` (None: as it is), cross-faded into ``towards`` (a texture, how far)."""
         if opacity <= 0.0:
             return
         program = self.image_program
         program.use()
         if grade is not None:
             self._set_grade(program, grade)
+        if towards is not None:
+            towards[0].bind(1)
+        program.set_int("picture_b", 1)
+        program.set_float("towards", towards[1] if towards is not None else 0.0)
         texture.bind(0)
         program.set_int("picture", 0)
         program.set_float("opacity", opacity)
@@ -134,11 +169,13 @@ class Renderer:
         return texture
 
 
-def viewport(window: tuple[int, int], aspect: float) -> tuple[int, int, int, int]:
-    """The largest rectangle of ``aspect`` inside ``window``, centred (letterbox)."""
+def viewport(window: tuple[int, int], aspect: float, cover: float = 0.0) -> tuple[int, int, int, int]:
+    """The rectangle of ``aspect`` the picture fills, centred on ``window``: at ``cover`` 0 the
+    largest inside it (letterbox), at 1 the smallest around it (filled, cropped), between them
+    in proportion (so a preset switch glides from one to the other)."""
     width, height = window
-    if width / height > aspect:
-        inner = (round(height * aspect), height)
-    else:
-        inner = (width, round(width / aspect))
+    inside = min(width / aspect, height)
+    around = max(width / aspect, height)
+    inner_height = inside + (around - inside) * min(max(cover, 0.0), 1.0)
+    inner = (round(inner_height * aspect), round(inner_height))
     return ((width - inner[0]) // 2, (height - inner[1]) // 2, inner[0], inner[1])

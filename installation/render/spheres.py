@@ -1,8 +1,9 @@
 """The sphere field: one point per grid cell, drawn in one call; positions live in the shader.
 
-The only per-sphere data on the GPU are two cell centres: where the sphere starts (its own cell
-in keyframe A, fixed) and where it ends (its destination in keyframe B, uploaded once per pair of
-keyframes). Everything that moves is computed in ``shaders/spheres.vert``.
+The only per-sphere data on the GPU are two cell centres and a number: where the sphere starts
+(its own cell in keyframe A, fixed), where it ends (its destination in keyframe B) and how much
+its cell changes on the way (which scales its wander), the last two uploaded once per pair of
+keyframes. Everything that moves is computed in ``shaders/spheres.vert``.
 """
 
 from __future__ import annotations
@@ -27,23 +28,25 @@ class SphereField:
         self._centres = cell_centres(grid)
         self.count = len(self._centres)
         self._vao = GL.glGenVertexArrays(1)
-        self._buffers = GL.glGenBuffers(2)
+        self._buffers = GL.glGenBuffers(3)
         GL.glBindVertexArray(self._vao)
-        for location, buffer in enumerate(self._buffers):
-            GL.glBindBuffer(GL.GL_ARRAY_BUFFER, buffer)
-            GL.glBufferData(GL.GL_ARRAY_BUFFER, self._centres.nbytes, self._centres, GL.GL_DYNAMIC_DRAW)
+        unchanged = np.ones(self.count, np.float32)
+        for location, data in enumerate((self._centres, self._centres, unchanged)):
+            GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._buffers[location])
+            GL.glBufferData(GL.GL_ARRAY_BUFFER, data.nbytes, data, GL.GL_DYNAMIC_DRAW)
             GL.glEnableVertexAttribArray(location)
-            GL.glVertexAttribPointer(location, 2, GL.GL_FLOAT, GL.GL_FALSE, 0, None)
+            GL.glVertexAttribPointer(location, data.size // self.count, GL.GL_FLOAT, GL.GL_FALSE, 0, None)
         GL.glBindVertexArray(0)
         self._destinations_key: object = None
 
-    def set_destinations(self, key: object, destinations: np.ndarray) -> None:
-        """Send each sphere's destination cell (indices into the grid), once per ``key``."""
+    def set_destinations(self, key: object, destinations: np.ndarray, wander: np.ndarray) -> None:
+        """Send each sphere's destination cell (indices into the grid) and its wander scale, once per ``key``."""
         if key == self._destinations_key:
             return
         ends = np.ascontiguousarray(self._centres[destinations])
-        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._buffers[1])
-        GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, ends.nbytes, ends)
+        for buffer, data in ((self._buffers[1], ends), (self._buffers[2], np.ascontiguousarray(wander, np.float32))):
+            GL.glBindBuffer(GL.GL_ARRAY_BUFFER, buffer)
+            GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
         self._destinations_key = key
 
     def forget_destinations(self) -> None:
@@ -55,5 +58,5 @@ class SphereField:
         GL.glDrawArrays(GL.GL_POINTS, 0, self.count)
 
     def delete(self) -> None:
-        GL.glDeleteBuffers(2, self._buffers)
+        GL.glDeleteBuffers(3, self._buffers)
         GL.glDeleteVertexArrays(1, [self._vao])

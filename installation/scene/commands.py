@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import math
 import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from installation.scene.parameters import PLAYER_PARAMETERS
+from installation.scene.presets import shipped_presets
 from installation.scene.show import Show
 
 MAX_NAME = 255
@@ -79,6 +82,37 @@ def _assignment(args: tuple[Any, ...]) -> tuple[str, float] | None:
     return None
 
 
+class Learning:
+    """What the next control moved on a learning surface (MIDI) is bound to.
+
+    ``/learn NAME`` asks a surface, not the show: the command only records the request here, in
+    order with the other commands, and the MIDI surface takes it when a control moves.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._target: str | None = None
+
+    def ask(self, target: str) -> None:
+        with self._lock:
+            self._target = target
+
+    def take(self) -> str | None:
+        """The waiting request, once."""
+        with self._lock:
+            target, self._target = self._target, None
+        return target
+
+
+LEARNING = Learning()
+
+
+def _learnable(args: tuple[Any, ...]) -> tuple[str] | None:
+    """A parameter name, or a command a button runs (next, prev, pause, blackout)."""
+    names = {spec.name for spec in PLAYER_PARAMETERS} | {n for n, spec in COMMANDS.items() if spec.arguments == "T"}
+    return (args[0],) if len(args) == 1 and args[0] in names else None
+
+
 def _next(show: Show, args: tuple[Any, ...]) -> None:
     if args[0]:
         show.conductor.next()
@@ -100,6 +134,15 @@ def _sequence(show: Show, args: tuple[Any, ...]) -> None:
 
 def _set(show: Show, args: tuple[Any, ...]) -> None:
     show.parameters.set(args[0], args[1])
+
+
+def _preset_name(args: tuple[Any, ...]) -> tuple[str] | None:
+    """A shipped preset's name (a surface never makes the show read a file)."""
+    return (args[0],) if len(args) == 1 and isinstance(args[0], str) and args[0] in shipped_presets() else None
+
+
+def _preset(show: Show, args: tuple[Any, ...]) -> None:
+    show.parameters.glide(shipped_presets()[args[0]].values)
 
 
 COMMANDS: dict[str, CommandSpec] = {
@@ -131,6 +174,22 @@ COMMANDS: dict[str, CommandSpec] = {
             "s",
             _name,
             _sequence,
+            waits_for_switch=False,
+        ),
+        CommandSpec(
+            "learn",
+            "bind the next MIDI control moved to this parameter or action, and save the map",
+            "s",
+            _learnable,
+            lambda show, a: LEARNING.ask(a[0]),
+            waits_for_switch=False,
+        ),
+        CommandSpec(
+            "preset",
+            "glide to a named look over a second (gentle, drift, storm, swarm); other parameters stay",
+            "s",
+            _preset_name,
+            _preset,
             waits_for_switch=False,
         ),
         CommandSpec(

@@ -55,13 +55,27 @@ class ParameterValues:
     speed: float = _declare(0.0, 8.0, 1.0, 0.3, "how fast the show runs (1 = the set times)")
     hold: float = _declare(0.0, 120.0, 3.0, 0.0, "seconds each keyframe rests on screen")
     duration: float = _declare(0.2, 120.0, 6.0, 0.0, "seconds a transition lasts")
-    diffusion: float = _declare(0.0, 2.0, 0.2, 0.3, "how far spheres wander (Brownian bridge amplitude)")
-    size: float = _declare(0.1, 2.0, 0.9, 0.2, "sphere diameter relative to its grid cell")
+    duration_min: float = _declare(
+        0.2, 120.0, 2.0, 0.0, "seconds the transition between two nearly equal keyframes lasts (with --follow 1)"
+    )
+    diffusion: float = _declare(0.0, 2.0, 0.06, 0.3, "how far spheres wander (Brownian bridge amplitude)")
+    follow: float = _declare(
+        0.0, 1.0, 1.0, 0.3, "how much motion follows the model's changes (0: every sphere and transition alike)"
+    )
+    size: float = _declare(0.1, 2.0, 1.5, 0.2, "sphere diameter relative to its grid cell (1.42 and more tile it)")
+    shading: float = _declare(0.0, 1.0, 0.35, 0.3, "how strongly spheres are lit as spheres (0: flat colour)")
+    backdrop: float = _declare(
+        0.0, 1.0, 1.0, 0.3, "how much of the cross-fading picture shows behind moving spheres (0: black)"
+    )
     terms: float = _declare(1.0, 32.0, 12.0, 0.0, "Brownian bridge terms (detail of the paths)")
     hue: float = _declare(-180.0, 180.0, 0.0, 0.3, "hue rotation in degrees")
     saturation: float = _declare(0.0, 2.0, 1.0, 0.3, "colour saturation (1 = as made)")
     brightness: float = _declare(0.0, 2.0, 1.0, 0.3, "brightness (1 = as made)")
     blackout: float = _declare(0.0, 1.0, 0.0, 0.5, "fade to black (1 = black)")
+    cover: float = _declare(0.0, 1.0, 0.0, 0.3, "0 shows the whole picture (contain), 1 fills the screen (cover)")
+    glow: float = _declare(0.0, 2.0, 0.0, 0.3, "bloom around bright parts (0: off)")
+    trails: float = _declare(0.0, 0.98, 0.0, 0.3, "share of the last frame kept behind moving spheres (0: off)")
+    defocus: float = _declare(0.0, 2.0, 0.0, 0.3, "depth of field: blur of spheres away from the picture (0: off)")
     audio_gain: float = _declare(0.0, 4.0, 1.0, 0.0, "how strongly sound steers the show (0 = not at all)")
     audio_speed: float = _declare(0.0, 2.0, 0.6, 0.0, "how much loud passages speed transitions up")
     audio_color: float = _declare(0.0, 2.0, 0.6, 0.0, "how much level and bands shift hue, saturation and brightness")
@@ -74,6 +88,9 @@ class ParameterValues:
         return ParameterValues(**{spec.name: spec.clamp(getattr(self, spec.name)) for spec in PLAYER_PARAMETERS})
 
 
+GLIDE_SECONDS = 1.0
+"""How long a preset switch takes to move every parameter of the preset to its new value."""
+
 PLAYER_PARAMETERS = tuple(Parameter(name=field.name, **field.metadata) for field in dataclasses.fields(ParameterValues))
 SPECS = {spec.name: spec for spec in PLAYER_PARAMETERS}
 
@@ -85,6 +102,8 @@ class Parameters:
         self.specs = SPECS
         self._target = {spec.name: spec.default for spec in PLAYER_PARAMETERS}
         self._value = dict(self._target)
+        self._glides: dict[str, tuple[float, float, float]] = {}
+        """Parameters on their way to a preset's value: (start value, seconds gone, seconds in all)."""
 
     def set(self, name: str, value: float, immediate: bool = False) -> bool:
         """Aim ``name`` at ``value`` (clamped). Unknown names and non-finite values return False."""
@@ -92,16 +111,42 @@ class Parameters:
         if spec is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             return False
         self._target[name] = spec.clamp(float(value))
+        self._glides.pop(name, None)
         if immediate or spec.smoothing == 0.0:
             self._value[name] = self._target[name]
         return True
 
+    def glide(self, targets: dict[str, float], seconds: float = GLIDE_SECONDS) -> None:
+        """Aim at every value of ``targets`` and move there in a straight line over ``seconds``.
+
+        A preset switch moves many parameters at once; smoothing alone would move each at its own
+        pace (and some not at all), so the look would jump. Names not in ``targets`` are left as
+        they are; a later ``set`` of a gliding name takes it over.
+        """
+        for name, value in targets.items():
+            start = self._value.get(name)
+            if start is not None and self.set(name, value):
+                self._value[name] = start
+                self._glides[name] = (start, 0.0, max(seconds, 1e-6))
+
     def step(self, dt: float) -> None:
-        """Advance the smoothing by ``dt`` seconds (exponential approach to the target)."""
+        """Advance glides and smoothing by ``dt`` seconds (smoothing: exponential approach to the target)."""
         for name, spec in self.specs.items():
-            if spec.smoothing > 0.0:
+            if name in self._glides:
+                self._advance_glide(name, max(dt, 0.0))
+            elif spec.smoothing > 0.0:
                 share = 1.0 - math.exp(-max(dt, 0.0) / spec.smoothing)
                 self._value[name] += (self._target[name] - self._value[name]) * share
+
+    def _advance_glide(self, name: str, dt: float) -> None:
+        start, elapsed, seconds = self._glides[name]
+        elapsed += dt
+        share = min(elapsed / seconds, 1.0)
+        self._value[name] = start + (self._target[name] - start) * share
+        if share >= 1.0:
+            del self._glides[name]
+        else:
+            self._glides[name] = (start, elapsed, seconds)
 
     def __getitem__(self, name: str) -> float:
         return self._value[name]

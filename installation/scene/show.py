@@ -17,7 +17,7 @@ from installation.scene.conductor import Conductor, ConductorState, Order
 from installation.scene.modulation import SILENCE, SoundFeatures, modulate
 from installation.scene.parameters import Parameters, ParameterValues
 from installation.scene.schedule import closed_look
-from installation.scene.stage import Stage
+from installation.scene.stage import Stage, transition_seconds
 from installation.scene.transition import REST, Blend, blend
 
 
@@ -70,7 +70,9 @@ class Show:
         values = modulate(self.parameters.values(), sound)
         if closed:
             values = closed_look(values, closed)
-        self.conductor.update(dt, values.speed, values.hold, values.duration)
+        pace = self.stage.pace(self.conductor.index, self.conductor.target)
+        duration = transition_seconds(values.duration, values.duration_min, pace, values.follow)
+        self.conductor.update(dt, values.speed, values.hold, duration)
         return frame_state(self.stage, self.conductor.state(), values, self.parameters.targets(), time, sound)
 
     def switch(self, stage: Stage) -> None:

@@ -51,7 +51,7 @@ class Rig:
         self.osc.after_frame(self.pipeline.step())
 
 
-def make_rig(feedback: tuple[str, int] | None = None, allow: tuple = ()) -> Rig:
+def make_rig(feedback: tuple[tuple[str, int], ...] = (), allow: tuple = ()) -> Rig:
     pipeline = FramePipeline(Show(flat_stage(5)), FixedClock(60.0))
     osc = OscControl(
         load_mapping(),
@@ -77,7 +77,7 @@ def listener() -> Iterator[socket.socket]:
 
 @pytest.fixture
 def control(listener: socket.socket) -> Iterator[Rig]:
-    rig = make_rig(feedback=listener.getsockname())
+    rig = make_rig(feedback=(listener.getsockname(),))
     yield rig
     rig.osc.close()
 

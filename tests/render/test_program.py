@@ -34,7 +34,9 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def grey_show() -> Show:
     frames = [np.full((SIZE[1], SIZE[0], 3), 150, np.uint8)] * 2
-    return Show(prepare_stage(sequence_of(frames), 16))
+    show = Show(prepare_stage(sequence_of(frames), 16))
+    show.parameters.set("backdrop", 0.0, immediate=True)  # only the spheres, which the edits change
+    return show
 
 
 def test_broken_shader_keeps_the_last_good_one(gl_window, draw, shader_copy: Path) -> None:
@@ -48,7 +50,7 @@ def test_broken_shader_keeps_the_last_good_one(gl_window, draw, shader_copy: Pat
     assert np.array_equal(draw(renderer, 0.5), before)
 
     (shader_copy / "spheres.frag").write_text(original)
-    edit(shader_copy / "spheres.frag", "colour = vec4(lit, edge);", "colour = vec4(lit * vec3(1.0, 0.0, 0.0), edge);")
+    edit(shader_copy / "spheres.frag", "lit, shading), edge);", "lit, shading) * vec3(1.0, 0.0, 0.0), edge);")
     assert renderer.spheres_program.reload() is True
     assert renderer.spheres_program.error is None
     after = draw(renderer, 0.5)

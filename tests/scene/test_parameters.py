@@ -29,13 +29,13 @@ def test_unknown_names_are_refused() -> None:
 
 def test_smoothing_approaches_the_target() -> None:
     params = Parameters()
-    params.set("diffusion", 1.2)
-    assert params["diffusion"] == 0.2
+    params.set("diffusion", 1.06)
+    assert params["diffusion"] == 0.06
     params.step(0.3)  # one time constant
-    assert params["diffusion"] == pytest.approx(0.2 + (1.0 - math.exp(-1)), rel=1e-6)
+    assert params["diffusion"] == pytest.approx(0.06 + (1.0 - math.exp(-1)), rel=1e-6)
     for _ in range(100):
         params.step(0.1)
-    assert params["diffusion"] == pytest.approx(1.2)
+    assert params["diffusion"] == pytest.approx(1.06)
 
 
 def test_unsmoothed_and_immediate_values_apply_at_once() -> None:

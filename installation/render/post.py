@@ -1,0 +1,188 @@
+"""Post passes over a drawn frame: depth of field, glow and trails (``shaders/focus.frag``,
+``glow.frag``, ``compose.frag``).
+
+While all three are off the renderer draws straight into the caller's framebuffer and nothing
+here runs, so they cost nothing. When one is on, the frame is drawn into this chain's own colour
+and depth textures, the passes run, and the result is copied into the caller's framebuffer.
+Trails feed back the last output: it is kept here and is a function of the frames drawn since
+the first (a frame drawn without post passes forgets it), so play and capture, which draw the
+same states, show the same trails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from OpenGL import GL
+
+from installation.render.program import ShaderProgram
+from installation.scene.parameters import ParameterValues
+
+_GLOW_SCALE = 4
+"""The glow is blurred at a quarter of the frame's size: four times the reach for the same taps."""
+_GLOW_THRESHOLD = 0.45
+_FOCUS_REACH = 1.0 / 40.0
+"""Depth of field blur radius per picture half-height of distance, as a share of the frame's height."""
+
+
+def wanted(values: ParameterValues) -> bool:
+    """Whether any post pass is on for a frame drawn with ``values``."""
+    return values.glow > 0.0 or values.trails > 0.0 or values.defocus > 0.0
+
+
+@dataclass
+class _Target:
+    """A texture and the framebuffer that draws into it (with a depth texture for the scene)."""
+
+    size: tuple[int, int]
+    colour: int
+    framebuffer: int
+    depth: int = 0
+
+    @classmethod
+    def make(cls, size: tuple[int, int], with_depth: bool = False) -> _Target:
+        colour = _texture(size, GL.GL_RGBA8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+        depth = _texture(size, GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_COMPONENT, GL.GL_UNSIGNED_INT) if with_depth else 0
+        framebuffer = GL.glGenFramebuffers(1)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, colour, 0)
+        if depth:
+            GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, depth, 0)
+        return cls(size, colour, framebuffer, depth)
+
+    def bind(self) -> None:
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
+        GL.glViewport(0, 0, *self.size)
+
+    def delete(self) -> None:
+        GL.glDeleteFramebuffers(1, [self.framebuffer])
+        GL.glDeleteTextures([texture for texture in (self.colour, self.depth) if texture])
+
+
+def _texture(size: tuple[int, int], internal: int, layout: int, kind: int) -> int:
+    texture = GL.glGenTextures(1)
+    GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
+    GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, internal, *size, 0, layout, kind, None)
+    for name, value in (
+        (GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR),
+        (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+        (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE),
+        (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
+    ):
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, name, value)
+    return texture
+
+
+class PostChain:
+    """The post passes and their render targets, made for one frame size at a time."""
+
+    def __init__(self, shader_folder: Path) -> None:
+        self.focus_program = ShaderProgram(shader_folder, "post.vert", "focus.frag")
+        self.glow_program = ShaderProgram(shader_folder, "post.vert", "glow.frag")
+        self.compose_program = ShaderProgram(shader_folder, "post.vert", "compose.frag")
+        self._quad = GL.glGenVertexArrays(1)
+        self._targets: dict[str, _Target] = {}
+        self._output: int = 0
+        self._history = False
+        """Whether the last output is a frame of the current run of post-processed frames."""
+
+    @property
+    def programs(self) -> tuple[ShaderProgram, ...]:
+        return (self.focus_program, self.glow_program, self.compose_program)
+
+    def begin(self, size: tuple[int, int]) -> None:
+        """Remember the caller's framebuffer and bind the scene target, cleared, in its place."""
+        self._output = int(GL.glGetIntegerv(GL.GL_DRAW_FRAMEBUFFER_BINDING))
+        if not self._targets or self._targets["scene"].size != size:
+            self._make_targets(size)
+        self._targets["scene"].bind()
+
+    def forget(self) -> None:
+        """A frame was drawn without post passes: the trails start afresh at the next one."""
+        self._history = False
+
+    def finish(self, values: ParameterValues) -> None:
+        """Run the passes over the scene and copy the result into the caller's framebuffer."""
+        GL.glDisable(GL.GL_BLEND)
+        GL.glBindVertexArray(self._quad)
+        picture = self._targets["scene"].colour
+        if values.defocus > 0.0:
+            picture = self._focus(values.defocus)
+        bloom = self._glow(picture) if values.glow > 0.0 else picture
+        previous, current = self._targets["history_a"], self._targets["history_b"]
+        self._compose(picture, bloom, previous.colour, values, current)
+        self._targets["history_a"], self._targets["history_b"] = current, previous
+        self._history = True
+        width, height = current.size
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, current.framebuffer)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._output)
+        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._output)
+        GL.glViewport(0, 0, width, height)
+        GL.glEnable(GL.GL_BLEND)
+
+    def _make_targets(self, size: tuple[int, int]) -> None:
+        self.delete_targets()
+        small = (max(1, size[0] // _GLOW_SCALE), max(1, size[1] // _GLOW_SCALE))
+        self._targets = {
+            "scene": _Target.make(size, with_depth=True),
+            "focus": _Target.make(size),
+            "history_a": _Target.make(size),
+            "history_b": _Target.make(size),
+            "glow_x": _Target.make(small),
+            "glow_y": _Target.make(small),
+        }
+        self._history = False
+
+    def _focus(self, strength: float) -> int:
+        scene, target = self._targets["scene"], self._targets["focus"]
+        target.bind()
+        program = self.focus_program
+        program.use()
+        _bind(program, "picture", 0, scene.colour)
+        _bind(program, "depth", 1, scene.depth)
+        program.set_vec2("texel", 1.0 / scene.size[0], 1.0 / scene.size[1])
+        program.set_float("strength", strength)
+        program.set_float("reach", scene.size[1] * _FOCUS_REACH)
+        GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+        return target.colour
+
+    def _glow(self, picture: int) -> int:
+        program = self.glow_program
+        program.use()
+        source = picture
+        for name, threshold in (("glow_x", _GLOW_THRESHOLD), ("glow_y", 0.0)):
+            target = self._targets[name]
+            target.bind()
+            _bind(program, "picture", 0, source)
+            along_x = threshold > 0.0
+            program.set_vec2(
+                "step_uv", 1.0 / target.size[0] if along_x else 0.0, 0.0 if along_x else 1.0 / target.size[1]
+            )
+            program.set_float("threshold", threshold)
+            GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+            source = target.colour
+        return source
+
+    def _compose(self, picture: int, bloom: int, previous: int, values: ParameterValues, target: _Target) -> None:
+        target.bind()
+        program = self.compose_program
+        program.use()
+        _bind(program, "picture", 0, picture)
+        _bind(program, "bloom", 1, bloom)
+        _bind(program, "previous", 2, previous)
+        program.set_float("glow", values.glow)
+        program.set_float("trails", values.trails if self._history else 0.0)
+        GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+
+    def delete_targets(self) -> None:
+        for target in self._targets.values():
+            target.delete()
+        self._targets = {}
+
+
+def _bind(program: ShaderProgram, name: str, unit: int, texture: int) -> None:
+    GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
+    GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
+    program.set_int(name, unit)
