@@ -12,7 +12,9 @@ its loop:
 
 Frame 0 is the photo through the pipeline's own pre- and post-processing; the last frame is the
 pipeline's output, untouched by the capture. A few-step model (turbo) that executes fewer steps
-than ``--captures`` is captured by a strength sweep instead: one seed, increasing strength.
+than ``--captures`` is captured by a strength sweep instead: one seed, one single-step run per
+capture, each from its own noise level. From noise, such a model has only its few steps, and
+every one of them is captured.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import functools
 import logging
 import math
 import os
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -63,19 +67,19 @@ def generate(request: KeyframeRequest) -> Generated:
     device, dtype = _device_and_dtype(torch, request.device, request.dtype)
     pipe = load_pipeline(diffusers, torch, request.model, request.from_noise, dtype)
     if request.scheduler:
-        pipe.scheduler = _scheduler(diffusers, request.scheduler, pipe.scheduler.config)
+        pipe.scheduler = _scheduler(diffusers, request.scheduler, pipe.scheduler, request.model)
     pipe.to(device)
     pipe.set_progress_bar_config(disable=request.quiet, desc="denoising", leave=False)
     size = request.size or native_size(pipe, request.photo)
     _check_size(pipe, size)
     preview = _preview_decoder(diffusers, request.preview_vae, dtype, device)
-    executed = request.steps_executed
     try:
         with torch.inference_mode():
-            if request.from_noise or executed >= request.captures:
-                frames, infos, options = capture_steps(torch, pipe, request, size, preview)
+            run = capture_steps(torch, pipe, request, size, preview)
+            if request.from_noise or run.executed >= request.captures:
+                frames, infos, options = _step_frames(request, run)
             else:
-                frames, infos, options = _strength_sweep(torch, pipe, request, size)
+                frames, infos, options = _strength_sweep(torch, diffusers, pipe, request, size, run)
     except torch.cuda.OutOfMemoryError as error:
         raise UserError(
             f"The GPU ran out of memory for {request.model} at {size[0]}x{size[1]} ({error}); try --dtype fp16, "
@@ -89,7 +93,7 @@ def generate(request: KeyframeRequest) -> Generated:
         scheduler=type(pipe.scheduler).__name__,
         strength=1.0 if request.from_noise else request.strength,
         guidance=request.guidance,
-        steps_executed=executed,
+        steps_executed=run.executed,
         options={
             **options,
             "pipeline": type(pipe).__name__,
@@ -147,7 +151,9 @@ def load_pipeline(diffusers: Any, torch: Any, model: str, from_noise: bool, dtyp
     folder = Path(model).expanduser()
     local = folder.exists()
     if local and not (folder / "model_index.json").is_file():
-        raise UserError(f"The model folder {folder} holds no model_index.json; give a diffusers model folder (save_pretrained) or a hub id.")
+        raise UserError(
+            f"The model folder {folder} holds no model_index.json; give a diffusers model folder (save_pretrained) or a hub id."
+        )
     snapshot = folder if local else _cached(model)
     if snapshot is None:
         _check_reachable(model)
@@ -182,7 +188,8 @@ def _refuse_pickle_weights(model: str, folder: Path) -> None:
     """Name the parts of a local model that have only pickle weights, which diffusers would
     otherwise report as a missing file (and this tool as an offline machine)."""
     parts = sorted(
-        part.name for part in (folder, *(child for child in folder.iterdir() if child.is_dir()))
+        part.name
+        for part in (folder, *(child for child in folder.iterdir() if child.is_dir()))
         if _weight_suffixes(part) and ".safetensors" not in _weight_suffixes(part)
     )
     if parts:
@@ -251,10 +258,19 @@ def _gated_error(model: str) -> UserError:
     )
 
 
-def _scheduler(diffusers: Any, name: str, config: Any) -> Any:
+def _scheduler(diffusers: Any, name: str, current: Any, model: str) -> Any:
+    """The scheduler ``name`` in place of the model's own, if the model's declares it compatible
+    (a flow-matching model run by a noise-prediction scheduler crashes inside the pipeline)."""
     if name not in SCHEDULERS:
         raise UserError(f"--scheduler {name} is unknown; choose one of {', '.join(SCHEDULERS)}.")
-    return getattr(diffusers, SCHEDULERS[name]).from_config(config)
+    compatible = {kind.__name__ for kind in current.compatibles}
+    if SCHEDULERS[name] not in compatible:
+        fitting = [key for key, kind in SCHEDULERS.items() if kind in compatible]
+        choices = f"choose one of {', '.join(fitting)} or leave --scheduler out" if fitting else "leave --scheduler out"
+        raise UserError(
+            f"--scheduler {name} does not work with {model}, whose scheduler is {type(current).__name__}; {choices}."
+        )
+    return getattr(diffusers, SCHEDULERS[name]).from_config(current.config)
 
 
 def _preview_decoder(diffusers: Any, model: str | None, dtype: Any, device: str) -> Any:
@@ -269,22 +285,39 @@ def _preview_decoder(diffusers: Any, model: str | None, dtype: Any, device: str)
         raise _loading_error(model, error) from error
 
 
+def _denoiser(pipe: Any) -> Any:
+    """The UNet, or the transformer of SD3-style models."""
+    return getattr(pipe, "unet", None) or pipe.transformer
+
+
+def size_multiple(pipe: Any) -> int:
+    """What frame sides must be multiples of: the VAE's scale factor times the transformer's patch
+    size (8 x 2 = 16 for SD3; a UNet has no patches, so 8)."""
+    return int(pipe.vae_scale_factor * (getattr(_denoiser(pipe).config, "patch_size", None) or 1))
+
+
 def native_size(pipe: Any, photo: Any) -> tuple[int, int]:
-    """The photo's aspect at the model's native resolution (e.g. 512 px for SD 1.5), in multiples of 8."""
-    denoiser = getattr(pipe, "unet", None) or pipe.transformer
-    native = denoiser.config.sample_size * pipe.vae_scale_factor
+    """The photo's aspect at the model's native resolution (e.g. 512 px for SD 1.5), in multiples
+    the model accepts."""
+    native = _denoiser(pipe).config.sample_size * pipe.vae_scale_factor
     if photo is None:
         return (native, native)
     height, width = photo.pixels.shape[:2]
     scale = native / math.sqrt(width * height)
-    return (max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8))
+    multiple = size_multiple(pipe)
+    return (
+        max(multiple, round(width * scale / multiple) * multiple),
+        max(multiple, round(height * scale / multiple) * multiple),
+    )
 
 
 def _check_size(pipe: Any, size: tuple[int, int]) -> None:
-    multiple = pipe.vae_scale_factor
+    multiple = size_multiple(pipe)
     if size[0] % multiple or size[1] % multiple:
-        fixed = (size[0] // multiple * multiple, size[1] // multiple * multiple)
-        raise UserError(f"--size {size[0]}x{size[1]} is not a multiple of {multiple} for this model; use --size {fixed[0]}x{fixed[1]}.")
+        fixed = (max(multiple, size[0] // multiple * multiple), max(multiple, size[1] // multiple * multiple))
+        raise UserError(
+            f"--size {size[0]}x{size[1]} is not a multiple of {multiple} for this model; use --size {fixed[0]}x{fixed[1]}."
+        )
 
 
 # Running ---------------------------------------------------------------------------------------
@@ -306,72 +339,149 @@ def _common(request: KeyframeRequest, size: tuple[int, int]) -> dict[str, Any]:
     }
 
 
-def _first_frame(torch: Any, pipe: Any, request: KeyframeRequest, size: tuple[int, int], image: Image.Image | None) -> tuple[np.ndarray, Any]:
+@dataclass
+class Run:
+    """One pipeline run with its captured steps: what a sequence's frames are made of."""
+
+    first: np.ndarray
     """The photo through the pipeline's own processing, or for text-to-image the starting noise."""
-    if image is not None:
-        tensor = pipe.image_processor.preprocess(image, height=size[1], width=size[0])
-        return pipe.image_processor.postprocess(tensor, output_type="np")[0], None
-    channels = pipe.unet.config.in_channels if hasattr(pipe, "unet") else pipe.transformer.config.in_channels
-    shape = (1, channels, size[1] // pipe.vae_scale_factor, size[0] // pipe.vae_scale_factor)
-    noise = torch.randn(shape, generator=_generator(torch, request.seed), dtype=torch.float32)
-    return _decode(pipe, None, noise.to(pipe.device, pipe.dtype)), noise
+    pictures: list[tuple[int, int, np.ndarray]]
+    """(step, timestep, picture) of each captured step before the last."""
+    final: np.ndarray
+    executed: int
+    """The steps the pipeline executed (its ``num_timesteps``)."""
+    last_timestep: int | None
+
+
+Frames = tuple[list[np.ndarray], list[Frame], dict[str, Any]]
+"""A sequence's 8-bit frames, their manifest entries, and the manifest options saying how they were made."""
 
 
 def _photo(request: KeyframeRequest, size: tuple[int, int]) -> Image.Image | None:
     return None if request.photo is None else Image.fromarray(to_uint8(fit(request.photo.pixels, size)))
 
 
-def capture_steps(torch: Any, pipe: Any, request: KeyframeRequest, size: tuple[int, int], preview: Any):
-    """One run of the pipeline, its steps captured evenly over those it executes."""
+def capture_steps(torch: Any, pipe: Any, request: KeyframeRequest, size: tuple[int, int], preview: Any) -> Run:
+    """One run of the pipeline, its steps captured evenly over those it executes.
+
+    From noise, the starting latents are drawn here as the pipeline would draw them, from the
+    generator it then goes on using (ancestral schedulers draw more noise at every step), so the
+    result is byte for byte that of a plain run with the same seed.
+    """
     image = _photo(request, size)
-    first, noise = _first_frame(torch, pipe, request, size, image)
-    frames = [to_uint8(first)]
-    infos = [Frame(frame_file(0), "noise" if image is None else "photo")]
-    capture = StepCapture(pipe, request.captures, request.capture_mode, lambda latents: _decode(pipe, preview, latents))
-    arguments = _common(request, size) | {"num_inference_steps": request.steps, "generator": _generator(torch, request.seed)}
+    generator = _generator(torch, request.seed)
+    decode = functools.partial(_decode, pipe, preview)
+    capture = StepCapture(pipe, request.captures, request.capture_mode, decode, sweep=image is not None)
+    arguments = _common(request, size) | {"num_inference_steps": request.steps, "generator": generator}
     if image is None:
-        arguments["latents"] = noise.to(pipe.device, pipe.dtype)
+        channels = _denoiser(pipe).config.in_channels
+        shape = (1, channels, size[1] // pipe.vae_scale_factor, size[0] // pipe.vae_scale_factor)
+        arguments["latents"] = torch.randn(shape, generator=generator, dtype=pipe.dtype).to(pipe.device)
+        first = _decode(pipe, None, arguments["latents"])
     else:
         arguments |= {"image": image, "strength": request.strength}
+        tensor = pipe.image_processor.preprocess(image, height=size[1], width=size[0])
+        first = pipe.image_processor.postprocess(tensor, output_type="np")[0]
     with capture.installed():
         output = pipe(**arguments, callback_on_step_end=capture, callback_on_step_end_tensor_inputs=["latents"])
-    for index, (step, timestep, picture) in enumerate(capture.pictures, start=1):
-        frames.append(to_uint8(picture))
-        infos.append(Frame(frame_file(index), "step", step, timestep))
-    frames.append(to_uint8(output.images[0]))
-    infos.append(Frame(frame_file(len(infos)), "final", capture.executed - 1, capture.last_timestep))
-    return frames, infos, {"capture_method": "steps"}
+    return Run(to_uint8(first), capture.pictures, to_uint8(output.images[0]), capture.executed, capture.last_timestep)
 
 
-def _strength_sweep(torch: Any, pipe: Any, request: KeyframeRequest, size: tuple[int, int]):
-    """For few-step models: the same seed at increasing strength, one run per capture."""
+def _step_frames(request: KeyframeRequest, run: Run) -> Frames:
+    """The frames of a run that executed enough steps, or of a text-to-image run that has only its
+    few steps: then every step is a frame, and the user is told why there are fewer."""
+    frames = [run.first, *(to_uint8(picture) for _, _, picture in run.pictures), run.final]
+    infos = [Frame(frame_file(0), "noise" if request.from_noise else "photo")]
+    infos += [
+        Frame(frame_file(index), "step", step, timestep)
+        for index, (step, timestep, _) in enumerate(run.pictures, start=1)
+    ]
+    infos.append(Frame(frame_file(len(infos)), "final", run.executed - 1, run.last_timestep))
+    options: dict[str, Any] = {"capture_method": "steps"}
+    if run.executed < request.captures:
+        log.warning(
+            "%s executes %d steps from noise, fewer than --captures %d: every step is captured (%d frames); "
+            "raise --steps for more.",
+            request.model,
+            run.executed,
+            request.captures,
+            len(frames),
+        )
+        options["captures_asked"] = request.captures
+    return frames, infos, options
+
+
+def _strength_sweep(
+    torch: Any, diffusers: Any, pipe: Any, request: KeyframeRequest, size: tuple[int, int], run: Run
+) -> Frames:
+    """For few-step models: the same seed at increasing strength, one run per capture.
+
+    Each run but the last is a single step from its own noise level (an explicit timestep, or a
+    sigma for flow matching), so every frame differs; letting the strength pick the level would
+    round many strengths to the same step. One step of any first-order scheduler from a level to
+    the end is the clean estimate from that level, so an Euler scheduler of the model's kind runs
+    them (Euler takes explicit levels; the model's own may not). The last frame is the run itself.
+    """
     image = _photo(request, size)
-    first, _ = _first_frame(torch, pipe, request, size, image)
-    frames = [to_uint8(first)]
-    infos = [Frame(frame_file(0), "photo")]
     strengths = [request.strength * (i + 1) / request.captures for i in range(request.captures)]
+    own, flow = pipe.scheduler, not hasattr(pipe.scheduler, "alphas_cumprod")
+    euler = diffusers.FlowMatchEulerDiscreteScheduler if flow else diffusers.EulerDiscreteScheduler
+    pipe.scheduler = euler.from_config(
+        own.config, use_karras_sigmas=False, use_exponential_sigmas=False, use_beta_sigmas=False
+    )
+    levels = [_noise_level(pipe.scheduler, strength, flow) for strength in strengths[:-1]]
+    frames, infos = [run.first], [Frame(frame_file(0), "photo")]
     pipe.set_progress_bar_config(disable=True)
-    for index, strength in enumerate(tqdm(strengths, desc="strength sweep", unit="run", disable=request.quiet), start=1):
-        steps = max(request.steps, math.ceil(1 / strength))
-        output = pipe(**_common(request, size), image=image, strength=strength, num_inference_steps=steps,
-                      generator=_generator(torch, request.seed))
-        frames.append(to_uint8(output.images[0]))
-        infos.append(Frame(frame_file(index), "final" if index == len(strengths) else "step", index - 1, None))
-    return frames, infos, {"capture_method": "strength-sweep", "sweep_strengths": [round(s, 6) for s in strengths]}
+    try:
+        for index, level in enumerate(tqdm(levels, desc="strength sweep", unit="run", disable=request.quiet), start=1):
+            schedule = {"sigmas": [level]} if flow else {"timesteps": [level]}
+            output = pipe(
+                **_common(request, size),
+                image=image,
+                strength=1.0,
+                **schedule,
+                generator=_generator(torch, request.seed),
+            )
+            frames.append(to_uint8(output.images[0]))
+            infos.append(Frame(frame_file(index), "step", None, int(pipe.scheduler.timesteps[0])))
+    finally:
+        pipe.scheduler = own
+    frames.append(run.final)
+    infos.append(Frame(frame_file(len(infos)), "final", run.executed - 1, run.last_timestep))
+    return (
+        frames,
+        infos,
+        {
+            "capture_method": "strength-sweep",
+            "sweep_strengths": [round(s, 6) for s in strengths],
+            "sweep_scheduler": euler.__name__,
+        },
+    )
+
+
+def _noise_level(scheduler: Any, strength: float, flow: bool) -> float | int:
+    """Where a run of ``strength`` starts: the training timestep that fraction of the way to pure
+    noise, or for flow matching the (unshifted) sigma itself."""
+    if flow:
+        return strength
+    total = scheduler.config.num_train_timesteps
+    return min(max(round(strength * total) - 1, 0), total - 1)
 
 
 class StepCapture:
     """The callback and the scheduler wrap that keep pictures of the captured steps.
 
     Only the steps to capture are decoded; the last step is not (the pipeline's own output is
-    the last frame), so capture adds exactly ``captures - 1`` decodes to a run.
+    the last frame), so capture adds exactly ``captures - 1`` decodes to a run. With ``sweep``, a
+    run of fewer steps than captures decodes none: a strength sweep makes those frames.
     """
 
-    def __init__(self, pipe: Any, captures: int, mode: str, decode: Callable[[Any], np.ndarray]) -> None:
+    def __init__(self, pipe: Any, captures: int, mode: str, decode: Callable[[Any], np.ndarray], sweep: bool) -> None:
         self.pipe = pipe
         self.captures = captures
         self.mode = mode
         self.decode = decode
+        self.sweep = sweep
         self.pictures: list[tuple[int, int, np.ndarray]] = []
         self.executed = 0
         self.last_timestep: int | None = None
@@ -381,7 +491,8 @@ class StepCapture:
     def __call__(self, pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         if self._wanted is None:
             self.executed = pipe.num_timesteps
-            self._wanted = set(capture_indices(self.executed, min(self.captures, self.executed)))
+            swept = self.sweep and self.executed < self.captures
+            self._wanted = set() if swept else set(capture_indices(self.executed, min(self.captures, self.executed)))
         self.last_timestep = int(timestep)
         if step in self._wanted and step < self.executed - 1:
             latents = self._clean if self.mode == "x0" and self._clean is not None else tensors["latents"]
@@ -396,9 +507,8 @@ class StepCapture:
 
         @functools.wraps(original)
         def step(model_output, timestep, sample, *args, **kwargs):
-            index = getattr(scheduler, "step_index", None)
             result = original(model_output, timestep, sample, *args, **kwargs)
-            self._clean = _clean_estimate(scheduler, result, model_output, timestep, sample, index)
+            self._clean = _clean_estimate(scheduler, result, model_output, timestep, sample)
             return result
 
         scheduler.step = step
@@ -408,8 +518,12 @@ class StepCapture:
             scheduler.step = original
 
 
-def _clean_estimate(scheduler: Any, result: Any, model_output: Any, timestep: Any, sample: Any, index: int | None) -> Any:
-    """x0 from the step's output, or from the model's prediction where the scheduler gives none."""
+def _clean_estimate(scheduler: Any, result: Any, model_output: Any, timestep: Any, sample: Any) -> Any:
+    """x0 from the step's output, or from the model's prediction where the scheduler gives none.
+
+    The sigma of flow matching is read after the step: before the first one, the scheduler has no
+    step index yet.
+    """
     for name in ("pred_original_sample", "denoised"):
         value = getattr(result, name, None)
         if value is not None:
@@ -422,9 +536,9 @@ def _clean_estimate(scheduler: Any, result: Any, model_output: Any, timestep: An
         if config.get("prediction_type") == "v_prediction":
             return abar.sqrt() * sample - (1 - abar).sqrt() * model_output
         return (sample - (1 - abar).sqrt() * model_output) / abar.sqrt()
-    sigmas = getattr(scheduler, "sigmas", None)
+    sigmas, index = getattr(scheduler, "sigmas", None), getattr(scheduler, "step_index", None)
     if sigmas is not None and index is not None:  # flow matching: x_t = (1 - s) x0 + s noise, v = noise - x0
-        return sample - sigmas[index].to(sample.device, sample.dtype) * model_output
+        return sample - sigmas[index - 1].to(sample.device, sample.dtype) * model_output
     return None
 
 

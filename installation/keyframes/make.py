@@ -45,8 +45,8 @@ def make_keyframes(request: KeyframeRequest) -> KeyframeSequence:
     """Run the request's backend and save the sequence with its contact sheet."""
     validate(request)
     executed = request.steps_executed
-    if request.backend == "procedural" or request.from_noise or executed == 0:
-        check_captures(request, executed)  # diffusers image-to-image sweeps strength instead
+    if request.backend == "procedural" or executed == 0:
+        check_captures(request, executed)  # diffusers captures what it can: a strength sweep, or every step from noise
     prepare_output(request.out, request.force)
     if request.backend == "diffusers":
         from installation.keyframes import diffusion

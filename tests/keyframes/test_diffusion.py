@@ -40,7 +40,22 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def keyframes(capsys, photo: Path | None, out: Path, model: Path, *extra: str) -> int:
     source = [str(photo)] if photo else ["--from-noise"]
-    code = main(["keyframes", *source, "--prompt", "pink waves", "--model", str(model), "--out", str(out), "--quiet", "--seed", "3", *extra])
+    code = main(
+        [
+            "keyframes",
+            *source,
+            "--prompt",
+            "pink waves",
+            "--model",
+            str(model),
+            "--out",
+            str(out),
+            "--quiet",
+            "--seed",
+            "3",
+            *extra,
+        ]
+    )
     capsys.readouterr()
     return code
 
@@ -50,8 +65,17 @@ def plain_run(model: Path, photo: Path, size: tuple[int, int], steps: int, stren
     pipe = diffusers.AutoPipelineForImage2Image.from_pretrained(str(model), use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
     image = Image.open(photo).convert("RGB").resize(size, Image.Resampling.LANCZOS)
-    output = pipe("pink waves", image=image, strength=strength, num_inference_steps=steps, guidance_scale=7.5,
-                  width=size[0], height=size[1], generator=torch.Generator("cpu").manual_seed(3), output_type="np")
+    output = pipe(
+        "pink waves",
+        image=image,
+        strength=strength,
+        num_inference_steps=steps,
+        guidance_scale=7.5,
+        width=size[0],
+        height=size[1],
+        generator=torch.Generator("cpu").manual_seed(3),
+        output_type="np",
+    )
     return to_uint8(output.images[0])
 
 
@@ -97,7 +121,10 @@ def test_latent_capture_is_noisier_and_ends_the_same(capsys, tiny, square_photo:
 
 
 def test_text_to_image_starts_from_noise(capsys, tiny, tmp_path: Path) -> None:
-    assert keyframes(capsys, None, tmp_path / "t2i", tiny["model"], "--steps", "8", "--captures", "4", "--size", "128x96") == 0
+    assert (
+        keyframes(capsys, None, tmp_path / "t2i", tiny["model"], "--steps", "8", "--captures", "4", "--size", "128x96")
+        == 0
+    )
     sequence = load_sequence(tmp_path / "t2i")
     assert [f.kind for f in sequence.manifest.frames] == ["noise", "step", "step", "step", "final"]
     assert sequence.manifest.options["pipeline"] == "StableDiffusionPipeline"
@@ -106,18 +133,41 @@ def test_text_to_image_starts_from_noise(capsys, tiny, tmp_path: Path) -> None:
 
 def test_few_step_models_are_captured_by_a_strength_sweep(capsys, tiny, square_photo: Path, tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    assert keyframes(capsys, square_photo, out, tiny["model"], "--steps", "2", "--strength", "0.5", "--captures", "4", "--size", "128x128") == 0
+    assert (
+        keyframes(
+            capsys,
+            square_photo,
+            out,
+            tiny["model"],
+            "--steps",
+            "2",
+            "--strength",
+            "0.5",
+            "--captures",
+            "4",
+            "--size",
+            "128x128",
+        )
+        == 0
+    )
     sequence = load_sequence(out)
     assert sequence.manifest.options["capture_method"] == "strength-sweep"
     assert sequence.manifest.options["sweep_strengths"] == [0.125, 0.25, 0.375, 0.5]
-    assert len(sequence) == 5
+    assert sequence.manifest.options["sweep_scheduler"] == "EulerDiscreteScheduler"  # DDIM takes no explicit timestep
+    assert [f.timestep for f in sequence.manifest.frames[1:-1]] == [124, 249, 374]  # each run from its own noise level
+    assert len(sequence) == 5 and len({frame.tobytes() for frame in sequence.frames}) == 5
     np.testing.assert_array_equal(sequence.frames[-1], plain_run(tiny["model"], square_photo, (128, 128), 2, 0.5))
 
 
 def test_preview_decoder_changes_only_the_intermediate_frames(capsys, tiny, square_photo: Path, tmp_path: Path) -> None:
     args = ("--steps", "10", "--captures", "3", "--size", "128x128")
     assert keyframes(capsys, square_photo, tmp_path / "full", tiny["model"], *args) == 0
-    assert keyframes(capsys, square_photo, tmp_path / "preview", tiny["model"], *args, "--preview-vae", str(tiny["preview"])) == 0
+    assert (
+        keyframes(
+            capsys, square_photo, tmp_path / "preview", tiny["model"], *args, "--preview-vae", str(tiny["preview"])
+        )
+        == 0
+    )
     full, preview = load_sequence(tmp_path / "full"), load_sequence(tmp_path / "preview")
     assert preview.manifest.options["preview_vae"] == str(tiny["preview"])
     assert not np.array_equal(full.frames[1], preview.frames[1])
@@ -131,7 +181,10 @@ def test_the_default_size_keeps_the_aspect_at_native_resolution(capsys, tiny, ph
 
 
 BAD = {
-    "no step": (["--steps", "3", "--strength", "0.2"], "executes no denoising step (int(steps x strength) is 0); raise --steps or --strength."),
+    "no step": (
+        ["--steps", "3", "--strength", "0.2"],
+        "executes no denoising step (int(steps x strength) is 0); raise --steps or --strength.",
+    ),
     "scheduler": (["--scheduler", "warp"], "--scheduler warp is unknown; choose one of ddim, ddpm"),
     "size": (["--size", "100x100"], "--size 100x100 is not a multiple of 8 for this model; use --size 96x96."),
     "device": (["--device", "cuda"], "--device cuda was asked for but torch"),
@@ -144,20 +197,42 @@ def test_bad_arguments(capsys, tiny, square_photo: Path, tmp_path: Path, case: s
     if case == "device" and torch.cuda.is_available():
         pytest.skip("this machine has a CUDA GPU")
     extra, expected = BAD[case]
-    code = main(["keyframes", str(square_photo), "--prompt", "pink", "--model", str(tiny["model"]), "--out", str(tmp_path / "o"), "--quiet", *extra])
+    code = main(
+        [
+            "keyframes",
+            str(square_photo),
+            "--prompt",
+            "pink",
+            "--model",
+            str(tiny["model"]),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and expected in err and err.count("\n") == 1
 
 
 def test_a_folder_that_is_not_a_model(capsys, square_photo: Path, tmp_path: Path) -> None:
-    code = main(["keyframes", str(square_photo), "--prompt", "pink", "--model", str(tmp_path), "--out", str(tmp_path / "o")])
+    code = main(
+        ["keyframes", str(square_photo), "--prompt", "pink", "--model", str(tmp_path), "--out", str(tmp_path / "o")]
+    )
     assert code == 2 and "holds no model_index.json" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("offline", ["1", None])
 def test_a_model_neither_cached_nor_reachable(square_photo: Path, tmp_path: Path, offline: str | None) -> None:
     result = metamorph(
-        "keyframes", str(square_photo), "--prompt", "pink", "--model", "someone/not-a-cached-model", "--out", str(tmp_path / "o"),
+        "keyframes",
+        str(square_photo),
+        "--prompt",
+        "pink",
+        "--model",
+        "someone/not-a-cached-model",
+        "--out",
+        str(tmp_path / "o"),
         env={"HF_HUB_OFFLINE": offline, "HF_HOME": str(tmp_path / "hf")},
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -183,10 +258,22 @@ def test_without_the_diffusion_extra(square_photo: Path, tmp_path: Path) -> None
     blocker = tmp_path / "blocked"
     (blocker / "torch").mkdir(parents=True)
     (blocker / "torch" / "__init__.py").write_text("raise ImportError(\"No module named 'torch'\")\n")
-    result = metamorph("keyframes", str(square_photo), "--prompt", "pink", "--model", "any/model", "--out", str(tmp_path / "o"),
-                       env={"PYTHONPATH": str(blocker)})
+    result = metamorph(
+        "keyframes",
+        str(square_photo),
+        "--prompt",
+        "pink",
+        "--model",
+        "any/model",
+        "--out",
+        str(tmp_path / "o"),
+        env={"PYTHONPATH": str(blocker)},
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "needs the `diffusion` extra (No module named 'torch'); pip install 'diffusive-metamorphosis[diffusion]'" in result.stderr
+    assert (
+        "needs the `diffusion` extra (No module named 'torch'); pip install 'diffusive-metamorphosis[diffusion]'"
+        in result.stderr
+    )
 
 
 def test_a_folder_with_only_pickle_weights_says_so(capsys, tiny, square_photo: Path, tmp_path: Path) -> None:
@@ -196,9 +283,23 @@ def test_a_folder_with_only_pickle_weights_says_so(capsys, tiny, square_photo: P
     shutil.copytree(tiny["model"], model)
     for part in ("unet", "vae"):
         weights = model / part / "diffusion_pytorch_model.safetensors"
-        torch.save(load_file(weights), weights.with_suffix(".bin"))  # what save_pretrained(safe_serialization=False) writes
+        torch.save(
+            load_file(weights), weights.with_suffix(".bin")
+        )  # what save_pretrained(safe_serialization=False) writes
         weights.unlink()
-    code = main(["keyframes", str(square_photo), "--prompt", "pink", "--model", str(model), "--out", str(tmp_path / "o"), "--quiet"])
+    code = main(
+        [
+            "keyframes",
+            str(square_photo),
+            "--prompt",
+            "pink",
+            "--model",
+            str(model),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "offline" not in err
     assert (
@@ -212,7 +313,19 @@ def test_a_model_folder_missing_a_part_says_what_is_wrong(capsys, tiny, square_p
     model = tmp_path / "incomplete"
     shutil.copytree(tiny["model"], model)
     shutil.rmtree(model / "vae")
-    code = main(["keyframes", str(square_photo), "--prompt", "pink", "--model", str(model), "--out", str(tmp_path / "o"), "--quiet"])
+    code = main(
+        [
+            "keyframes",
+            str(square_photo),
+            "--prompt",
+            "pink",
+            "--model",
+            str(model),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "offline" not in err
     assert f"The model folder {model} cannot be loaded (" in err
