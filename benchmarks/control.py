@@ -57,6 +57,7 @@ def loop_seconds(with_traffic: bool) -> tuple[float, int, int]:
         frames=FRAMES,
         fixed_step=60.0,
         osc_port=0,
+        http_port=None,
         audio="none",
         gallery=GalleryOptions(state_file=None),
     )

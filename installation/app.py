@@ -22,6 +22,7 @@ from installation.control.mapping import DEFAULT_MAP, Mapping, load_mapping
 from installation.control.midi import MidiControl
 from installation.control.osc import OscControl, networks
 from installation.control.sound import open_sound
+from installation.control.webserver import ShowServer, sequence_names
 from installation.errors import UserError
 from installation.gallery import Gallery
 from installation.options import PlayOptions
@@ -37,7 +38,7 @@ from installation.scene.pipeline import FramePipeline
 from installation.scene.playlist import Playlist, is_playlist, sequence_named
 from installation.scene.show import FrameState, Show
 from installation.scene.stage import Stage
-from installation.state import SavedState, load_state
+from installation.state import SavedState, check_state_file, load_state
 
 log = logging.getLogger(__name__)
 CONTEXT_LOST_EXIT_CODE = 4
@@ -52,21 +53,20 @@ class Player:
         folder = options.show.sequence
         self.playlist = Playlist(folder, options.shuffle) if folder and is_playlist(folder) else None
         library = self.playlist.folder if self.playlist else keyframes_dir()
-        saved = load_state(options.gallery.state_file) if options.gallery.state_file else None
-        self.pipeline = FramePipeline(
-            self._open_show(saved),
-            self._clock(),
-            open_sound(options.audio, options.audio_device, options.fixed_step or 60.0),
-            loader=SequenceLoader(library, options.show.prepare),
-        )
+        saved = self._saved_state()
+        self.pipeline = FramePipeline(self._open_show(saved), self._clock())
         self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
         self.renderer = Renderer(shaders_dir())
         self.overlay = Overlay()
         self.mapping = load_mapping(options.osc_map)
         self.osc = self._open_osc()
+        self.web = self._open_web(library)
         self.midi = self._open_midi(self.mapping)
         self.gallery = Gallery(options.gallery, self.pipeline, self.playlist, self._describe)
         self.pipeline.closed = self.gallery.closed
+        # Last, as they start a thread and a process: nothing above can fail and leave them behind.
+        self.pipeline.sound = open_sound(options.audio, options.audio_device)
+        self.pipeline.loader = SequenceLoader(library, options.show.prepare)
         self.osd = options.osd
         self.running = True
         self.frames = 0
@@ -77,6 +77,13 @@ class Player:
         self._framebuffer: Framebuffer | None = None
 
     # Start-up ---------------------------------------------------------------------------------
+
+    def _saved_state(self) -> SavedState | None:
+        path = self.options.gallery.state_file
+        if path is None:
+            return None
+        check_state_file(path)
+        return load_state(path)
 
     def _clock(self) -> Clock:
         return FixedClock(self.options.fixed_step) if self.options.fixed_step else WallClock()
@@ -131,6 +138,23 @@ class Player:
             feedback=options.osc_feedback,
         )
 
+    def _open_web(self, library: Path) -> ShowServer | None:
+        """OSCQuery and the control page, on the OSC allow-list; they read frame states and queue commands."""
+        options = self.options
+        if options.http_port is None:
+            return None
+        return ShowServer(
+            lambda: self.pipeline.latest,
+            self.pipeline.commands,
+            self.mapping,
+            options.http_port,
+            allow=networks(list(options.osc_allow)),
+            key=options.control_key,
+            readonly=options.http_readonly,
+            osc_port=self.osc.port if self.osc else None,
+            sequences=sequence_names(library),
+        )
+
     def _open_midi(self, mapping: Mapping) -> MidiControl | None:
         """The MIDI controller named by ``--midi``; a learned map is saved over the user's map file,
         or next to the state file when the map is the built-in one."""
@@ -145,6 +169,12 @@ class Player:
     # The loop ---------------------------------------------------------------------------------
 
     def run(self) -> None:
+        """Draw frames until q, the window closing, ``options.frames`` or a stop signal (read
+        between frames); then close everything, saving the state."""
+        with signals.polling():
+            self._loop()
+
+    def _loop(self) -> None:
         last = time.perf_counter()
         try:
             while self.running and not signals.stop_requested():
@@ -165,6 +195,8 @@ class Player:
             self.gallery.close(self.state)
             if self.osc is not None:
                 self.osc.close()
+            if self.web is not None:
+                self.web.close()
             if self.midi is not None:
                 self.midi.close()
             self.pipeline.sound.close()

@@ -10,10 +10,11 @@ own process) overlap. The caller chooses the offscreen GL platform first
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +48,8 @@ from installation.scene.stage import Stage
 
 log = logging.getLogger(__name__)
 MAX_SECONDS = 86_400.0
+MAX_SIDE = 16_384
+"""The largest framebuffer side most GPUs (and llvmpipe) allow; larger fails only once GL starts."""
 
 
 class Sink(Protocol):
@@ -55,6 +58,8 @@ class Sink(Protocol):
     def write(self, frame: bytes) -> None: ...
 
     def close(self, complete: bool = True) -> Path: ...
+
+    def discard(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -72,27 +77,59 @@ class Plan:
 
 def capture(options: CaptureOptions) -> int:
     """Render ``options`` to a video or a PNG folder; return the number of frames written."""
+    stage, plan = plan_capture(options)
+    with signals.polling():
+        frames = frames_of(options, stage, plan)
+        first = next(frames)  # GL and the first frame work before any file is created
+        sink = open_sink(options, plan)
+        return _write_all(sink, itertools.chain([first], frames), plan, options)
+
+
+def plan_capture(options: CaptureOptions) -> tuple[Stage, Plan]:
+    """Check ``options``, load the stage, and say which frames they ask for: what a cluster run
+    splits into chunks."""
     _check_options(options)
     music_seconds = probe_audio(options.audio) if options.audio else None
     stage = options.show.first_stage()
     if options.mode == "morph":
+        natural = morph_length(len(stage.sequence.frames), options.in_betweens) / options.fps
+    else:
+        natural = Show(stage, options.show.order, options.show.parameters_set()).pass_seconds()
+    return stage, _plan(options, natural, music_seconds)
+
+
+def frames_of(options: CaptureOptions, stage: Stage, plan: Plan) -> Iterator[bytes]:
+    """The frames of ``plan``, top row first: the morph's cross-fades, or the rendered show."""
+    if options.mode == "morph":
         keyframes = stage.sequence.frames
-        plan = _plan(options, morph_length(len(keyframes), options.in_betweens) / options.fps, music_seconds)
-        sink = open_sink(options, plan)
-        frames = (
+        return (
             _fit(morph_frame(keyframes, options.in_betweens, i), options.size) for i in range(plan.first, plan.stop)
         )
-        return _write_all(sink, frames, plan, options)
-    pipeline = capture_pipeline(options, stage)
-    plan = _plan(options, pipeline.show.pass_seconds(), music_seconds)
-    sink = open_sink(options, plan)
-    return _write_all(sink, render_frames(pipeline, options.size, plan), plan, options)
+    return render_frames(capture_pipeline(options, stage), options.size, plan)
+
+
+def render_range(options: CaptureOptions, first: int, stop: int, path: Path) -> int:
+    """Render frames ``first`` to ``stop`` - 1 of ``options`` to ``path``: one chunk of a split render.
+
+    ``path`` is a video without music (the music is muxed once, over the joined chunks) or a PNG
+    folder whose other frames are left alone, since other chunks write there too. The range is
+    trusted: the caller planned it with ``plan_capture``.
+    """
+    stage = options.show.first_stage()
+    plan = Plan(first, stop, stop)
+    sink: Sink
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        codec = CODECS[options.codec]
+        sink = VideoWriter(path, options.size, options.fps, codec, options.quality, preset=options.preset)
+    else:
+        sink = FrameFolder(path, options.size, first)
+    return _write_all(sink, frames_of(options, stage, plan), plan, replace(options, quiet=True))
 
 
 def capture_pipeline(options: CaptureOptions, stage: Stage) -> FramePipeline:
     """The frame pipeline of a capture: a fixed step of 1/fps, the music file as the sound heard."""
     show = Show(stage, options.show.order, options.show.parameters_set())
-    return FramePipeline(show, FixedClock(options.fps), open_sound(options.audio, fps=options.fps))
+    return FramePipeline(show, FixedClock(options.fps), open_sound(options.audio))
 
 
 def _check_options(options: CaptureOptions) -> None:
@@ -106,10 +143,15 @@ def _check_options(options: CaptureOptions) -> None:
         raise UserError(f"--quality {options.quality} is outside 1..100; use 80 for a good balance.")
     if min(options.size) < 16:
         raise UserError(f"--size {options.size[0]}x{options.size[1]} is too small; use at least 16x16.")
+    if max(options.size) > MAX_SIDE:
+        raise UserError(
+            f"--size {options.size[0]}x{options.size[1]} is too large; captures are at most {MAX_SIDE} pixels on a "
+            "side, e.g. 7680x4320 (8K)."
+        )
     if options.in_betweens < 0:
         raise UserError(f"--in-betweens {options.in_betweens} must be 0 or more.")
     if options.preset not in PRESETS:
-        raise UserError(f"--preset {options.preset} is unknown; choose one of {', '.join(PRESETS)}.")
+        raise UserError(f"--encoder-preset {options.preset} is unknown; choose one of {', '.join(PRESETS)}.")
     if options.codec not in CODECS:
         raise UserError(f"--codec {options.codec} is unknown; choose one of {', '.join(CODECS)}.")
     out = options.out
@@ -159,7 +201,7 @@ def open_sink(options: CaptureOptions, plan: Plan) -> Sink:
                 plan.count / options.fps,
                 preset=options.preset,
             )
-        _clear_frames(out)
+        clear_frames(out)
         return FrameFolder(out, options.size, plan.first)
     except OSError as error:
         raise UserError(
@@ -167,7 +209,7 @@ def open_sink(options: CaptureOptions, plan: Plan) -> Sink:
         ) from error
 
 
-def _clear_frames(folder: Path) -> None:
+def clear_frames(folder: Path) -> None:
     if folder.is_dir():
         for path in [*folder.glob("frame_[0-9]*.png"), *folder.glob("frame_[0-9]*.png.partial")]:
             path.unlink()
@@ -187,6 +229,8 @@ def render_frames(pipeline: FramePipeline, size: tuple[int, int], plan: Plan) ->
         for index in range(plan.stop):
             state = pipeline.step()
             if index < plan.first:
+                if signals.stop_requested():  # a long fast-forward draws nothing to stop between
+                    raise signals.Stopped()
                 continue
             target.bind()
             renderer.draw(state, size)
@@ -211,6 +255,9 @@ def _write_all(sink: Sink, frames: Iterable[bytes], plan: Plan, options: Capture
     except (KeyboardInterrupt, signals.Stopped):
         kept = sink.close(complete=False)
         log.warning("interrupted: %d of %d frames are in %s, which stays playable", sink.frames, plan.count, kept)
+        raise
+    except BaseException:
+        sink.discard()
         raise
     log.info("%d frames written to %s", sink.frames, sink.close())
     return sink.frames

@@ -15,11 +15,14 @@ import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from installation import __version__, signals
 from installation.errors import UserError
 from installation.logs import RateLimit
+
+if TYPE_CHECKING:
+    from installation.keyframes.request import KeyframeRequest, Photo
 
 RATE_LIMIT = RateLimit()
 """One limiter for both log handlers: a warning that repeats is written a few times a minute."""
@@ -42,7 +45,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
     _log_to_stderr(debug)
-    signals.install()
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
@@ -62,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except signals.Stopped as stopped:
         print(f"metamorph: {stopped}; what was written is kept.", file=sys.stderr)
-        return 0
+        return 0 if getattr(args, "command_name", None) == "play" else stopped.exit_code  # a show's normal end
     except KeyboardInterrupt:
         print("metamorph: interrupted.", file=sys.stderr)
         return 130
@@ -145,8 +147,12 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    command.add_argument("photo", nargs="?", type=Path, help="the source photo (PNG, JPEG, WebP ...)")
-    command.add_argument("--prompt", help="what the photo becomes, in words")
+    command.add_argument(
+        "photo", nargs="*", type=Path, help="the source photo (PNG, JPEG, WebP ...); several need --ray"
+    )
+    command.add_argument(
+        "--prompt", nargs="+", action="extend", help="what the photo becomes, in words; several need --ray"
+    )
     command.add_argument(
         "--backend",
         choices=["procedural", "diffusers"],
@@ -194,7 +200,11 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
         help="how far the photo is noised, 0..1 (default %(default)g); steps executed = int(steps x strength)",
     )
     command.add_argument(
-        "--seed", type=int, default=request.seed, help="random seed; same arguments, same frames (default %(default)s)"
+        "--seed",
+        type=int,
+        nargs="+",
+        action="extend",
+        help=f"random seed; same arguments, same frames (default {request.seed}); several need --ray",
     )
     command.add_argument(
         "--capture",
@@ -207,10 +217,25 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
         type=_size,
         help="frame size WxH (default: the photo's aspect; procedural at most 1920 wide, diffusers at the model's native resolution)",
     )
-    command.add_argument("--out", type=Path, help="output folder (default: keyframes/PHOTO-NAME)")
+    command.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: keyframes/PHOTO-NAME); with --ray, the folder of the sequences, each named PHOTO-PROMPT-sSEED",
+    )
     command.add_argument("--force", action="store_true", help="replace the output folder's sequence")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_ray(command, "one task per photo x prompt x seed, one GPU each where the cluster has GPUs")
     command.set_defaults(run=_run_keyframes)
+
+
+def _add_ray(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help=f"run on the Ray cluster at ADDRESS (host:port, or ray://host:10001), or on a new local Ray instance without it: {what} (needs the cluster extra; put it after the positional arguments)",
+    )
 
 
 def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -311,6 +336,21 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
         help="TOML file mapping controller addresses (default: the TouchOSC layout of `metamorph touchosc`)",
     )
     control.add_argument(
+        "--http-port",
+        type=number_in(0, 65535, int),
+        default=play.http_port,
+        help="TCP port for OSCQuery (JSON tree, websocket, zeroconf) and the control page at /control "
+        "(default %(default)s; 0 turns it off); the same --osc-allow networks apply",
+    )
+    control.add_argument(
+        "--control-key",
+        metavar="KEY",
+        help="writes from the network (the control page, OSCQuery clients) need this key; the page asks once",
+    )
+    control.add_argument(
+        "--http-readonly", action="store_true", help="the web page and OSCQuery only show the show, never steer it"
+    )
+    control.add_argument(
         "--audio",
         type=_audio_source,
         default=play.audio,
@@ -351,8 +391,10 @@ keys:
 
 def _add_show_options(command: argparse.ArgumentParser) -> None:
     """The look and motion options of ``play`` and ``capture``, one per registry parameter."""
-    from installation.scene.cells import DEFAULT_COLUMNS
+    from installation.options import ShowOptions
+    from installation.scene.conductor import Order
     from installation.scene.parameters import PLAYER_PARAMETERS
+    from installation.scene.transport import Transport
 
     look = command.add_argument_group("look and motion")
     look.add_argument(
@@ -371,21 +413,22 @@ def _add_show_options(command: argparse.ArgumentParser) -> None:
     look.add_argument(
         "--grid",
         type=number_in(1, 4096, int),
-        default=DEFAULT_COLUMNS,
+        default=ShowOptions.columns,
         metavar="COLUMNS",
         help="sphere columns (default %(default)s; rows follow the picture's aspect)",
     )
     look.add_argument(
         "--transport",
-        choices=["grid", "color"],
-        default="color",
-        help="color: spheres travel to a cell of their colour in the next keyframe (default); grid: back to their own cell",
+        choices=[transport.value for transport in Transport],
+        default=ShowOptions.transport.value,
+        help="color: spheres travel to a cell of their colour in the next keyframe; grid: back to their own cell "
+        "(default %(default)s)",
     )
     look.add_argument(
         "--order",
-        choices=["forward", "pingpong", "loop"],
-        default="loop",
-        help="how the sequence is walked (default loop)",
+        choices=[order.value for order in Order],
+        default=ShowOptions.order.value,
+        help="how the sequence is walked (default %(default)s)",
     )
     for spec in PLAYER_PARAMETERS:
         look.add_argument(
@@ -414,6 +457,7 @@ def _show_options(args: argparse.Namespace):
 def _run_play(args: argparse.Namespace) -> None:
     from installation.render.platform import choose
 
+    signals.install()
     choose(offscreen=False)
     from installation.app import play
     from installation.control.osc import networks
@@ -442,6 +486,9 @@ def _run_play(args: argparse.Namespace) -> None:
         osc_port=args.osc_port or None,
         osc_allow=tuple(args.osc_allow),
         osc_feedback=tuple(args.osc_feedback),
+        http_port=args.http_port or None,
+        control_key=args.control_key or None,
+        http_readonly=args.http_readonly,
         audio=args.audio,
         audio_device=args.audio_device,
         midi=args.midi,
@@ -501,7 +548,12 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
 
     command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
     command.add_argument("--out", type=Path, required=True, help="a .mp4/.mov/.mkv video, or a folder for PNG frames")
-    command.add_argument("--size", type=_size, default=defaults.size, help="output size WxH (default 3840x2160)")
+    command.add_argument(
+        "--size",
+        type=_size,
+        default=defaults.size,
+        help=f"output size WxH (default {defaults.size[0]}x{defaults.size[1]})",
+    )
     command.add_argument(
         "--fps", type=finite, default=defaults.fps, help="frames per second, 1..240 (default %(default)g)"
     )
@@ -541,6 +593,12 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
     )
     command.add_argument("--force", action="store_true", help="replace an existing output")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_ray(command, "the frames are split into chunks, each a task that renders a segment, joined in order")
+    command.add_argument(
+        "--chunk-frames",
+        type=number_in(1, 10**9, int),
+        help="with --ray: frames per task (default: about 30 s of work each)",
+    )
     _add_show_options(command)
     command.set_defaults(run=_run_capture)
 
@@ -565,28 +623,42 @@ def _frame_range(text: str) -> tuple[int, int]:
 def _run_capture(args: argparse.Namespace) -> None:
     from installation.render.platform import choose
 
+    signals.install()
     choose(offscreen=True)
     from installation.capture import capture
     from installation.options import CaptureOptions
 
-    capture(
-        CaptureOptions(
-            out=args.out,
-            show=_show_options(args),
-            size=args.size,
-            fps=args.fps,
-            seconds=args.seconds,
-            frames=args.frames,
-            audio=args.audio,
-            codec=args.codec,
-            quality=args.quality,
-            preset=args.encoder_preset,
-            force=args.force,
-            mode=args.mode,
-            in_betweens=args.in_betweens,
-            quiet=args.quiet,
-        )
+    _check_ray_address(args.ray)
+    options = CaptureOptions(
+        out=args.out,
+        show=_show_options(args),
+        size=args.size,
+        fps=args.fps,
+        seconds=args.seconds,
+        frames=args.frames,
+        audio=args.audio,
+        codec=args.codec,
+        quality=args.quality,
+        preset=args.encoder_preset,
+        force=args.force,
+        mode=args.mode,
+        in_betweens=args.in_betweens,
+        quiet=args.quiet,
+        ray=args.ray,
+        chunk_frames=args.chunk_frames,
     )
+    if options.ray is None:
+        capture(options)
+        return
+    from installation.cluster.render import capture_on_ray
+
+    capture_on_ray(options)
+
+
+def _check_ray_address(address: str | None) -> None:
+    """Refuse a file or folder taken for the cluster's address (``--ray`` before a positional)."""
+    if address and Path(address).exists():
+        raise UserError(f"--ray took {address} for the cluster's address; put --ray after it, or write --ray=ADDRESS.")
 
 
 def _add_concat(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -777,47 +849,92 @@ def _size(text: str) -> tuple[int, int]:
 def _run_keyframes(args: argparse.Namespace) -> None:
     from installation.keyframes import demo
     from installation.keyframes.make import load_photo, make_keyframes
-    from installation.keyframes.request import DEFAULT_MODEL, KeyframeRequest
     from installation.keyframes.sequence import CONTACT_SHEET
     from installation.paths import keyframes_dir
 
     if args.demo:
         sequence = demo.build_demo(quiet=args.quiet)
+    elif args.ray is not None:
+        _run_keyframes_on_ray(args)
+        return
     else:
         _check_source(args)
-        photo = None if args.from_noise else load_photo(args.photo)
-        name = "from-noise" if args.from_noise else _slug(args.photo.stem)
-        backend = args.backend or ("diffusers" if args.model else "procedural")
-        request = KeyframeRequest(
-            prompt=args.prompt or "",
-            out=args.out or keyframes_dir() / name,
-            photo=photo,
-            backend=backend,
-            model=args.model or DEFAULT_MODEL,
-            negative_prompt=args.negative_prompt,
-            guidance=args.guidance,
-            scheduler=args.scheduler,
-            device=args.device,
-            dtype=args.dtype,
-            preview_vae=args.preview_vae,
-            seed=args.seed,
-            steps=args.steps,
-            strength=args.strength,
-            captures=args.captures,
-            capture_mode=args.capture,
-            size=args.size,
-            force=args.force,
-            quiet=args.quiet,
+        if len(args.photo) > 1 or len(args.prompt) > 1 or len(args.seed or []) > 1:
+            raise UserError(
+                "Several photos, prompts or seeds make several runs; add --ray to run them as Ray tasks, on this "
+                "machine or a cluster."
+            )
+        photo = None if args.from_noise else load_photo(args.photo[0])
+        name = "from-noise" if args.from_noise else _slug(args.photo[0].stem)
+        sequence = make_keyframes(
+            _keyframe_request(args, photo, args.prompt[0], (args.seed or [0])[0], args.out or keyframes_dir() / name)
         )
-        sequence = make_keyframes(request)
     print(f"{len(sequence)} keyframes in {sequence.folder}")
     print(f"contact sheet: {sequence.folder / CONTACT_SHEET}")
 
 
+def _keyframe_request(
+    args: argparse.Namespace, photo: Photo | None, prompt: str, seed: int, out: Path
+) -> KeyframeRequest:
+    """One keyframe run of the command line's options."""
+    from installation.keyframes.request import DEFAULT_MODEL, KeyframeRequest
+
+    return KeyframeRequest(
+        prompt=prompt,
+        out=out,
+        photo=photo,
+        backend=args.backend or ("diffusers" if args.model else "procedural"),
+        model=args.model or DEFAULT_MODEL,
+        negative_prompt=args.negative_prompt,
+        guidance=args.guidance,
+        scheduler=args.scheduler,
+        device=args.device,
+        dtype=args.dtype,
+        preview_vae=args.preview_vae,
+        seed=seed,
+        steps=args.steps,
+        strength=args.strength,
+        captures=args.captures,
+        capture_mode=args.capture,
+        size=args.size,
+        force=args.force,
+        quiet=args.quiet,
+    )
+
+
+def _run_keyframes_on_ray(args: argparse.Namespace) -> None:
+    """Every photo x prompt x seed as its own Ray task; the summary table at the end, exit 2 if
+    any run failed."""
+    from installation.keyframes.make import load_photo
+    from installation.paths import keyframes_dir
+
+    _check_source(args)
+    _check_ray_address(args.ray)
+    photos = {path.name: load_photo(path) for path in args.photo}
+    sources: list[tuple[str, Photo | None]] = [(path.stem, photos[path.name]) for path in args.photo] or [
+        ("noise", None)
+    ]
+    requests = [
+        _keyframe_request(
+            args, photo, prompt, seed, (args.out or keyframes_dir()) / _slug(f"{stem}-{prompt[:40]}-s{seed}")
+        )
+        for stem, photo in sources
+        for prompt in args.prompt
+        for seed in args.seed or [0]
+    ]
+    from installation.cluster.keyframes import make_on_ray, table
+
+    rows = make_on_ray(requests, photos, args.ray)
+    print(table(rows))
+    failed = sum(row.frames is None for row in rows)
+    if failed:
+        raise UserError(f"{failed} of {len(rows)} keyframe runs failed; the table above says why.")
+
+
 def _check_source(args: argparse.Namespace) -> None:
-    if args.photo is not None and args.from_noise:
-        raise UserError(f"Both a photo ({args.photo}) and --from-noise were given; drop one of them.")
-    if args.photo is None and not args.from_noise:
+    if args.photo and args.from_noise:
+        raise UserError(f"Both a photo ({args.photo[0]}) and --from-noise were given; drop one of them.")
+    if not args.photo and not args.from_noise:
         raise UserError("No photo was given; name a photo file, or add --from-noise (or use --demo).")
     if args.prompt is None:
         raise UserError('No prompt was given; add --prompt "what the photo becomes".')

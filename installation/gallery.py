@@ -104,25 +104,30 @@ class Gallery:
         )
 
     def _follow_playlist(self, state: FrameState) -> None:
-        """After one pass of a sequence, ask for the next of the playlist (loaded in the background)."""
+        """After one pass of a sequence, ask for the next of the playlist (loaded in the background);
+        when the one asked for could not be loaded, ask for the one after it at once."""
         if state.stage is not self._stage:
             self._stage, self._played, self._asked = state.stage, 0.0, None
         self._played += state.time - self._last_time
         self._last_time = state.time
         playlist = self.playlist
-        if playlist is None or self.pipeline.switching or self._played < self.pipeline.show.pass_seconds():
+        if playlist is None or self.pipeline.switching:
+            return
+        failed = self._asked is not None  # asked, loaded, and still on the same stage
+        if not failed and self._played < self.pipeline.show.pass_seconds():
             return
         try:
-            playlist.rescan()
+            if not failed:  # a failed item moves on at once, without reading the folder again
+                playlist.rescan()
         except OSError as error:
             log.warning(
                 "playlist: %s cannot be read (%s); the current sequence goes on", playlist.folder, error.strerror
             )
         following = playlist.after(self._asked or state.stage.sequence.folder)
         self._played = 0.0
-        if following != state.stage.sequence.folder:
-            self._asked = following
-            self.pipeline.request_sequence(following)
+        self._asked = None if following == state.stage.sequence.folder else following
+        if self._asked is not None:
+            self.pipeline.request_sequence(self._asked)
 
 
 def resident_megabytes() -> float:

@@ -1,7 +1,9 @@
 """Logging for weeks of running: a repeating warning is written a few times a minute, not 137 a second.
 
-Messages are grouped by their template (the format string before arguments), so a warning about
-the same missing folder or the same bad sender counts as one kind however its values vary.
+Messages are grouped by the line of code that logs them, so a warning about the same missing
+folder or the same bad sender counts as one kind however its values vary, even when a library
+formats the values into the message itself; and a message is cut to a few hundred characters,
+so no input can write megabytes into the log.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+
+MESSAGE_LIMIT = 400
 
 
 class RateLimit(logging.Filter):
@@ -20,12 +24,14 @@ class RateLimit(logging.Filter):
         self.burst = burst
         self.period = period
         self._clock = clock
-        self._windows: dict[tuple[str, object], tuple[float, int, int]] = {}
+        self._windows: dict[tuple[str, int], tuple[float, int, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True
-        key = (record.name, record.msg)
+        key = (record.pathname, record.lineno)
+        if isinstance(record.msg, str) and len(record.msg) > MESSAGE_LIMIT:
+            record.msg = record.msg[:MESSAGE_LIMIT] + "…"
         now = self._clock()
         start, count, held = self._windows.get(key, (now, 0, 0))
         if now - start >= self.period:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from installation.control.mapping import DEFAULT_MAP
 from installation.control.osc import DEFAULT_PORT, LOCAL_NETWORKS
+from installation.control.oscquery import DEFAULT_HTTP_PORT
 from installation.gallery import GalleryOptions
 from installation.render.video import DEFAULT_PRESET
 from installation.scene.cells import DEFAULT_COLUMNS
@@ -70,6 +71,11 @@ class PlayOptions:
     osc_feedback: tuple[tuple[str, int], ...] = ()
     """Where feedback goes; empty: every controller heard from in the last 10 minutes."""
     osc_map: Path = DEFAULT_MAP
+    http_port: int | None = DEFAULT_HTTP_PORT
+    """OSCQuery and the control page (0: any free port); None: off."""
+    control_key: str | None = None
+    """What a websocket must bring to write (None: any allowed client writes)."""
+    http_readonly: bool = False
     audio: str = "input"
     """``input`` (the live sound input), ``none``, or the path of a music file heard in show time."""
     audio_device: str | None = None
@@ -100,3 +106,7 @@ class CaptureOptions:
     mode: str = "spheres"
     in_betweens: int = DEFAULT_IN_BETWEENS
     quiet: bool = False
+    ray: str | None = None
+    """Render on Ray: None, on this machine alone; "", a local Ray instance; else a cluster's address."""
+    chunk_frames: int | None = None
+    """Frames per Ray task; None: about 30 s of work each (``installation.cluster.chunks``)."""

@@ -1,24 +1,44 @@
-"""Stop requests from a service manager: SIGTERM and SIGHUP end the loops cleanly between frames.
+"""Stop requests from a service manager: SIGTERM and SIGHUP end play and capture cleanly.
 
-The handlers only set a flag; the live loop and the capture loop look at it once per frame, so a
-stop never lands inside a GL call or a half-written file. ``systemctl stop`` and ``timeout``
-therefore end the show within a frame, with outputs finished and playable.
+While a loop runs (``polling``), the handlers only set a flag that the loop reads once per
+frame, so a stop never lands inside a GL call or a half-written file and outputs stay finished
+and playable. Before the loop runs (loading a long sequence, building the demo), the handler
+raises ``Stopped`` at once, so ``systemctl stop`` and ``timeout`` never wait for a start-up.
+Commands that do not install the handlers keep the default action: the signal ends them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 STOP = threading.Event()
 SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-received: list[str] = []
+received: list[int] = []
+_polling = threading.Event()
+
+
+class Stopped(Exception):
+    """The command ended early because a stop signal arrived; what it wrote is finished and kept."""
+
+    def __init__(self) -> None:
+        self.signal = received[-1] if received else signal.SIGTERM
+        super().__init__(f"stopped by {signal.Signals(self.signal).name}")
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports a process the signal ended."""
+        return 128 + int(self.signal)
 
 
 def _request_stop(number: int, frame: FrameType | None) -> None:
-    received.append(signal.Signals(number).name)
+    received.append(number)
     STOP.set()
+    if not _polling.is_set():
+        raise Stopped()
 
 
 def install() -> None:
@@ -28,12 +48,17 @@ def install() -> None:
             signal.signal(number, _request_stop)
 
 
+@contextlib.contextmanager
+def polling() -> Iterator[None]:
+    """While inside, a stop only sets the flag: the loop reads it between frames."""
+    if STOP.is_set():
+        raise Stopped()
+    _polling.set()
+    try:
+        yield
+    finally:
+        _polling.clear()
+
+
 def stop_requested() -> bool:
     return STOP.is_set()
-
-
-class Stopped(Exception):
-    """A loop ended early because a stop signal arrived; what it wrote is finished and kept."""
-
-    def __init__(self) -> None:
-        super().__init__(f"stopped by {received[-1] if received else 'a signal'}")

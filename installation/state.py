@@ -11,12 +11,14 @@ import json
 import logging
 import os
 import reprlib
+import stat
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from installation.config import is_finite_number
+from installation.errors import UserError
 from installation.keyframes.sequence import NAME_MAX, name_bytes
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,21 @@ class SavedState:
     parameters: dict[str, float]
 
 
+def check_state_file(path: Path) -> None:
+    """Refuse a state path that is there but is not a regular file (a device, a FIFO, a folder):
+    loading would block on it or saving would replace it."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise UserError(
+            f"The state file {path} cannot be reached ({error.strerror}); choose another --state, or --state none."
+        ) from error
+    if not stat.S_ISREG(mode):
+        raise UserError(f"The state file {path} is not a regular file; give a file path with --state, or --state none.")
+
+
 def save_state(path: Path, state: SavedState) -> None:
     """Write atomically: a power cut mid-write leaves the previous state, never half of one.
 
@@ -43,6 +60,8 @@ def save_state(path: Path, state: SavedState) -> None:
     """
     temporary: str | None = None
     try:
+        if path.exists() and not path.is_file():
+            raise OSError(f"{path} is not a regular file")
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".state-")
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -59,6 +78,8 @@ def save_state(path: Path, state: SavedState) -> None:
 def load_state(path: Path) -> SavedState | None:
     """The saved state, or None (missing, unreadable, damaged or absurd: the show starts fresh)."""
     try:
+        if path.exists() and not path.is_file():
+            raise OSError(f"{path} is not a regular file")
         return _parse(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None

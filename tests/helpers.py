@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from installation.keyframes.sequence import Frame, KeyframeSequence, Manifest
+from installation.options import PlayOptions, ShowOptions
+from installation.scene.conductor import Order
 from installation.scene.stage import Stage, prepare_stage
 
 
@@ -85,3 +87,18 @@ def run_without_torch(argv: list[str]) -> subprocess.CompletedProcess[str]:
         "assert code == 0 and 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
     )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def quiet_options(sequence: Path, frames: int, **extra) -> PlayOptions:
+    """A short offscreen run with no sound, OSC, web server, state or watchdog."""
+    return PlayOptions(
+        show=ShowOptions(sequence, order=Order.FORWARD),
+        window=(160, 96),
+        vsync=False,
+        frames=frames,
+        fixed_step=60.0,
+        audio="none",
+        osc_port=extra.pop("osc_port", None),
+        http_port=extra.pop("http_port", None),
+        **extra,
+    )

@@ -70,6 +70,7 @@ def soak(library: Path, frames: int, samples: int = 20) -> list[Sample]:
         fixed_step=60.0,
         frames=frames,
         osc_port=0,
+        http_port=None,
         audio="none",
         gallery=GalleryOptions(watchdog=None),
     )

@@ -12,9 +12,7 @@ import pytest
 from PIL import Image
 
 from installation.app import Player
-from installation.options import PlayOptions, ShowOptions
-from installation.scene.conductor import Order
-from tests.helpers import metamorph, run_without_torch
+from tests.helpers import metamorph, quiet_options, run_without_torch
 
 SIZE = (160, 96)
 
@@ -69,20 +67,6 @@ def test_play_mid_transition_and_letterbox(sequence_folder: Path, tmp_path: Path
     assert picture[:, :50].max() < 8 and picture[:, -50:].max() < 8  # bars beside a 200x120 picture
     middle = picture[:, 60:260]
     assert (middle.sum(-1) < 20).mean() > 0.2  # small spheres, no backdrop: black shows between them
-
-
-def quiet_options(sequence: Path, frames: int, **extra) -> PlayOptions:
-    """A short offscreen run with no sound, OSC, state or watchdog."""
-    return PlayOptions(
-        show=ShowOptions(sequence, order=Order.FORWARD),
-        window=SIZE,
-        vsync=False,
-        frames=frames,
-        fixed_step=60.0,
-        audio="none",
-        osc_port=extra.pop("osc_port", None),
-        **extra,
-    )
 
 
 def test_keys_drive_the_conductor(sequence_folder: Path) -> None:

@@ -137,6 +137,8 @@ def test_video_ranges_concat_into_the_whole(sequence_folder: Path, tmp_path: Pat
         "0.5",
         "--duration",
         "1.5",
+        "--quality",
+        "95",
     ]
     for name, extra in (("whole.mp4", []), ("head.mp4", ["--frames", "0:30"]), ("tail.mp4", ["--frames", "30:60"])):
         assert metamorph(*common, "--out", str(tmp_path / name), *extra).returncode == 0
@@ -147,7 +149,7 @@ def test_video_ranges_concat_into_the_whole(sequence_folder: Path, tmp_path: Pat
     whole, parts = decode(tmp_path / "whole.mp4")[1], decode(tmp_path / "joined.mp4")[1]
     assert len(parts) == len(whole) == 60
     worst = max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(whole, parts, strict=True))
-    assert worst < 3.0  # the same pictures, encoded in two pieces
+    assert worst < 3.0  # the same pictures, encoded in two pieces at a quality whose codec error is small
 
 
 @pytest.fixture(scope="module")

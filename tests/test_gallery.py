@@ -17,6 +17,7 @@ from pythonosc.udp_client import SimpleUDPClient
 from installation.app import Player
 from installation.errors import UserError
 from installation.gallery import GalleryOptions
+from installation.logs import RateLimit
 from installation.options import PlayOptions, ShowOptions
 from installation.render.window import GLError
 from installation.scene.commands import Command
@@ -42,6 +43,7 @@ def options(
         fixed_step=60.0,
         audio="none",
         osc_port=osc_port,
+        http_port=None,
         frames=frames,
         screenshot=screenshot,
     )
@@ -115,6 +117,13 @@ def test_a_broken_first_or_saved_item_is_skipped(library: Path, tmp_path: Path) 
         Player(options(library))
 
 
+def test_a_broken_item_at_a_turn_is_skipped_at_once(library: Path) -> None:
+    shutil.copytree(library / "alps", library / "b-broken")
+    (library / "b-broken" / "001.png").write_bytes(b"not a png")
+    player = Player(options(library, frames=150))  # one pass is 90 frames
+    assert names_played(player) == ["alps", "valley"]  # not a second pass of alps while b-broken fails
+
+
 def test_sequences_added_while_playing_join_and_a_vanished_folder_does_not_flood_the_log(library: Path, caplog) -> None:
     player = Player(options(library, frames=600))
     shutil.copytree(library / "alps", library / "zzz-new")
@@ -128,8 +137,13 @@ def test_sequences_added_while_playing_join_and_a_vanished_folder_does_not_flood
         return step()
 
     player.pipeline.step = vanish_after_three_passes
-    with caplog.at_level(logging.WARNING):
-        assert names_played(player)[:3] == ["alps", "valley", "zzz-new"]
+    limit = RateLimit()  # as the command's log handlers have; the capture handler outlives this test
+    caplog.handler.addFilter(limit)
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert names_played(player)[:3] == ["alps", "valley", "zzz-new"]
+    finally:
+        caplog.handler.removeFilter(limit)
     warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert 1 <= len(warnings) <= 10, [record.getMessage() for record in warnings]
     assert player.frames == 600 and player.state.stage.count == 3  # the show goes on from memory

@@ -385,11 +385,11 @@ def _watch_parent(gone: threading.Event) -> None:
 
 
 class MusicFile:
-    """A music file decoded to mono samples, read frame by frame in step with a capture."""
+    """A music file decoded to mono samples, read in step with the show's clock."""
 
     SAMPLE_RATE = 44100.0
 
-    def __init__(self, path: Path, fps: float) -> None:
+    def __init__(self, path: Path) -> None:
         from installation.render.video import ffmpeg
 
         result = subprocess.run(
@@ -416,13 +416,10 @@ class MusicFile:
             )
         self.samples = np.frombuffer(result.stdout, dtype=np.float32)
         self.sample_rate = self.SAMPLE_RATE
-        self.fps = fps
 
-    def frame(self, index: int) -> np.ndarray:
-        """The samples heard during frame ``index``."""
-        start = round(index * self.SAMPLE_RATE / self.fps)
-        stop = round((index + 1) * self.SAMPLE_RATE / self.fps)
-        return self.samples[start:stop]
+    def between(self, start: float, stop: float) -> np.ndarray:
+        """The samples heard from show time ``start`` to ``stop`` (seconds): what a frame hears."""
+        return self.samples[round(start * self.sample_rate) : round(stop * self.sample_rate)]
 
 
 if __name__ == "__main__":

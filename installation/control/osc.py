@@ -68,6 +68,17 @@ def networks(cidrs: list[str]) -> tuple[Network, ...]:
         ) from error
 
 
+def allowed(host: str | None, networks: tuple[Network, ...]) -> bool:
+    """Whether a peer at ``host`` may be heard and answered: any when ``networks`` is empty."""
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
 def translate(mapping: Mapping, address: str, args: tuple[Any, ...]) -> list[Command]:
     """The commands an OSC message asks for; empty when it asks for nothing valid."""
     control = mapping.controls.get(address)
@@ -115,13 +126,7 @@ class _Server(BlockingOSCUDPServer):
     counts: Counter[str]
 
     def verify_request(self, request, client_address) -> bool:
-        if not self.allowed:
-            return True
-        try:
-            address = ipaddress.ip_address(client_address[0])
-        except ValueError:
-            return False
-        if any(address in network for network in self.allowed):
+        if allowed(client_address[0], self.allowed):
             return True
         self.counts["refused"] += 1
         return False

@@ -51,9 +51,7 @@ class MusicSound:
         self._analysis = SoundAnalysis(music.sample_rate)
 
     def listen(self, start: float, stop: float) -> SoundFeatures:
-        rate = self.music.sample_rate
-        samples = self.music.samples[round(start * rate) : round(stop * rate)]
-        return self._analysis.update(samples, stop - start)
+        return self._analysis.update(self.music.between(start, stop), stop - start)
 
     def describe(self) -> dict[str, object]:
         return {"input": "file", "level_db": self._analysis.level_db, "noise_db": self._analysis.noise_db}
@@ -62,11 +60,11 @@ class MusicSound:
         pass
 
 
-def open_sound(audio: str | Path | None, device: str | None = None, fps: float = 60.0) -> SoundSource:
+def open_sound(audio: str | Path | None, device: str | None = None) -> SoundSource:
     """``"input"``: the live input (``device`` by name); a path: that music file; None: silence."""
     if audio is None or audio == "none":
         return NoSound()
     if audio == "input":
         live = open_microphone(device)
         return LiveSound(live) if live is not None else NoSound()
-    return MusicSound(MusicFile(Path(audio), fps))
+    return MusicSound(MusicFile(Path(audio)))

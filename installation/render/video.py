@@ -136,8 +136,10 @@ def probe(path: Path) -> Media:
 
 def probe_audio(path: Path) -> float:
     """The duration in seconds of a music file, or one sentence saying why it is not one."""
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"The audio file {path} does not exist; give the path of a WAV, FLAC or MP3 file.")
+    if not path.is_file():
+        raise UserError(f"The audio file {path} is not a regular file; give the path of a WAV, FLAC or MP3 file.")
     media = probe(path)
     if not media.audio or not media.duration:
         raise UserError(f"The audio file {path} holds no sound ffmpeg can read; give a WAV, FLAC or MP3 file.")
@@ -197,9 +199,11 @@ class VideoWriter:
         if path.suffix.lower() in (".mp4", ".mov"):
             command += ["-movflags", "+faststart"]
         command += ["-f", MUXERS[path.suffix.lower()], str(self.partial)]
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        assert self._process.stdin is not None and self._process.stderr is not None
-        self._stdin, self._stderr = self._process.stdin, self._process.stderr
+        # ffmpeg's messages go to a file: a pipe read only on failure could fill and stall ffmpeg.
+        self._stderr = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=self._stderr, start_new_session=True)
+        assert self._process.stdin is not None
+        self._stdin = self._process.stdin
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=3)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._pump, name="video-writer", daemon=True)
@@ -238,10 +242,21 @@ class VideoWriter:
         _rename(self.partial, self.path)
         return self.path
 
+    def discard(self) -> None:
+        """After a failure elsewhere: stop ffmpeg and remove the unfinished file."""
+        self._queue.put(None)
+        self._thread.join()
+        with contextlib.suppress(OSError):
+            self._stdin.close()
+        self._process.kill()
+        self._process.wait()
+        self.partial.unlink(missing_ok=True)
+
     def _failure(self) -> UserError:
         """The reason ffmpeg stopped, as one sentence; its unplayable output is removed."""
         self._process.wait()
         self.partial.unlink(missing_ok=True)
+        self._stderr.seek(0)
         message = self._stderr.read().decode(errors="replace").strip().splitlines()
         reason = message[-1] if message else f"ffmpeg exited with code {self._process.returncode}"
         return UserError(f"ffmpeg could not write {self.path} ({reason}); check the path, disk space and --codec.")
@@ -306,6 +321,10 @@ class FrameFolder:
             self._outcome(future)
         self._pool.shutdown()
         return self.folder
+
+    def discard(self) -> None:
+        """After a failure elsewhere: stop writing; the frames already saved are whole and stay."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def frame_name(index: int) -> str:

@@ -108,6 +108,8 @@ class FramePipeline:
     def _apply(self, commands: list[Command]) -> None:
         for command in commands:
             if self.switching and COMMANDS[command.name].waits_for_switch:
+                if len(self._deferred) == self._deferred.maxlen:
+                    self.commands.dropped += 1  # the oldest waiting command falls out
                 self._deferred.append(command)
                 continue
             run(self.show, command)

@@ -166,7 +166,7 @@ def test_the_device_process_reports_a_missing_device() -> None:
         DeviceProcess("no such sound card 5c1e")
 
 
-def test_music_file_frames_follow_the_clock(tmp_path: Path) -> None:
+def test_music_file_is_read_in_show_time(tmp_path: Path) -> None:
     path = tmp_path / "ramp.wav"
     samples = (np.linspace(-0.5, 0.5, 44100) * 32767).astype(np.int16)
     with wave.open(str(path), "wb") as stream:
@@ -174,7 +174,7 @@ def test_music_file_frames_follow_the_clock(tmp_path: Path) -> None:
         stream.setsampwidth(2)
         stream.setframerate(44100)
         stream.writeframes(samples.tobytes())
-    music = MusicFile(path, fps=25)
-    assert music.frame(0).size == 1764 and music.frame(24).size == 1764
-    assert music.frame(10)[0] == pytest.approx(-0.5 + 10 / 25, abs=1e-3)
-    assert music.frame(25).size == 0
+    music = MusicFile(path)
+    assert music.between(0.0, 0.04).size == 1764 and music.between(0.96, 1.0).size == 1764
+    assert music.between(0.4, 0.44)[0] == pytest.approx(-0.5 + 0.4, abs=1e-3)
+    assert music.between(1.0, 1.04).size == 0

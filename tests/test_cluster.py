@@ -1,0 +1,158 @@
+"""``capture --ray`` and ``keyframes --ray`` on a real two-node Ray cluster on loopback, and the
+parts that need no cluster: chunking, the GL refusal of a node, Ray never loaded without --ray."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from installation.capture import Plan
+from installation.cluster.chunks import frames_per_chunk, split
+from installation.keyframes.sequence import load_sequence
+from tests.helpers import metamorph
+from tests.media import decoded_frames
+from tests.ray_cluster import Cluster, two_nodes, worker_pids
+
+SHOW = ["--size", "160x96", "--fps", "20", "--hold", "0.5", "--duration", "1.5", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One cluster for the module: Ray takes seconds to start."""
+    with two_nodes(tmp_path_factory.mktemp("ray") / "session") as running:
+        yield running
+
+
+def pngs(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("frame_*.png"))}
+
+
+def test_chunks_cover_the_range_in_order() -> None:
+    parts = split(Plan(7, 30, 40), 6)
+    assert [(part.first, part.stop) for part in parts] == [(7, 13), (13, 19), (19, 25), (25, 30)]
+    assert frames_per_chunk((3840, 2160)) == 109 and frames_per_chunk((100_000, 100_000)) == 1
+
+
+def test_plain_capture_and_keyframes_never_import_ray(sequence_folder: Path, photo_file: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys; from installation.cli import main; import installation.app; "
+        f"assert main(['capture', {str(sequence_folder)!r}, '--out', {str(tmp_path / 'frames')!r}, "
+        "'--size', '32x32', '--seconds', '0.1', '--quiet']) == 0; "
+        f"assert main(['keyframes', {str(photo_file)!r}, '--prompt', 'pink', '--captures', '2', '--steps', '4', "
+        f"'--size', '32x32', '--out', {str(tmp_path / 'seq')!r}, '--quiet']) == 0; "
+        "assert not [m for m in sys.modules if m == 'ray' or m.startswith('ray.')]"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_node_without_opengl_refuses_its_chunk_in_one_sentence(tmp_path: Path) -> None:
+    code = (
+        "from pathlib import Path; from installation.options import CaptureOptions; "
+        "from installation.cluster.tasks import ChunkJob, render_chunk; "
+        f"out = Path({str(tmp_path / 'frames')!r}); "
+        "outcome = render_chunk(ChunkJob(3, CaptureOptions(out=out), 0, 5, out, out / 'marker'), None, 'node-a'); "
+        "print(outcome.index, outcome.frames, outcome.node_fault, outcome.node); print(outcome.failure)"
+    )
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}  # SDL's driver that has no OpenGL
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    status, failure = result.stdout.splitlines()
+    assert status == "3 None True node-a" and failure.startswith("OpenGL 3.3 core is needed but ")
+    assert failure.endswith("; update the graphics driver, or use Mesa's software renderer (LIBGL_ALWAYS_SOFTWARE=1).")
+    assert not (tmp_path / "frames").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["keyframes", "PHOTO", "--prompt", "a", "b"], "Several photos, prompts or seeds make several runs; add --ray"),
+        (
+            ["capture", "--ray", "PHOTO", "--out", "x.mp4"],
+            "--ray took PHOTO for the cluster's address; put --ray after it",
+        ),
+    ],
+    ids=["several runs without ray", "ray before a path"],
+)
+def test_misuse_is_one_sentence(photo_file: Path, argv: list[str], message: str) -> None:
+    result = metamorph(*[str(photo_file) if arg == "PHOTO" else arg for arg in argv])
+    assert result.returncode == 2
+    assert message.replace("PHOTO", str(photo_file)) in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_four_chunks_give_the_png_files_of_a_single_run(
+    cluster: Cluster, sequence_folder: Path, tmp_path: Path
+) -> None:
+    common = ["capture", str(sequence_folder), *SHOW, "--seconds", "1.2"]
+    assert metamorph(*common, "--out", str(tmp_path / "single")).returncode == 0
+    split_run = metamorph(
+        *common, "--out", str(tmp_path / "ray"), "--chunk-frames", "6", "--ray", cluster.address, env=cluster.env
+    )
+    assert split_run.returncode == 0, split_run.stderr
+    assert "24 frames written to" in split_run.stderr and "in 4 chunks" in split_run.stderr
+    single = pngs(tmp_path / "single")
+    assert len(single) == 24 and pngs(tmp_path / "ray") == single
+    assert sorted(path.name for path in (tmp_path / "ray").iterdir()) == sorted(single)  # no marker, no partials
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_chunk_still_gives_a_complete_video(
+    cluster: Cluster, sequence_folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "killed.mp4"
+    argv = ["capture", str(sequence_folder), *SHOW, "--seconds", "4", "--chunk-frames", "20", "--out", str(out)]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "installation", *argv, "--ray", cluster.address],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cluster.env,
+    )
+    deadline = time.monotonic() + 60
+    while not (running := worker_pids("_chunk_task")):
+        assert run.poll() is None and time.monotonic() < deadline, "no chunk was seen running"
+        time.sleep(0.02)
+    os.kill(running[0], signal.SIGKILL)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 0, stderr
+    assert decoded_frames(out) == 80
+    assert not out.with_name(f".{out.name}.chunks").exists() and not out.with_name(f"{out.name}.partial").exists()
+
+
+@pytest.mark.slow
+def test_three_keyframe_jobs_make_three_sequences(cluster: Cluster, photo_file: Path, tmp_path: Path) -> None:
+    prompts = ["pink wavy", "teal cubist", "gold"]
+    result = metamorph(
+        "keyframes",
+        str(photo_file),
+        "--prompt",
+        *prompts,
+        "--seed",
+        "5",
+        "--size",
+        "64x48",
+        "--steps",
+        "10",
+        "--captures",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--ray",
+        cluster.address,
+        env=cluster.env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("done ") == 3 and "failed" not in result.stdout
+    folders = sorted(path for path in tmp_path.iterdir() if path.is_dir())
+    sequences = [load_sequence(folder) for folder in folders]
+    assert sorted(sequence.manifest.prompt for sequence in sequences) == sorted(prompts)
+    assert all(len(sequence) == 4 and sequence.manifest.seed == 5 for sequence in sequences)
+    assert [folder.name for folder in folders] == ["alps-gold-s5", "alps-pink-wavy-s5", "alps-teal-cubist-s5"]
