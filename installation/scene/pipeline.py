@@ -106,8 +106,9 @@ class FramePipeline:
         return self.loader is not None and self.loader.pending
 
     def _apply(self, commands: list[Command]) -> None:
+        switching = self.switching  # read once a batch: only a request in the batch changes it
         for command in commands:
-            if self.switching and COMMANDS[command.name].waits_for_switch:
+            if switching and COMMANDS[command.name].waits_for_switch:
                 if len(self._deferred) == self._deferred.maxlen:
                     self.commands.dropped += 1  # the oldest waiting command falls out
                 self._deferred.append(command)
@@ -116,6 +117,7 @@ class FramePipeline:
             if self.show.requested is not None:
                 wanted, self.show.requested = self.show.requested, None
                 self.request_sequence(wanted)
+                switching = self.switching
 
     def _land_switch(self) -> None:
         result = self.loader.poll() if self.loader is not None else None
