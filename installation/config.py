@@ -11,11 +11,10 @@ import argparse
 import json
 import math
 import reprlib
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from installation.errors import UserError
 

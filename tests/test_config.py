@@ -7,10 +7,10 @@ import datetime
 import json
 import math
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

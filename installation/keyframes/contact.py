@@ -25,7 +25,7 @@ def contact_sheet(sequence: KeyframeSequence) -> Image.Image:
     sheet = Image.new("RGB", (columns * (thumb_w + _GAP) + _GAP, rows * (cell_h + _GAP) + _GAP), (18, 18, 22))
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=18)
-    for index, (frame, pixels) in enumerate(zip(manifest.frames, sequence.frames)):
+    for index, (frame, pixels) in enumerate(zip(manifest.frames, sequence.frames, strict=True)):
         left = _GAP + (index % columns) * (thumb_w + _GAP)
         top = _GAP + (index // columns) * (cell_h + _GAP)
         thumbnail = Image.fromarray(pixels).resize((thumb_w, thumb_h), Image.Resampling.LANCZOS)

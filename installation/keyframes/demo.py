@@ -94,9 +94,7 @@ def _ridge(width: int, shore: int, rng: np.random.Generator) -> tuple[np.ndarray
     return ridge.astype(np.float32), np.float32(peak_x * width)
 
 
-def _rock_and_snow(
-    ridge: np.ndarray, summit: np.floating, shore: int, rng: np.random.Generator
-) -> np.ndarray:
+def _rock_and_snow(ridge: np.ndarray, summit: np.floating, shore: int, rng: np.random.Generator) -> np.ndarray:
     width = ridge.size
     rows = np.arange(shore, dtype=np.float32)[:, None]
     cols = np.arange(width, dtype=np.float32)[None, :]

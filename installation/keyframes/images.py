@@ -50,8 +50,7 @@ def read_rgb(path: Path, what: str, fix: str, max_pixels: int = MAX_PIXELS) -> I
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise UserError(
-            f"The {what} {path} is above the {max_pixels / 1e6:.0f} MP that is decoded safely; "
-            "downscale it first."
+            f"The {what} {path} is above the {max_pixels / 1e6:.0f} MP that is decoded safely; downscale it first."
         ) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise UserError(f"The {what} {path} is not a readable image ({_reason(error)}); {fix}.") from error

@@ -7,7 +7,7 @@ seconds, not a whole run.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from installation import __version__
@@ -70,7 +70,7 @@ def make_keyframes(request: KeyframeRequest) -> KeyframeSequence:
         height=generated.size[1],
         frames=tuple(generated.infos),
         source=None if request.photo is None else request.photo.source,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
         package_version=__version__,
         options=generated.options,
     )

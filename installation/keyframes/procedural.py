@@ -11,11 +11,10 @@ real model, but the picture is an image-processing result, never a neural one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
-
 from tqdm import tqdm
 
 from installation.keyframes.capture import capture_indices

@@ -13,10 +13,11 @@ import math
 import os
 import reprlib
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -141,9 +142,7 @@ def load_sequence(folder: Path) -> KeyframeSequence:
     folder = Path(folder)
     with _unreadable_as_sentence(folder):
         if not folder.is_dir():
-            raise SequenceError(
-                f"{folder} is not a folder; give a keyframe sequence folder or {_REMAKE}."
-            )
+            raise SequenceError(f"{folder} is not a folder; give a keyframe sequence folder or {_REMAKE}.")
         manifest = read_manifest(folder)
         frames = [_load_frame(folder, frame, manifest) for frame in manifest.frames]
     return KeyframeSequence(folder=folder, manifest=manifest, frames=frames)
@@ -266,9 +265,7 @@ def _check_values(path: Path, manifest: Manifest) -> None:
             f"{MAX_PIXELS / 1e6:.0f} MP; {_REMAKE} with a smaller --size."
         )
     if manifest.capture_mode not in CAPTURE_MODES:
-        raise SequenceError(
-            f"{path} has an unknown capture_mode {reprlib.repr(manifest.capture_mode)}; {_REMAKE}."
-        )
+        raise SequenceError(f"{path} has an unknown capture_mode {reprlib.repr(manifest.capture_mode)}; {_REMAKE}.")
     if not 0.0 <= manifest.strength <= 1.0:  # also false for NaN
         raise SequenceError(f"{path} has a strength of {manifest.strength}, outside 0..1; {_REMAKE}.")
     if isinstance(manifest.guidance, float) and not math.isfinite(manifest.guidance):
@@ -284,9 +281,7 @@ def _check_values(path: Path, manifest: Manifest) -> None:
 def _load_frame(folder: Path, frame: Frame, manifest: Manifest) -> np.ndarray:
     path = folder / frame.file
     if path.is_symlink() and folder.resolve() not in path.resolve().parents:
-        raise SequenceError(
-            f"{path} is a link that leaves {folder}; copy the frame into the folder instead."
-        )
+        raise SequenceError(f"{path} is a link that leaves {folder}; copy the frame into the folder instead.")
     image = read_rgb(path, what="keyframe", fix=f"restore it or {_REMAKE}")
     if image.size != manifest.size:
         raise SequenceError(
@@ -316,8 +311,7 @@ def prepare_output(folder: Path, force: bool) -> None:
     if folder.is_dir() and any(folder.iterdir()):
         if not force:
             raise UserError(
-                f"The output folder {folder} is not empty; choose another --out or add --force "
-                "to replace it."
+                f"The output folder {folder} is not empty; choose another --out or add --force to replace it."
             )
         _clear_sequence(folder)
     try:
@@ -326,8 +320,7 @@ def prepare_output(folder: Path, force: bool) -> None:
         probe.close()
     except OSError as error:
         raise UserError(
-            f"The output folder {folder} cannot be written ({error.strerror or error}); "
-            "choose another --out."
+            f"The output folder {folder} cannot be written ({error.strerror or error}); choose another --out."
         ) from error
 
 
@@ -355,7 +348,7 @@ def save_sequence(
     sequence = KeyframeSequence(folder=folder, manifest=manifest, frames=frames)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for frame, pixels in zip(manifest.frames, frames):
+        for frame, pixels in zip(manifest.frames, frames, strict=True):
             if pixels.shape != (manifest.height, manifest.width, 3) or pixels.dtype != np.uint8:
                 raise ValueError(f"frame {frame.file} is {pixels.shape} {pixels.dtype}")
             Image.fromarray(pixels).save(folder / frame.file, optimize=False, compress_level=6)

@@ -167,9 +167,10 @@ def _facets(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     labels = _voronoi_labels(width, height, rng)
     count = int(labels.max()) + 1
     area = np.bincount(labels.ravel(), minlength=count).astype(np.float32)
-    means = np.stack(
-        [np.bincount(labels.ravel(), pixels[..., c].ravel(), count) for c in range(3)], axis=-1
-    ) / np.maximum(area, 1)[:, None]
+    means = (
+        np.stack([np.bincount(labels.ravel(), pixels[..., c].ravel(), count) for c in range(3)], axis=-1)
+        / np.maximum(area, 1)[:, None]
+    )
     angle = rng.uniform(0, 2 * np.pi, count)
     y, x = np.mgrid[0:height, 0:width].astype(np.float32) / max(width, height)
     slant = np.cos(angle)[labels] * x + np.sin(angle)[labels] * y

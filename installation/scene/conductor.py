@@ -8,10 +8,10 @@ change smoothly mid-transition without a jump.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Order(str, Enum):
+class Order(StrEnum):
     """How the show walks the sequence."""
 
     FORWARD = "forward"  # first to last, then rest on the last

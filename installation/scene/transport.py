@@ -9,7 +9,7 @@ fading in place. It runs once per pair of keyframes, in numpy.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -19,7 +19,7 @@ _LIGHTNESS_GROUPS = 24
 _HUE_GROUPS = 6
 
 
-class Transport(str, Enum):
+class Transport(StrEnum):
     GRID = "grid"
     COLOR = "color"
 

@@ -1,5 +1,7 @@
 """Which steps become keyframes."""
 
+import itertools
+
 import pytest
 
 from installation.keyframes.capture import capture_indices
@@ -11,7 +13,7 @@ def test_captures_are_distinct_evenly_spread_and_end_on_the_last_step(executed: 
     assert len(indices) == len(set(indices)) == captures
     assert indices == sorted(indices)
     assert indices[-1] == executed - 1
-    gaps = [b - a for a, b in zip([-1, *indices], indices)]
+    gaps = [b - a for a, b in itertools.pairwise([-1, *indices])]
     assert max(gaps) - min(gaps) <= 1
 
 

@@ -18,16 +18,7 @@ from tests.helpers import metamorph
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def two_threads():
-    """Bit-identical CPU results need one thread count."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("two_threads")]
 
 
 @pytest.fixture(scope="module")

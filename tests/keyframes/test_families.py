@@ -20,19 +20,10 @@ from installation.keyframes.sequence import KeyframeSequence, load_sequence
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("two_threads")]
 PROMPT = "pink waves"
 SEED = 3
 README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def two_threads():
-    """Bit-identical CPU results need one thread count."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

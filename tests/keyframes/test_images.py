@@ -30,7 +30,9 @@ def png_16bit(path: Path, pixels: np.ndarray) -> Path:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -75,4 +77,7 @@ def test_a_photo_path_too_long_for_the_file_system_is_one_sentence(tmp_path: Pat
     path = tmp_path / ("a" * 300 + ".png")
     with pytest.raises(UserError) as raised:
         load_photo(path)
-    assert str(raised.value) == f"The photo {path} cannot be read (File name too long); give the path of a PNG, JPEG or WebP photo."
+    assert (
+        str(raised.value)
+        == f"The photo {path} cannot be read (File name too long); give the path of a PNG, JPEG or WebP photo."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,7 @@ def test_structure_follows_the_photo(demo_run) -> None:
 
 def test_frames_change_gradually(demo_run) -> None:
     frames = [frame.astype(np.float32) for frame in demo_run.frames]
-    jumps = np.array([np.abs(b - a).mean() for a, b in zip(frames, frames[1:])])
+    jumps = np.array([np.abs(b - a).mean() for a, b in itertools.pairwise(frames)])
     assert jumps.min() > 0
     assert jumps.max() < 2.5 * jumps.mean()
 
@@ -79,7 +80,11 @@ def test_frames_change_gradually(demo_run) -> None:
 def test_same_arguments_same_bytes_and_seed_matters(small_scene: np.ndarray, tmp_path: Path) -> None:
     photo = Photo(small_scene, Source("alps.png", "0" * 64))
     runs = [
-        make_keyframes(KeyframeRequest(prompt="wavy cubist teal", out=tmp_path / name, photo=photo, seed=seed, captures=4, quiet=True))
+        make_keyframes(
+            KeyframeRequest(
+                prompt="wavy cubist teal", out=tmp_path / name, photo=photo, seed=seed, captures=4, quiet=True
+            )
+        )
         for name, seed in (("a", 1), ("b", 1), ("c", 2))
     ]
     files = lambda folder: [(folder / f"{i:03d}.png").read_bytes() for i in range(5)]  # noqa: E731
@@ -108,7 +113,9 @@ def test_latent_capture_ends_on_the_same_picture(small_scene: np.ndarray, tmp_pa
 
 def test_size_crops_to_the_requested_frame(small_scene: np.ndarray, tmp_path: Path) -> None:
     photo = Photo(small_scene, Source("alps.png", "0" * 64))
-    run = make_keyframes(KeyframeRequest(prompt="blue", out=tmp_path / "s", photo=photo, size=(64, 64), captures=2, quiet=True))
+    run = make_keyframes(
+        KeyframeRequest(prompt="blue", out=tmp_path / "s", photo=photo, size=(64, 64), captures=2, quiet=True)
+    )
     assert run.frames[0].shape == (64, 64, 3)
 
 
@@ -120,9 +127,15 @@ def test_default_size_is_at_most_1920_in_multiples_of_8() -> None:
 
 
 BAD_REQUESTS = {
-    "negative seed": (["--seed", "-1"], "--seed -1 is outside 0..18446744073709551615; pick a value such as 0 or 1234."),
+    "negative seed": (
+        ["--seed", "-1"],
+        "--seed -1 is outside 0..18446744073709551615; pick a value such as 0 or 1234.",
+    ),
     "seed past 64 bits": (["--seed", str(2**64)], "--seed 18446744073709551616 is outside 0..18446744073709551615;"),
-    "huge size": (["--size", "99999x99999"], "--size 99999x99999 is too large; keyframes are at most 8192 pixels on a side and 33 MP in all, e.g. 7680x4320 or 1920x1080."),
+    "huge size": (
+        ["--size", "99999x99999"],
+        "--size 99999x99999 is too large; keyframes are at most 8192 pixels on a side and 33 MP in all, e.g. 7680x4320 or 1920x1080.",
+    ),
     "too long a side": (["--size", "16384x16"], "--size 16384x16 is too large;"),
     "too many pixels": (["--size", "8192x8192"], "--size 8192x8192 is too large;"),
 }

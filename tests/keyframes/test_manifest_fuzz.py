@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +24,9 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-names = st.text() | st.sampled_from(["000.png", "..", "a/b.png", "x" * 300 + ".png", "\udc80.png", ".hidden.png", "001.PNG"])
+names = st.text() | st.sampled_from(
+    ["000.png", "..", "a/b.png", "x" * 300 + ".png", "\udc80.png", ".hidden.png", "001.PNG"]
+)
 
 
 @st.composite

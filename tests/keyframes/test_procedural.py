@@ -13,8 +13,12 @@ from installation.keyframes.style import blur
 def test_executed_steps_match_diffusers_img2img(steps: int, strength: float) -> None:
     schedulers = pytest.importorskip("diffusers.schedulers")
     scheduler = schedulers.DDIMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1,
-        set_alpha_to_one=False, clip_sample=False,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        steps_offset=1,
+        set_alpha_to_one=False,
+        clip_sample=False,
     )
     scheduler.set_timesteps(steps)
     begin = steps - min(int(steps * strength), steps)

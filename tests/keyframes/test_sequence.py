@@ -76,7 +76,7 @@ def edit_manifest(folder: Path, change) -> None:
 def test_round_trip_keeps_manifest_and_pixels(saved: Path) -> None:
     sequence = load_sequence(saved)
     assert sequence.manifest == make_manifest()
-    for loaded, original in zip(sequence.frames, make_frames()):
+    for loaded, original in zip(sequence.frames, make_frames(), strict=True):
         np.testing.assert_array_equal(loaded, original)
     assert sequence.name == "seq"
     assert Image.open(saved / CONTACT_SHEET).size[0] > WIDTH
@@ -176,8 +176,14 @@ BROKEN_FOLDERS = {
         "manifest.json is not valid JSON (Exceeds the limit (4300 digits)",
     ),
     "not UTF-8": (lambda f: (f / MANIFEST).write_bytes(b'{"prompt": "\xff"}'), "manifest.json is not valid JSON ("),
-    "strength NaN": (lambda f: edit_manifest(f, lambda d: d.update(strength=float("nan"))), "has a strength of nan, outside 0..1"),
-    "guidance infinite": (lambda f: edit_manifest(f, lambda d: d.update(guidance=float("inf"))), "has a guidance of inf, not a finite number"),
+    "strength NaN": (
+        lambda f: edit_manifest(f, lambda d: d.update(strength=float("nan"))),
+        "has a strength of nan, outside 0..1",
+    ),
+    "guidance infinite": (
+        lambda f: edit_manifest(f, lambda d: d.update(guidance=float("inf"))),
+        "has a guidance of inf, not a finite number",
+    ),
     "no steps": (lambda f: edit_manifest(f, lambda d: d.update(steps=0)), "has steps 0, below 1"),
     "negative step": (
         lambda f: edit_manifest(f, lambda d: d["frames"][1].update(step=-4)),
@@ -250,4 +256,7 @@ def test_a_folder_name_too_long_for_the_file_system(tmp_path: Path) -> None:
     folder = tmp_path / ("b" * 300)
     with pytest.raises(SequenceError) as raised:
         load_sequence(folder)
-    assert str(raised.value) == f"{folder} cannot be read (File name too long); check the folder or make it again with `metamorph keyframes`."
+    assert (
+        str(raised.value)
+        == f"{folder} cannot be read (File name too long); check the folder or make it again with `metamorph keyframes`."
+    )
