@@ -21,7 +21,7 @@ from installation.render.platform import choose  # noqa: E402
 choose(offscreen=True)
 
 from installation.app import Player  # noqa: E402
-from installation.control.webserver import osc_message  # noqa: E402
+from installation.control.osc import osc_message  # noqa: E402
 from installation.gallery import GalleryOptions  # noqa: E402
 from installation.options import PlayOptions, ShowOptions  # noqa: E402
 

@@ -54,8 +54,8 @@ class Gallery:
         self._next_heartbeat = now + options.heartbeat
         self._next_save = now + SAVE_SECONDS
         self._stage = pipeline.show.stage
-        self._played = 0.0
-        self._last_time = 0.0
+        self._pass_start = 0.0
+        """The show time at which the current sequence's pass began."""
         self._asked: Path | None = None
         self.watchdog = Watchdog(options.watchdog) if options.watchdog else None
 
@@ -107,27 +107,28 @@ class Gallery:
         """After one pass of a sequence, ask for the next of the playlist (loaded in the background);
         when the one asked for could not be loaded, ask for the one after it at once."""
         if state.stage is not self._stage:
-            self._stage, self._played, self._asked = state.stage, 0.0, None
-        self._played += state.time - self._last_time
-        self._last_time = state.time
+            self._stage, self._pass_start, self._asked = state.stage, state.time, None
         playlist = self.playlist
         if playlist is None or self.pipeline.switching:
             return
         failed = self._asked is not None  # asked, loaded, and still on the same stage
-        if not failed and self._played < self.pipeline.show.pass_seconds():
-            return
-        try:
-            if not failed:  # a failed item moves on at once, without reading the folder again
-                playlist.rescan()
-        except OSError as error:
-            log.warning(
-                "playlist: %s cannot be read (%s); the current sequence goes on", playlist.folder, error.strerror
-            )
+        if not failed:  # a failed item moves on at once, without reading the folder again
+            if state.time - self._pass_start < self.pipeline.show.pass_seconds():
+                return
+            _rescan(playlist)
         following = playlist.after(self._asked or state.stage.sequence.folder)
-        self._played = 0.0
+        self._pass_start = state.time
         self._asked = None if following == state.stage.sequence.folder else following
         if self._asked is not None:
             self.pipeline.request_sequence(self._asked)
+
+
+def _rescan(playlist: Playlist) -> None:
+    """Read the playlist's folder again; one that cannot be read keeps the last list."""
+    try:
+        playlist.rescan()
+    except OSError as error:
+        log.warning("playlist: %s cannot be read (%s); the current sequence goes on", playlist.folder, error.strerror)
 
 
 def resident_megabytes() -> float:

@@ -68,6 +68,14 @@ def networks(cidrs: list[str]) -> tuple[Network, ...]:
         ) from error
 
 
+def osc_message(address: str, values: list[Any]) -> bytes:
+    """One OSC message as a datagram (for UDP answers and websocket streams alike)."""
+    builder = OscMessageBuilder(address=address)
+    for value in values:
+        builder.add_arg(value)
+    return builder.build().dgram
+
+
 def allowed(host: str | None, networks: tuple[Network, ...]) -> bool:
     """Whether a peer at ``host`` may be heard and answered: any when ``networks`` is empty."""
     if not networks:
@@ -201,11 +209,8 @@ class OscControl:
                 self.counts["dropped"] += 1
 
     def _reply(self, target: tuple[str, int], address: str, *args: Any) -> None:
-        builder = OscMessageBuilder(address=address)
-        for arg in args:
-            builder.add_arg(arg)
         try:
-            self._server.socket.sendto(builder.build().dgram, target)
+            self._server.socket.sendto(osc_message(address, list(args)), target)
         except OSError as error:
             log.debug("osc: cannot answer %s: %s", target, error)
 

@@ -32,12 +32,11 @@ import numpy as np
 from aiohttp import WSMsgType, web
 from PIL import Image
 from pythonosc import osc_packet
-from pythonosc.osc_message_builder import OscMessageBuilder
 from zeroconf import ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
 from installation.control.mapping import Mapping
-from installation.control.osc import Network, allowed, translate
+from installation.control.osc import Network, allowed, osc_message, translate
 from installation.control.oscquery import DEFAULT_HTTP_PORT, Method, address_space, attribute, host_info, node, readable
 from installation.errors import UserError
 from installation.scene.commands import CommandQueue
@@ -78,13 +77,6 @@ def xy_pair(mapping: Mapping) -> list[str]:
         if len(control.parameters) == 2:
             return [SPECS[name].address for name, _, _ in control.parameters]
     return []
-
-
-def osc_message(address: str, values: list[Any]) -> bytes:
-    builder = OscMessageBuilder(address=address)
-    for value in values:
-        builder.add_arg(value)
-    return builder.build().dgram
 
 
 def _json(data: object) -> web.Response:
