@@ -1,33 +1,44 @@
 """Network benchmark: the live loop's frame time with the web control busy, against no server.
 
-    .venv/bin/python benchmarks/network.py
+    .venv/bin/python benchmarks/network.py [--rounds N]
 
-The live loop (offscreen, the demo, 640x360) runs 600 frames twice: once with the HTTP server
-off, once with it on while another process (as phones and laptops would be: not in the show's
-process) keeps a control page's websocket open, LISTENing to every value, moves a fader 30
-times a second over it, and asks for the whole OSCQuery tree 1000 times a second over HTTP.
-It prints both frame times, their ratio, and what the clients got.
+The live loop (offscreen, the demo, 640x360) runs 600 frames with the HTTP server off, then
+with it on while another process (as phones and laptops would be: not in the show's process)
+keeps a control page's websocket open, LISTENing to every value, moves a fader 30 times a
+second over it, and asks for the whole OSCQuery tree 1000 times a second over HTTP. The two
+alternate for N rounds (default 3); each figure is the median of its rounds, so a busy moment
+of this shared machine does not decide the ratio.
+
+Two placements, as two lines:
+- split: the show's process on CPU 0 (Mesa's llvmpipe with one thread), the web process and the
+  clients on CPU 1: a show machine where the network has a core of its own, as any with a GPU
+  and four cores has. The ratio is what the server costs the show's own process.
+- shared: no pinning; on a 2-core machine without a GPU the clients, the server and llvmpipe's
+  rasterizer all compete for the same two cores, so this ratio is mostly the CPU they take.
+Mesa's llvmpipe draws with one thread in both. Each line also gives the show process's own CPU time a frame (all its threads) and, within it,
+that of the web server's one thread in the show (the link): what no neighbour on the machine can
+inflate but the server itself.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import threading
 import time
-
-from installation.render.platform import choose  # noqa: E402
-
-choose(offscreen=True)
-
-from installation.app import Player  # noqa: E402
-from installation.control.osc import osc_message  # noqa: E402
-from installation.gallery import GalleryOptions  # noqa: E402
-from installation.options import PlayOptions, ShowOptions  # noqa: E402
+from dataclasses import dataclass
+from pathlib import Path
 
 FRAMES = 600
 REQUESTS_PER_SECOND = 1000
 MOVES_PER_SECOND = 30
+SHOW_CPU, NETWORK_CPU = {0}, {1}
 
 
 async def _requests(session, url: str, stop, counts: dict[str, int]) -> None:
@@ -43,6 +54,8 @@ async def _requests(session, url: str, stop, counts: dict[str, int]) -> None:
 
 async def _page(session, url: str, ready, stop, counts: dict[str, int]) -> None:
     """What the control page does: LISTEN to everything, move a fader, read what streams back."""
+    from installation.control.osc import osc_message
+
     async with session.ws_connect(url.replace("http", "ws")) as ws:
         async with session.get(url) as answer:
             tree = await answer.json()
@@ -74,14 +87,59 @@ async def _clients(port: int, ready, stop, results) -> None:
     except aiohttp.ClientError:
         pass  # the show closed its server at the end of the run
     finally:
-        results.update(counts)
+        results.put(counts)
 
 
-def clients(port: int, ready, stop, results) -> None:
+def clients(port: int, cpus: set[int] | None, ready, stop, results) -> None:
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     asyncio.run(_clients(port, ready, stop, results))
 
 
-def loop_seconds(with_server: bool) -> tuple[float, dict[str, int]]:
+@dataclass
+class Run:
+    frame: float
+    """Wall seconds a frame."""
+    cpu: float
+    """The show process's CPU seconds a frame (every thread: loop, llvmpipe, link)."""
+    link: float
+    """The CPU seconds a frame of the web server's one thread in the show's process (the link)."""
+    counts: dict[str, int]
+
+
+class _LinkCpu:
+    """The CPU seconds the web server's link thread uses from now on, read from /proc (Linux, to the nanosecond) every
+    0.1 s while it lives: the show closes the server, ending the thread, before ``run`` returns."""
+
+    def __init__(self) -> None:
+        found = [thread for thread in threading.enumerate() if thread.name == "web-link"]
+        self._stat = Path(f"/proc/self/task/{found[0].native_id}/schedstat") if found else None
+        self._first = self._last = self._read()
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _read(self) -> float:
+        try:
+            return int(self._stat.read_text().split()[0]) / 1e9 if self._stat else 0.0  # nanoseconds on a CPU
+        except OSError:
+            return self._last
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.1):
+            self._last = self._read()
+
+    def stop(self) -> float:
+        self._done.set()
+        self._sampler.join()
+        return self._last - self._first
+
+
+def run(with_server: bool, split: bool) -> Run:
+    from installation.app import Player
+    from installation.gallery import GalleryOptions
+    from installation.options import PlayOptions, ShowOptions
+
     options = PlayOptions(
         show=ShowOptions(),
         window=(640, 360),
@@ -94,40 +152,71 @@ def loop_seconds(with_server: bool) -> tuple[float, dict[str, int]]:
         gallery=GalleryOptions(state_file=None),
     )
     player = Player(options)
-    spawn = multiprocessing.get_context("spawn")  # a fork would copy the server's threads half-way
-    manager = spawn.Manager()
-    ready, stop, results = manager.Event(), manager.Event(), manager.dict()
+    spawn = multiprocessing.get_context("spawn")  # a fork would copy the show's threads half-way
+    ready, stop, results = spawn.Event(), spawn.Event(), spawn.SimpleQueue()  # no manager process on a core
     process = None
     if with_server and player.web is not None:
-        process = spawn.Process(target=clients, args=(player.web.port, ready, stop, results))
+        if split:
+            os.sched_setaffinity(player.web.process_id, NETWORK_CPU)
+        process = spawn.Process(
+            target=clients, args=(player.web.port, NETWORK_CPU if split else None, ready, stop, results)
+        )
         process.start()
         if not ready.wait(60):
             raise RuntimeError("the clients did not connect")
         time.sleep(0.5)  # let the request stream reach its pace before the clock starts
-    begin = time.perf_counter()
+    link = _LinkCpu()
+    begin, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     player.run()
-    seconds = time.perf_counter() - begin
+    seconds, after = time.perf_counter() - begin, resource.getrusage(resource.RUSAGE_SELF)
+    linked = link.stop()
     stop.set()
+    counts = {}
     if process is not None:
+        counts = results.get()
         process.join(30)
-    return seconds / FRAMES, {**results, "seconds": seconds}
+    cpu = (after.ru_utime + after.ru_stime) - (used.ru_utime + used.ru_stime)
+    return Run(seconds / FRAMES, cpu / FRAMES, linked / FRAMES, {**counts, "seconds": seconds})
+
+
+def measure(split: bool, rounds: int) -> None:
+    alone, busy = [], []
+    for _ in range(rounds):
+        alone.append(run(False, split))
+        busy.append(run(True, split))
+    frame_alone, frame_busy = (statistics.median(r.frame for r in runs) for runs in (alone, busy))
+    cpu_alone, cpu_busy = (statistics.median(r.cpu for r in runs) for runs in (alone, busy))
+    print(
+        f"{'split' if split else 'shared'}: frame {frame_alone * 1e3:.2f} ms alone, {frame_busy * 1e3:.2f} ms with "
+        f"the page streaming and {REQUESTS_PER_SECOND} HTTP requests/s: ratio {frame_busy / frame_alone:.3f} "
+        f"(rounds: {', '.join(f'{b.frame / a.frame:.2f}' for a, b in zip(alone, busy, strict=True))}); "
+        f"show process CPU a frame {cpu_alone * 1e3:.2f} -> {cpu_busy * 1e3:.2f} ms, ratio {cpu_busy / cpu_alone:.3f}, "
+        f"of which the link thread {statistics.median(r.link for r in busy) * 1e6:.0f} us"
+    )
+    counts = busy[-1].counts
+    rate = counts.get("requests", 0) / max(counts.get("seconds", 1.0), 1e-9)
+    print(
+        f"  last round: tree requests answered {counts.get('requests', 0)} (~{rate:.0f}/s incl. warm-up), failed "
+        f"{counts.get('failed', 0)}; fader moves {counts.get('moves', 0)}; values streamed {counts.get('streamed', 0)}",
+        flush=True,
+    )
 
 
 def main() -> None:
-    """Alternate the two runs twice and keep each one's better time, so a busy moment of the machine
-    (2 shared cores here) does not decide the ratio."""
-    runs = [loop_seconds(with_server=busy) for busy in (False, True, False, True)]
-    alone = min(runs[0][0], runs[2][0])
-    busy, counts = min(runs[1], runs[3], key=lambda run: run[0])
-    print(
-        f"live loop frame, no server: {alone * 1e3:.2f} ms; with the page streaming and "
-        f"{REQUESTS_PER_SECOND} HTTP requests/s: {busy * 1e3:.2f} ms; ratio {busy / alone:.3f}"
-    )
-    rate = counts.get("requests", 0) / max(counts.get("seconds", 1.0), 1e-9)
-    print(
-        f"  tree requests answered {counts.get('requests', 0)} (~{rate:.0f}/s incl. warm-up), failed "
-        f"{counts.get('failed', 0)}; fader moves {counts.get('moves', 0)}; values streamed {counts.get('streamed', 0)}"
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per placement (default 3)")
+    rounds = parser.parse_args().rounds
+    if len(os.sched_getaffinity(0)) < 2:
+        sys.exit("network.py: needs two CPUs")
+    os.environ["LP_NUM_THREADS"] = "1"  # before Mesa loads: the split placement gives the show one core
+    from installation.render.platform import choose
+
+    choose(offscreen=True)
+    everywhere = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, SHOW_CPU)
+    measure(split=True, rounds=rounds)
+    os.sched_setaffinity(0, everywhere)
+    measure(split=False, rounds=rounds)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from installation.control.mapping import DEFAULT_MAP, Mapping, load_mapping
 from installation.control.midi import MidiControl
 from installation.control.osc import OscControl, networks
 from installation.control.sound import open_sound
-from installation.control.webserver import ShowServer, sequence_names
+from installation.control.webserver import ShowServer
 from installation.errors import UserError
 from installation.gallery import Gallery
 from installation.options import PlayOptions
@@ -152,7 +152,7 @@ class Player:
             key=options.control_key,
             readonly=options.http_readonly,
             osc_port=self.osc.port if self.osc else None,
-            sequences=sequence_names(library),
+            library=library,
         )
 
     def _open_midi(self, mapping: Mapping) -> MidiControl | None:

@@ -4,8 +4,8 @@ Every method is generated from the parameter registry and the command table, so 
 never list an address the show does not hear, nor miss one it does; where a parameter and a
 command share an address (``/blackout``), the parameter wins, as it does in ``osc.translate``.
 The space changes only with the show: the keyframe count bounds ``/goto`` and the sequence
-folder lists what ``/sequence`` takes. Values are read from the last frame state, never from
-the show itself, so any thread can answer.
+folder lists what ``/sequence`` takes. Values are read from the last frame state (``readings``),
+never from the show itself, so the web process answers from a copy of them.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ UNITS = {
     "audio_gain": "gain.linear",
 }
 """Units from the proposal's list (units.txt) for the parameters that have one."""
+Values = dict[str, list[Any]]
+"""The value of every readable method by path, as one frame state gives them (``readings``)."""
 CONTAINERS = {"/": "Diffusive Metamorphosis: a live show of diffusing spheres", "/audio": "how sound steers the show"}
 
 
@@ -51,8 +53,8 @@ class Method:
     unit: str = ""
     value: Callable[[FrameState], list[Any]] | None = None
 
-    def attributes(self, state: FrameState | None) -> dict[str, Any]:
-        """Its JSON attributes; VALUE only when it can be read and a frame exists."""
+    def attributes(self, values: Values) -> dict[str, Any]:
+        """Its JSON attributes; VALUE only when it can be read and a frame has given one."""
         node: dict[str, Any] = {"FULL_PATH": self.path, "TYPE": self.type, "ACCESS": self.access}
         node["DESCRIPTION"] = self.description
         if self.ranges:
@@ -61,8 +63,8 @@ class Method:
             node["CLIPMODE"] = [self.clipmode] * len(self.type)
         if self.unit:
             node["UNIT"] = [self.unit]
-        if self.access & READ and self.value is not None and state is not None:
-            node["VALUE"] = self.value(state)
+        if self.access & READ and self.path in values:
+            node["VALUE"] = values[self.path]
         return node
 
 
@@ -142,21 +144,21 @@ def _children(space: dict[str, Method], path: str) -> list[str]:
     return sorted(name for name in names if name)
 
 
-def node(space: dict[str, Method], path: str, state: FrameState | None) -> dict[str, Any] | None:
+def node(space: dict[str, Method], path: str, values: Values) -> dict[str, Any] | None:
     """The JSON object of ``path`` with everything under it, or None when there is no such node."""
     children = _children(space, path)
     method = space.get(path)
     if method is None and not children:
         return None
-    described = method.attributes(state) if method else {"FULL_PATH": path, "ACCESS": 0}
+    described = method.attributes(values) if method else {"FULL_PATH": path, "ACCESS": 0}
     described.setdefault("DESCRIPTION", CONTAINERS.get(path, ""))
     if children:
         base = path.rstrip("/")
-        described["CONTENTS"] = {name: node(space, f"{base}/{name}", state) for name in children}
+        described["CONTENTS"] = {name: node(space, f"{base}/{name}", values) for name in children}
     return described
 
 
-def attribute(space: dict[str, Method], path: str, name: str, state: FrameState | None) -> tuple[int, dict[str, Any]]:
+def attribute(space: dict[str, Method], path: str, name: str, values: Values) -> tuple[int, dict[str, Any]]:
     """An attribute query (``/speed?VALUE``): an HTTP status and the object with only that attribute.
 
     As the proposal says: an unknown attribute is a bad request (400), a node that is not there
@@ -164,7 +166,7 @@ def attribute(space: dict[str, Method], path: str, name: str, state: FrameState 
     """
     if name not in ATTRIBUTES:
         return 400, {}
-    described = node(space, path, state)
+    described = node(space, path, values)
     if described is None:
         return 404, {}
     if name == "VALUE" and not described.get("ACCESS", 0) & READ:
@@ -185,3 +187,12 @@ def host_info(http_port: int, osc_port: int | None) -> dict[str, Any]:
 def readable(space: dict[str, Method]) -> dict[str, Method]:
     """The methods with a value to stream (LISTEN is accepted for these)."""
     return {path: method for path, method in space.items() if method.access & READ and method.value is not None}
+
+
+_READABLE = readable(address_space(1))
+"""Which methods can be read does not depend on the keyframe count, the sequences or read-only mode."""
+
+
+def readings(state: FrameState) -> Values:
+    """The value of every readable method in ``state``: all a tree or a stream needs from the show."""
+    return {path: method.value(state) for path, method in _READABLE.items() if method.value is not None}

@@ -1,22 +1,25 @@
-"""The server among many: zeroconf discovery on loopback, and a thousand idle websockets."""
+"""The server among many: zeroconf discovery on loopback (the web process's log in the show's),
+and a thousand idle websockets."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 
 import aiohttp
 import pytest
 from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
 
-from installation.control.webserver import MAX_SOCKETS
+from installation.control.webprocess import MAX_SOCKETS
 from tests.control.showserver import get, running_show, wait_for
 
 SERVICES = ("_oscjson._tcp.local.", "_osc._udp.local.")
 
 
 @pytest.mark.slow
-def test_zeroconf_advertises_both_services_and_withdraws_them() -> None:
+def test_zeroconf_advertises_both_services_and_withdraws_them(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     seen: dict[tuple[str, ServiceStateChange], str] = {}
     lock = threading.Lock()
 
@@ -33,6 +36,8 @@ def test_zeroconf_advertises_both_services_and_withdraws_them() -> None:
             assert info is not None and info.port == show.server.port and "127.0.0.1" in info.parsed_addresses()
             udp = browser.get_service_info(SERVICES[1], seen[(SERVICES[1], ServiceStateChange.Added)], 3000)
             assert udp is not None and udp.port == 8000
+            wait_for(lambda: "zeroconf: advertised _oscjson._tcp.local., _osc._udp.local." in caplog.text)
+            assert any(record.name == "installation.control.webprocess" for record in caplog.records)
         wait_for(lambda: all((kind, ServiceStateChange.Removed) in seen for kind in SERVICES))
     finally:
         browser.close()

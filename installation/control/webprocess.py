@@ -1,0 +1,439 @@
+"""The web process: OSCQuery over HTTP and a websocket, the control page, zeroconf (aiohttp).
+
+Started by ``webserver.ShowServer`` as ``python -m installation.control.webprocess LINK SOCKET``
+(two inherited file descriptors: the link to the show and the listening socket). It knows the
+show only through the link: the settings first, then a ``Snapshot`` whenever the tree's values
+change; it sends up commands (translated exactly as OSC over UDP is), its counts and its log
+lines. When the link closes (the show ended or died) it withdraws its zeroconf services and ends.
+
+Values stream to websocket clients that LISTEN, as binary OSC packets, as soon as a snapshot
+changes them; the address space is remade when the keyframe count or the sequence folder (read
+every 2 s) changes, and every client hears PATH_REMOVED, then PATH_ADDED. Only the allowed
+networks are answered; with a control key a websocket writes only when it brought the key, and
+in read-only mode nothing writes and the tree says so (ACCESS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import ifaddr
+from aiohttp import WSMsgType, web
+from pythonosc import osc_packet
+from zeroconf import ServiceInfo
+from zeroconf.asyncio import AsyncZeroconf
+
+from installation.control.mapping import Mapping
+from installation.control.osc import allowed, osc_message, translate
+from installation.control.oscquery import Method, Values, address_space, attribute, host_info, node, readable
+from installation.control.webserver import LogLine, Report, Snapshot, WebSettings
+from installation.scene.parameters import SPECS
+from installation.scene.playlist import sequences_in
+
+log = logging.getLogger("installation.control.webprocess")
+MAX_SOCKETS = 500
+"""Websockets held at once; more are answered 503, so a flood cannot use up the show's files."""
+MAX_MESSAGE = 16 * 1024
+"""The largest websocket message taken (an OSC packet or a LISTEN); larger closes the socket (1009)."""
+OUTBOX = 256
+"""Packets waiting for one websocket; a client that lets more pile up is too slow and is closed."""
+SEND_SECONDS = 2.0
+REPORT_SECONDS = 0.25
+"""How often the counts go to the show, when they changed (a thousand requests a second change them always)."""
+RESCAN_SECONDS = 2.0
+PAGE_FILES = {"": "index.html", "control.js": "control.js", "control.css": "control.css"}
+_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+
+
+def sequence_names(folder: Path | None) -> tuple[str, ...]:
+    """The sequence names in ``folder`` (what ``/sequence`` takes); none when unreadable."""
+    try:
+        return tuple(path.name for path in sequences_in(folder)) if folder else ()
+    except OSError:
+        return ()
+
+
+def advertised(host: str, interfaces: list[str]) -> list[str]:
+    """The IPv4 addresses to advertise: the one the server is bound to, or, bound to every
+    interface, those another machine can reach (a remote client that tried 127.0.0.1 would reach
+    itself); loopback only when there is nothing else (a show with no network)."""
+    if host not in ("", "0.0.0.0"):
+        return [host]
+    reachable = [address for address in interfaces if not ipaddress.ip_address(address).is_loopback]
+    return reachable or interfaces
+
+
+def xy_pair(mapping: Mapping) -> list[str]:
+    """The addresses the controller map's XY pad drives (hue across, saturation up by default)."""
+    for control in mapping.controls.values():
+        if len(control.parameters) == 2:
+            return [SPECS[name].address for name, _, _ in control.parameters]
+    return []
+
+
+def _json(data: object) -> web.Response:
+    return web.Response(body=json.dumps(data).encode(), content_type="application/json")
+
+
+def _page_files() -> dict[str, tuple[bytes, str]]:
+    """The control page's static files, read once from the package (no CDN, no build step)."""
+    folder = resources.files("installation.control") / "web"
+    return {route: ((folder / name).read_bytes(), _TYPES[Path(name).suffix]) for route, name in PAGE_FILES.items()}
+
+
+class Link:
+    """The web process's end of the link to the show; sends from any thread, one at a time."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._lock = threading.Lock()
+
+    def send(self, message: object) -> None:
+        with self._lock:
+            self.connection.send(message)
+
+
+class _LogUp(logging.Handler):
+    """Hands every log record to the show, whose handlers write (and rate-limit) it."""
+
+    def __init__(self, link: Link) -> None:
+        super().__init__()
+        self._link = link
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = dict(record.__dict__, msg=record.getMessage(), args=None, exc_info=None, exc_text=None)
+        try:
+            self._link.send(LogLine(fields))
+        except OSError:
+            pass  # the show is gone; nobody to tell
+
+
+class _Client:
+    """One websocket: what it listens to, whether it may write, and its bounded outbox."""
+
+    def __init__(self, socket_: web.WebSocketResponse, transport: asyncio.Transport | None, writes: bool) -> None:
+        self.socket = socket_
+        self.transport = transport
+        self.writes = writes
+        self.listens: set[str] = set()
+        self.outbox: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=OUTBOX)
+
+    def post(self, data: bytes | str) -> bool:
+        """Queue ``data``; False (and the socket closed) when the client has fallen too far behind."""
+        try:
+            self.outbox.put_nowait(data)
+        except asyncio.QueueFull:
+            self.drop()
+            return False
+        return True
+
+    async def pump(self) -> None:
+        """Send the outbox in order; a send that takes longer than SEND_SECONDS drops the client."""
+        try:
+            while True:
+                data = await self.outbox.get()
+                send = self.socket.send_bytes(data) if isinstance(data, bytes) else self.socket.send_str(data)
+                await asyncio.wait_for(send, SEND_SECONDS)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            self.drop()
+
+    def drop(self) -> None:
+        """Close at once: a slow client gets no orderly goodbye that it could stall too."""
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class WebServer:
+    """The aiohttp application and its websockets, fed by snapshots from the show."""
+
+    def __init__(self, settings: WebSettings, link: Link) -> None:
+        self._settings = settings
+        self._link = link
+        self.counts: Counter[str] = Counter()
+        self._reported: tuple[dict[str, int], int] = ({}, 0)
+        self._files = _page_files()
+        self._clients: set[_Client] = set()
+        self._shape: tuple[int, tuple[str, ...]] | None = None
+        """The keyframe count and sequence names the address space was made for (None: no snapshot yet)."""
+        self._names: tuple[str, ...] = ()
+        self._space: dict[str, Method] = address_space(1, (), settings.readonly)
+        self._values: Values = {}
+        self._thumbnail: bytes | None = None
+        self._streamed: Values = {}
+        self._cache: dict[str, tuple[int, bytes]] = {}
+        """Answers to the last snapshot's queries, by path and query: many clients, one JSON encoding."""
+        self._zeroconf: AsyncZeroconf | None = None
+        self.ended = asyncio.Event()
+
+    # Start and stop ---------------------------------------------------------------------------
+
+    async def serve(self, listener: socket.socket) -> None:
+        """Serve on ``listener`` until the link closes."""
+        app = web.Application(middlewares=[self._guard], client_max_size=MAX_MESSAGE)
+        app.router.add_get("/control", self._page)
+        app.router.add_get("/control/", self._page)
+        app.router.add_get("/control/config.json", self._config)
+        app.router.add_get("/control/keyframe.jpg", self._keyframe)
+        app.router.add_get("/control/{name}", self._page)
+        app.router.add_get("/{path:.*}", self._query)
+        runner = web.AppRunner(app, access_log=None, keepalive_timeout=10, max_line_size=4096)
+        await runner.setup()
+        await web.SockSite(runner, listener).start()
+        loop = asyncio.get_running_loop()
+        self._names = await loop.run_in_executor(None, sequence_names, self._settings.library)
+        loop.add_reader(self._link.connection.fileno(), self._receive)
+        watcher = asyncio.ensure_future(self._watch())
+        if self._settings.advertise:
+            await self._announce()
+        try:
+            await self.ended.wait()
+        finally:
+            watcher.cancel()
+            loop.remove_reader(self._link.connection.fileno())
+            await self._close(runner)
+
+    async def _close(self, runner: web.AppRunner) -> None:
+        if self._zeroconf is not None:
+            await asyncio.wait_for(self._zeroconf.async_unregister_all_services(), 2)
+            await self._zeroconf.async_close()
+        for client in list(self._clients):
+            client.drop()
+        await runner.cleanup()
+
+    # The link ---------------------------------------------------------------------------------
+
+    def _receive(self) -> None:
+        """A snapshot from the show (values streamed at once), or the end: None, or the link closed."""
+        try:
+            while self._link.connection.poll():
+                snapshot = self._link.connection.recv()
+                if snapshot is None:
+                    self.ended.set()
+                    return
+                self._take(snapshot)
+        except (EOFError, OSError):
+            self.ended.set()
+
+    def _take(self, snapshot: Snapshot) -> None:
+        self._values = snapshot.values
+        if snapshot.thumbnail is not None:
+            self._thumbnail = snapshot.thumbnail
+        self._cache.clear()
+        self._reshape(snapshot.keyframes, self._names)
+        self._stream()
+
+    async def _watch(self) -> None:
+        """Report the counts when they changed; read the sequence folder now and then."""
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time() + RESCAN_SECONDS
+        while True:
+            await asyncio.sleep(REPORT_SECONDS)
+            if loop.time() >= next_scan:
+                next_scan = loop.time() + RESCAN_SECONDS
+                self._names = await loop.run_in_executor(None, sequence_names, self._settings.library)
+                if self._shape is not None:
+                    self._reshape(self._shape[0], self._names)
+            report = (dict(self.counts), len(self._clients))
+            if report != self._reported:
+                self._reported = report
+                self._link.send(Report(*report))
+
+    def _command(self, address: str, arguments: tuple[Any, ...]) -> None:
+        commands = translate(self._settings.mapping, address, arguments)
+        self.counts["ignored" if not commands else "written"] += 1
+        for command in commands:
+            self._link.send(command)
+
+    # Zeroconf ---------------------------------------------------------------------------------
+
+    async def _announce(self) -> None:
+        """Advertise ``_oscjson._tcp`` (this server) and ``_osc._udp`` (the OSC port) on every interface."""
+        self._zeroconf = AsyncZeroconf()
+        hostname = socket.gethostname()
+        interfaces = [ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips if isinstance(ip.ip, str)]
+        addresses = advertised(self._settings.host, interfaces)
+        services = [("_oscjson._tcp.local.", self._settings.port)]
+        if self._settings.osc_port is not None:
+            services.append(("_osc._udp.local.", self._settings.osc_port))
+        for kind, port in services:
+            info = ServiceInfo(
+                kind,
+                f"metamorph on {hostname}.{kind}",
+                port=port,
+                parsed_addresses=addresses,
+                server=f"{hostname}.local.",
+            )
+            await (await self._zeroconf.async_register_service(info, allow_name_change=True))
+        log.info("zeroconf: advertised %s", ", ".join(kind for kind, _ in services))
+
+    # HTTP -------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+        """Only the allowed networks are answered (the same ``--osc-allow`` as OSC)."""
+        if not allowed(request.remote, self._settings.allow):
+            self.counts["refused"] += 1
+            return web.Response(status=403, text="not from an allowed network\n")
+        self.counts["requests"] += 1
+        return await handler(request)
+
+    async def _query(self, request: web.Request) -> web.StreamResponse:
+        """OSCQuery: the node at the path, one attribute of it (``?VALUE``), or ``?HOST_INFO``."""
+        if request.path == "/" and request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._socket(request)
+        query = request.query_string
+        if query == "HOST_INFO":
+            return _json(host_info(self._settings.port, self._settings.osc_port))
+        key = f"{request.path}?{query}"
+        status, body = self._cache.get(key) or self._answer(request.path, query)
+        if status == 200 and len(self._cache) < len(self._space) * 10:
+            self._cache[key] = (status, body)
+        if status != 200:
+            return web.Response(status=status)
+        return web.Response(body=body, content_type="application/json")
+
+    def _answer(self, path: str, query: str) -> tuple[int, bytes]:
+        if len(path) > 1:
+            path = path.rstrip("/")
+        if not query:
+            described = node(self._space, path, self._values)
+            return (200, json.dumps(described).encode()) if described is not None else (404, b"")
+        status, found = attribute(self._space, path, query, self._values)
+        return status, json.dumps(found).encode()
+
+    async def _page(self, request: web.Request) -> web.Response:
+        found = self._files.get(request.match_info.get("name", ""))
+        if found is None:
+            return web.Response(status=404, text="no such file\n")
+        body, kind = found
+        return web.Response(body=body, content_type=kind, headers={"Cache-Control": "no-cache"})
+
+    async def _config(self, request: web.Request) -> web.Response:
+        """What the page needs beyond the tree: whether writes need a key, and the XY pad's pair."""
+        settings = self._settings
+        return _json({"key": settings.key is not None, "readonly": settings.readonly, "xy": xy_pair(settings.mapping)})
+
+    async def _keyframe(self, request: web.Request) -> web.Response:
+        """The current keyframe, small, as JPEG (made by the show once per keyframe)."""
+        if self._thumbnail is None:
+            return web.Response(status=503, text="no frame yet\n")
+        return web.Response(body=self._thumbnail, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    # Websocket --------------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        """A websocket client: LISTEN/IGNORE as JSON text, OSC packets as binary."""
+        if len(self._clients) >= MAX_SOCKETS:
+            return web.Response(status=503, text="too many websockets\n")
+        given = request.query.get("key")
+        key = self._settings.key
+        keyed = key is None or (given is not None and hmac.compare_digest(given.encode(), key.encode()))
+        if given is not None and not keyed:
+            self.counts["bad key"] += 1
+            return web.Response(status=403, text="wrong control key\n")
+        socket_ = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=20, compress=False, timeout=2)
+        await socket_.prepare(request)
+        client = _Client(socket_, request.transport, keyed and not self._settings.readonly)
+        self._clients.add(client)
+        pump = asyncio.ensure_future(client.pump())
+        try:
+            async for message in socket_:
+                if message.type == WSMsgType.TEXT:
+                    self._listen(client, message.data)
+                elif message.type == WSMsgType.BINARY:
+                    self._write(client, message.data)
+        finally:
+            self._clients.discard(client)
+            pump.cancel()
+        return socket_
+
+    def _listen(self, client: _Client, text: str) -> None:
+        """``{"COMMAND": "LISTEN"|"IGNORE", "DATA": "/path"}``; anything else is counted and ignored."""
+        try:
+            message = json.loads(text)
+        except (ValueError, RecursionError):
+            message = None
+        command = message.get("COMMAND") if isinstance(message, dict) else None
+        path = message.get("DATA") if isinstance(message, dict) else None
+        if not isinstance(path, str):
+            self.counts["ignored"] += 1
+        elif command == "LISTEN" and path in readable(self._space):
+            client.listens.add(path)
+        elif command == "IGNORE":
+            client.listens.discard(path)
+        else:
+            self.counts["ignored"] += 1
+
+    def _write(self, client: _Client, data: bytes) -> None:
+        """An OSC packet from the page or a tool: the same commands as over UDP, if this client may write."""
+        if not client.writes:
+            self.counts["refused"] += 1
+            return
+        try:
+            messages = [timed.message for timed in osc_packet.OscPacket(data).messages]
+        except Exception:  # anything a packet can do to the parser
+            self.counts["malformed"] += 1
+            return
+        for message in messages:
+            self._command(message.address, tuple(message.params))
+
+    # Streaming --------------------------------------------------------------------------------
+
+    def _reshape(self, keyframes: int, names: tuple[str, ...]) -> None:
+        if (keyframes, names) == self._shape:
+            return
+        first = self._shape is None
+        self._shape = (keyframes, names)
+        old, self._space = self._space, address_space(keyframes, names, self._settings.readonly)
+        self._cache.clear()
+        if first:
+            return
+        changed = sorted(path for path in old.keys() | self._space.keys() if old.get(path) != self._space.get(path))
+        for path in changed:
+            for command, present in (("PATH_REMOVED", old), ("PATH_ADDED", self._space)):
+                if path in present:
+                    for client in list(self._clients):
+                        client.post(json.dumps({"COMMAND": command, "DATA": path}))
+
+    def _stream(self) -> None:
+        """Send each changed value to the clients that listen to it."""
+        for path, values in self._values.items():
+            if self._streamed.get(path) == values:
+                continue
+            self._streamed[path] = values
+            listeners = [client for client in self._clients if path in client.listens]
+            if listeners:
+                packet = osc_message(path, values)
+                for client in listeners:
+                    client.post(packet)
+
+
+def main(link_fd: int, listener_fd: int) -> None:
+    """Serve until the show closes the link. Ctrl-C and hang-ups are the show's to handle: it closes the link."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    link = Link(Connection(link_fd))
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    root.addHandler(_LogUp(link))
+    settings = link.connection.recv()
+    listener = socket.socket(fileno=listener_fd)
+    asyncio.run(WebServer(settings, link).serve(listener))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))
