@@ -4,12 +4,13 @@
 
 The live loop (offscreen, the demo, 640x360) runs 600 frames with the HTTP server off, then
 with it on while another process (as phones and laptops would be: not in the show's process)
-keeps a control page's websocket open, LISTENing to every value, moves a fader 30 times a
-second over it, and asks for the whole OSCQuery tree 1000 times a second over HTTP. The two
-alternate for N rounds (default 3); each figure is the median of its rounds, so a busy moment
-of this shared machine does not decide the ratio.
+puts a load on it: busy, a control page's websocket open, LISTENing to every value, a fader
+moved 30 times a second over it, and the whole OSCQuery tree asked for 1000 times a second over
+HTTP; or idle, 1000 websockets that never say a word. The runs alternate for N rounds (default
+3; alone first, then loaded first); each figure is the median of its rounds, so a busy moment of this shared machine does not
+decide the ratio.
 
-Two placements, as two lines:
+Two placements (split for both loads, shared for the busy one):
 - split: the show's process on CPU 0 (Mesa's llvmpipe with one thread), the web process and the
   clients on CPU 1: a show machine where the network has a core of its own, as any with a GPU
   and four cores has. The ratio is what the server costs the show's own process.
@@ -38,7 +39,13 @@ from pathlib import Path
 FRAMES = 600
 REQUESTS_PER_SECOND = 1000
 MOVES_PER_SECOND = 30
+IDLE_SOCKETS = 1000
 SHOW_CPU, NETWORK_CPU = {0}, {1}
+BUSY, IDLE = "busy", "idle"
+LOADS = {
+    BUSY: f"the page streaming and {REQUESTS_PER_SECOND} HTTP requests/s",
+    IDLE: f"{IDLE_SOCKETS} idle websockets",
+}
 
 
 async def _requests(session, url: str, stop, counts: dict[str, int]) -> None:
@@ -76,24 +83,40 @@ async def _page(session, url: str, ready, stop, counts: dict[str, int]) -> None:
         reader.cancel()
 
 
-async def _clients(port: int, ready, stop, results) -> None:
+async def _idle(session, url: str, ready, stop, counts: dict[str, int]) -> None:
+    """A thousand websockets that never say a word (the server holds 500 and refuses the rest)."""
+    import aiohttp
+
+    tries = await asyncio.gather(*(session.ws_connect(url) for _ in range(IDLE_SOCKETS)), return_exceptions=True)
+    sockets = [socket_ for socket_ in tries if isinstance(socket_, aiohttp.ClientWebSocketResponse)]
+    counts["held"], counts["refused"] = len(sockets), len(tries) - len(sockets)
+    ready.set()
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+    await asyncio.gather(*(socket_.close() for socket_ in sockets))
+
+
+async def _clients(port: int, load: str, ready, stop, results) -> None:
     import aiohttp
 
     url = f"http://127.0.0.1:{port}/"
     counts = {"requests": 0, "failed": 0, "streamed": 0, "moves": 0}
     try:
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8)) as session:
-            await asyncio.gather(_page(session, url, ready, stop, counts), _requests(session, url, stop, counts))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8 if load == BUSY else 0)) as session:
+            if load == BUSY:
+                await asyncio.gather(_page(session, url, ready, stop, counts), _requests(session, url, stop, counts))
+            else:
+                await _idle(session, url, ready, stop, counts)
     except aiohttp.ClientError:
         pass  # the show closed its server at the end of the run
     finally:
         results.put(counts)
 
 
-def clients(port: int, cpus: set[int] | None, ready, stop, results) -> None:
+def clients(port: int, load: str, cpus: set[int] | None, ready, stop, results) -> None:
     if cpus:
         os.sched_setaffinity(0, cpus)
-    asyncio.run(_clients(port, ready, stop, results))
+    asyncio.run(_clients(port, load, ready, stop, results))
 
 
 @dataclass
@@ -135,7 +158,8 @@ class _LinkCpu:
         return self._last - self._first
 
 
-def run(with_server: bool, split: bool) -> Run:
+def run(load: str | None, split: bool) -> Run:
+    """One run of the live loop: without the server (``load`` None), or with it and that load."""
     from installation.app import Player
     from installation.gallery import GalleryOptions
     from installation.options import PlayOptions, ShowOptions
@@ -147,7 +171,7 @@ def run(with_server: bool, split: bool) -> Run:
         frames=FRAMES,
         fixed_step=60.0,
         osc_port=None,
-        http_port=0 if with_server else None,
+        http_port=None if load is None else 0,
         audio="none",
         gallery=GalleryOptions(state_file=None),
     )
@@ -155,11 +179,11 @@ def run(with_server: bool, split: bool) -> Run:
     spawn = multiprocessing.get_context("spawn")  # a fork would copy the show's threads half-way
     ready, stop, results = spawn.Event(), spawn.Event(), spawn.SimpleQueue()  # no manager process on a core
     process = None
-    if with_server and player.web is not None:
+    if load is not None and player.web is not None:
         if split:
             os.sched_setaffinity(player.web.process_id, NETWORK_CPU)
         process = spawn.Process(
-            target=clients, args=(player.web.port, NETWORK_CPU if split else None, ready, stop, results)
+            target=clients, args=(player.web.port, load, NETWORK_CPU if split else None, ready, stop, results)
         )
         process.start()
         if not ready.wait(60):
@@ -179,27 +203,29 @@ def run(with_server: bool, split: bool) -> Run:
     return Run(seconds / FRAMES, cpu / FRAMES, linked / FRAMES, {**counts, "seconds": seconds})
 
 
-def measure(split: bool, rounds: int) -> None:
+def measure(split: bool, load: str, rounds: int) -> None:
     alone, busy = [], []
-    for _ in range(rounds):
-        alone.append(run(False, split))
-        busy.append(run(True, split))
+    for round_ in range(rounds):  # alone first, then loaded first: a slow drift of the machine favours neither
+        for loaded in (False, True) if round_ % 2 == 0 else (True, False):
+            (busy if loaded else alone).append(run(load if loaded else None, split))
     frame_alone, frame_busy = (statistics.median(r.frame for r in runs) for runs in (alone, busy))
     cpu_alone, cpu_busy = (statistics.median(r.cpu for r in runs) for runs in (alone, busy))
     print(
         f"{'split' if split else 'shared'}: frame {frame_alone * 1e3:.2f} ms alone, {frame_busy * 1e3:.2f} ms with "
-        f"the page streaming and {REQUESTS_PER_SECOND} HTTP requests/s: ratio {frame_busy / frame_alone:.3f} "
+        f"{LOADS[load]}: ratio {frame_busy / frame_alone:.3f} "
         f"(rounds: {', '.join(f'{b.frame / a.frame:.2f}' for a, b in zip(alone, busy, strict=True))}); "
         f"show process CPU a frame {cpu_alone * 1e3:.2f} -> {cpu_busy * 1e3:.2f} ms, ratio {cpu_busy / cpu_alone:.3f}, "
         f"of which the link thread {statistics.median(r.link for r in busy) * 1e6:.0f} us"
     )
     counts = busy[-1].counts
     rate = counts.get("requests", 0) / max(counts.get("seconds", 1.0), 1e-9)
-    print(
-        f"  last round: tree requests answered {counts.get('requests', 0)} (~{rate:.0f}/s incl. warm-up), failed "
-        f"{counts.get('failed', 0)}; fader moves {counts.get('moves', 0)}; values streamed {counts.get('streamed', 0)}",
-        flush=True,
+    said = (
+        f"websockets held {counts.get('held', 0)}, refused {counts.get('refused', 0)}"
+        if load == IDLE
+        else f"tree requests answered {counts.get('requests', 0)} (~{rate:.0f}/s incl. warm-up), failed "
+        f"{counts.get('failed', 0)}; fader moves {counts.get('moves', 0)}; values streamed {counts.get('streamed', 0)}"
     )
+    print(f"  last round: {said}", flush=True)
 
 
 def main() -> None:
@@ -214,9 +240,10 @@ def main() -> None:
     choose(offscreen=True)
     everywhere = os.sched_getaffinity(0)
     os.sched_setaffinity(0, SHOW_CPU)
-    measure(split=True, rounds=rounds)
+    measure(split=True, load=BUSY, rounds=rounds)
+    measure(split=True, load=IDLE, rounds=rounds)
     os.sched_setaffinity(0, everywhere)
-    measure(split=False, rounds=rounds)
+    measure(split=False, load=BUSY, rounds=rounds)
 
 
 if __name__ == "__main__":

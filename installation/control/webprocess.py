@@ -16,6 +16,7 @@ in read-only mode nothing writes and the tree says so (ACCESS).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import json
@@ -24,6 +25,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -40,7 +42,8 @@ from zeroconf.asyncio import AsyncZeroconf
 from installation.control.mapping import Mapping
 from installation.control.osc import allowed, osc_message, translate
 from installation.control.oscquery import Method, Values, address_space, attribute, host_info, node, readable
-from installation.control.webserver import LogLine, Report, Snapshot, WebSettings
+from installation.control.webserver import Commands, LogLine, Report, Snapshot, WebSettings, offer
+from installation.scene.commands import Command
 from installation.scene.parameters import SPECS
 from installation.scene.playlist import sequences_in
 
@@ -49,9 +52,15 @@ MAX_SOCKETS = 500
 """Websockets held at once; more are answered 503, so a flood cannot use up the show's files."""
 MAX_MESSAGE = 16 * 1024
 """The largest websocket message taken (an OSC packet or a LISTEN); larger closes the socket (1009)."""
+FLOOD_MESSAGES = 1000
+"""OSC messages one websocket may send a second (the page sends a few dozen); a client over it is cut off."""
 OUTBOX = 256
 """Packets waiting for one websocket; a client that lets more pile up is too slow and is closed."""
 SEND_SECONDS = 2.0
+BATCH_SECONDS = 1 / 60
+"""Commands go to the show in batches, at most one a frame: a flood costs the show one message a frame."""
+MAX_BATCH = 256
+"""Commands kept for one batch; more are dropped and counted (the show takes a few per frame)."""
 REPORT_SECONDS = 0.25
 """How often the counts go to the show, when they changed (a thousand requests a second change them always)."""
 RESCAN_SECONDS = 2.0
@@ -71,8 +80,9 @@ def advertised(host: str, interfaces: list[str]) -> list[str]:
     """The IPv4 addresses to advertise: the one the server is bound to, or, bound to every
     interface, those another machine can reach (a remote client that tried 127.0.0.1 would reach
     itself); loopback only when there is nothing else (a show with no network)."""
-    if host not in ("", "0.0.0.0"):
-        return [host]
+    if host not in ("", "0.0.0.0", "::"):
+        with contextlib.suppress(OSError):
+            return [socket.gethostbyname(host)]  # an address stays itself; a name is looked up
     reachable = [address for address in interfaces if not ipaddress.ip_address(address).is_loopback]
     return reachable or interfaces
 
@@ -96,30 +106,42 @@ def _page_files() -> dict[str, tuple[bytes, str]]:
 
 
 class Link:
-    """The web process's end of the link to the show; sends from any thread, one at a time."""
+    """The web process's end of the link to the show; offers from any thread, one at a time."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._lock = threading.Lock()
 
-    def send(self, message: object) -> None:
+    def offer(self, message: object) -> bool:
+        """Send now if the show can take it (see ``webserver.offer``); False otherwise, or when the
+        show is gone (the reader notices that and ends the process)."""
         with self._lock:
-            self.connection.send(message)
+            try:
+                return offer(self.connection, message)
+            except OSError:
+                return False
 
 
 class _LogUp(logging.Handler):
-    """Hands every log record to the show, whose handlers write (and rate-limit) it."""
+    """Hands every log record, its traceback written out, to the show, whose handlers write (and
+    rate-limit) it; a record the show cannot take now is lost, never waited for."""
 
     def __init__(self, link: Link) -> None:
         super().__init__()
         self._link = link
+        self._formatter = logging.Formatter()
 
     def emit(self, record: logging.LogRecord) -> None:
-        fields = dict(record.__dict__, msg=record.getMessage(), args=None, exc_info=None, exc_text=None)
         try:
-            self._link.send(LogLine(fields))
-        except OSError:
-            pass  # the show is gone; nobody to tell
+            trace = self._formatter.formatException(record.exc_info) if record.exc_info else record.exc_text
+            fields = {name: value for name, value in record.__dict__.items() if name in _RECORD_FIELDS}
+            self._link.offer(LogLine(fields | {"msg": record.getMessage(), "args": None, "exc_text": trace}))
+        except Exception:
+            self.handleError(record)
+
+
+_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) - {"exc_info"}
+"""A record's standard fields (extras may not pickle; the exception travels written out)."""
 
 
 class _Client:
@@ -131,6 +153,15 @@ class _Client:
         self.writes = writes
         self.listens: set[str] = set()
         self.outbox: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=OUTBOX)
+        self._budget = float(FLOOD_MESSAGES)
+        self._filled = time.monotonic()
+
+    def spend(self, messages: int) -> bool:
+        """Take ``messages`` from the client's allowance (FLOOD_MESSAGES a second); False once it is overspent."""
+        now = time.monotonic()
+        self._budget = min(FLOOD_MESSAGES, self._budget + (now - self._filled) * FLOOD_MESSAGES) - messages
+        self._filled = now
+        return self._budget >= 0
 
     def post(self, data: bytes | str) -> bool:
         """Queue ``data``; False (and the socket closed) when the client has fallen too far behind."""
@@ -165,6 +196,7 @@ class WebServer:
         self._link = link
         self.counts: Counter[str] = Counter()
         self._reported: tuple[dict[str, int], int] = ({}, 0)
+        self._batch: list[Command] = []
         self._files = _page_files()
         self._clients: set[_Client] = set()
         self._shape: tuple[int, tuple[str, ...]] | None = None
@@ -196,35 +228,33 @@ class WebServer:
         loop = asyncio.get_running_loop()
         self._names = await loop.run_in_executor(None, sequence_names, self._settings.library)
         loop.add_reader(self._link.connection.fileno(), self._receive)
-        watcher = asyncio.ensure_future(self._watch())
+        chores = [asyncio.ensure_future(self._watch())]
         if self._settings.advertise:
-            await self._announce()
+            chores.append(asyncio.ensure_future(self._announce()))
         try:
             await self.ended.wait()
         finally:
-            watcher.cancel()
+            for chore in chores:
+                chore.cancel()
             loop.remove_reader(self._link.connection.fileno())
             await self._close(runner)
 
     async def _close(self, runner: web.AppRunner) -> None:
-        if self._zeroconf is not None:
-            await asyncio.wait_for(self._zeroconf.async_unregister_all_services(), 2)
-            await self._zeroconf.async_close()
+        """The port first (a show started again at once finds it free), then zeroconf's goodbye."""
         for client in list(self._clients):
             client.drop()
         await runner.cleanup()
+        if self._zeroconf is not None:
+            await asyncio.wait_for(self._zeroconf.async_unregister_all_services(), 2)
+            await self._zeroconf.async_close()
 
     # The link ---------------------------------------------------------------------------------
 
     def _receive(self) -> None:
-        """A snapshot from the show (values streamed at once), or the end: None, or the link closed."""
+        """Snapshots from the show (values streamed at once); the link shut or closed is the end."""
         try:
             while self._link.connection.poll():
-                snapshot = self._link.connection.recv()
-                if snapshot is None:
-                    self.ended.set()
-                    return
-                self._take(snapshot)
+                self._take(self._link.connection.recv())
         except (EOFError, OSError):
             self.ended.set()
 
@@ -248,20 +278,38 @@ class WebServer:
                 if self._shape is not None:
                     self._reshape(self._shape[0], self._names)
             report = (dict(self.counts), len(self._clients))
-            if report != self._reported:
+            if report != self._reported and self._link.offer(Report(*report)):
                 self._reported = report
-                self._link.send(Report(*report))
 
     def _command(self, address: str, arguments: tuple[Any, ...]) -> None:
         commands = translate(self._settings.mapping, address, arguments)
         self.counts["ignored" if not commands else "written"] += 1
+        if commands and not self._batch:
+            asyncio.get_running_loop().call_later(BATCH_SECONDS, self._send_batch)
         for command in commands:
-            self._link.send(command)
+            if len(self._batch) < MAX_BATCH:
+                self._batch.append(command)
+            else:
+                self.counts["dropped"] += 1
+
+    def _send_batch(self) -> None:
+        """The batch to the show; if it cannot take it now, again a frame later (the batch stays bounded)."""
+        if self._link.offer(Commands(tuple(self._batch))):
+            self._batch.clear()
+        else:
+            asyncio.get_running_loop().call_later(BATCH_SECONDS, self._send_batch)
 
     # Zeroconf ---------------------------------------------------------------------------------
 
     async def _announce(self) -> None:
-        """Advertise ``_oscjson._tcp`` (this server) and ``_osc._udp`` (the OSC port) on every interface."""
+        """Advertise ``_oscjson._tcp`` (this server) and ``_osc._udp`` (the OSC port) on every interface;
+        a network where that fails (no IPv4 interface, multicast refused) still gets the server."""
+        try:
+            await self._register()
+        except Exception as error:  # zeroconf raises what the network gives it
+            log.warning("zeroconf: the show could not be advertised (%s); reach it by its address", error)
+
+    async def _register(self) -> None:
         self._zeroconf = AsyncZeroconf()
         hostname = socket.gethostname()
         interfaces = [ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips if isinstance(ip.ip, str)]
@@ -388,6 +436,10 @@ class WebServer:
         except Exception:  # anything a packet can do to the parser
             self.counts["malformed"] += 1
             return
+        if not client.spend(len(messages)):
+            self.counts["flooding"] += 1
+            client.drop()
+            return
         for message in messages:
             self._command(message.address, tuple(message.params))
 
@@ -422,18 +474,23 @@ class WebServer:
                     client.post(packet)
 
 
-def main(link_fd: int, listener_fd: int) -> None:
-    """Serve until the show closes the link. Ctrl-C and hang-ups are the show's to handle: it closes the link."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+def main(link_fd: int, listener_fd: int) -> int:
+    """Serve until the show closes the link. Ctrl-C, hang-ups and terminations sent to the whole
+    process group are the show's to handle: it closes the link when it ends, and this ends with it."""
+    for stop in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_IGN)
     link = Link(Connection(link_fd))
+    settings: WebSettings = link.connection.recv()
     root = logging.getLogger()
-    root.setLevel(logging.INFO)
+    root.setLevel(settings.log_level)
     root.addHandler(_LogUp(link))
-    settings = link.connection.recv()
-    listener = socket.socket(fileno=listener_fd)
-    asyncio.run(WebServer(settings, link).serve(listener))
+    try:
+        asyncio.run(WebServer(settings, link).serve(socket.socket(fileno=listener_fd)))
+    except Exception:
+        log.exception("http: the web server failed")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    sys.exit(main(int(sys.argv[1]), int(sys.argv[2])))

@@ -9,14 +9,19 @@ is an error at once, and one thread, the link. Thirty times a second the link se
 process what the tree's values are made of (a ``Snapshot``, only when it changed, with a small
 JPEG of the keyframe when that changed); it hands the commands the web process sends up to the
 command queue, applied between frames like every other command, and its log lines to the
-show's log. A web process that dies is started again on the same socket; a show that dies
-closes the link, and the web process ends with it.
+show's log. Neither end ever waits to send (``offer``): what the other cannot take now is sent
+later (the latest snapshot) or dropped and counted (commands in a flood). A web process that
+dies, hangs or garbles the link is started again on the same socket; a show that dies closes
+the link, and the web process ends with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
+import select
 import signal
 import socket
 import subprocess
@@ -45,7 +50,12 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1 / 30
 """How often the link looks at the last frame state (values stream at most this often)."""
 RESTART_SECONDS = 3.0
-"""Pause before a web process that ended is started again."""
+"""Pause before a web process that ended is started again; it doubles while it keeps ending soon."""
+RESTART_LIMIT_SECONDS = 60.0
+STEADY_SECONDS = 60.0
+"""A web process that ran this long was fine: the next restart waits RESTART_SECONDS again."""
+HUNG_SECONDS = 10.0
+"""A web process that takes nothing from the link this long is stopped and started again."""
 CLOSE_SECONDS = 3.0
 """How long the web process may take to say goodbye (zeroconf, sockets) before it is killed."""
 THUMBNAIL_WIDTH = 240
@@ -64,6 +74,7 @@ class WebSettings:
     osc_port: int | None = None
     library: Path | None = None
     advertise: bool = True
+    log_level: int = logging.INFO
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,13 @@ class Snapshot:
     values: Values
     keyframes: int
     thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Commands:
+    """The commands the web process heard since its last batch, in arrival order."""
+
+    commands: tuple[Command, ...]
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,19 @@ class LogLine:
     record: dict[str, Any] = field(repr=False)
 
 
+def offer(link: Connection, message: object) -> bool:
+    """Send ``message`` if the link takes it now; False if it would have to wait.
+
+    Neither end ever waits on the other, so no flood and no stopped process can lock them both
+    in a send: a Unix socket is writable while three quarters of its buffer (about 200 KB) are
+    free, more than any message here takes.
+    """
+    if not select.select([], [link], [], 0)[1]:
+        return False
+    link.send(message)
+    return True
+
+
 def thumbnail(frame: np.ndarray) -> bytes:
     """A keyframe, small, as JPEG: what the control page shows of the show."""
     image = Image.fromarray(frame)
@@ -103,7 +134,8 @@ def thumbnail(frame: np.ndarray) -> bytes:
 def listen(host: str, port: int) -> socket.socket:
     """The server's listening socket; a port that cannot be had is one sentence naming the fix."""
     try:
-        return socket.create_server((host, port), backlog=1024)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return socket.create_server((host, port), family=family, backlog=1024, dualstack_ipv6=host == "::")
     except OSError as error:
         raise UserError(
             f"The HTTP port {port} cannot be opened ({error.strerror or error}); another program may be using "
@@ -123,21 +155,28 @@ class _WebProcess:
             stdin=subprocess.DEVNULL,
         )
         far_end.close()
-        self.link.send(settings)
+        self.started = time.monotonic()
+        self.link.send(settings)  # the first message, into an empty buffer
 
-    def close(self) -> None:
-        """Ask for a goodbye, wait a little, then kill; never raises."""
-        try:
-            self.link.send(None)
-        except OSError:
-            pass
+    def shut(self) -> None:
+        """Shut the link: the web process reads its end (and says goodbye), a thread waiting on it wakes."""
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(self.link.fileno())) as end:
+            end.shutdown(socket.SHUT_RDWR)
+
+    def end(self) -> str:
+        """Wait for the process to end (killed after CLOSE_SECONDS), close the link; how it ended."""
         try:
             self.process.wait(CLOSE_SECONDS)
         except subprocess.TimeoutExpired:
-            log.warning("http: the web server took too long to close; it was stopped")
             self.process.kill()
             self.process.wait()
         self.link.close()
+        code = self.process.returncode
+        return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+
+class WebProcessHung(Exception):
+    """The web process took nothing from the link for HUNG_SECONDS."""
 
 
 class ShowServer:
@@ -162,12 +201,17 @@ class ShowServer:
         self._listener = listen(host, port)
         self.port: int = self._listener.getsockname()[1]
         self.readonly = readonly
-        self._settings = WebSettings(host, self.port, mapping, allow, key, readonly, osc_port, library, advertise)
+        level = logging.getLogger().getEffectiveLevel()
+        self._settings = WebSettings(
+            host, self.port, mapping, allow, key, readonly, osc_port, library, advertise, level
+        )
         self.counts: Counter[str] = Counter()
         self.connected = 0
         """Websockets open now (as the web process last reported)."""
         self._shown: tuple[Any, ...] = ()
         self._pictured: tuple[Any, ...] = ()
+        self._refused_since: float | None = None
+        self._pause = RESTART_SECONDS
         self._closing = threading.Event()
         self._web = _WebProcess(self._listener, self._settings)
         self._thread = threading.Thread(target=self._run, name="web-link", daemon=True)
@@ -180,10 +224,11 @@ class ShowServer:
         return self._web.process.pid
 
     def close(self) -> None:
-        """Stop serving: the web process says goodbye (zeroconf withdrawn), the socket closes."""
+        """Stop serving: the link shuts, the web process says goodbye (zeroconf withdrawn) and ends."""
         self._closing.set()
+        self._web.shut()
         self._thread.join(timeout=2)
-        self._web.close()
+        self._web.end()
         self._listener.close()
 
     # The link ---------------------------------------------------------------------------------
@@ -192,8 +237,9 @@ class ShowServer:
         while not self._closing.is_set():
             try:
                 self._serve_link()
-            except (EOFError, OSError):
-                self._restart()
+            except Exception as error:  # EOF: it ended; anything else: this link is not to be trusted
+                if not self._closing.is_set():
+                    self._restart(error)
 
     def _serve_link(self) -> None:
         """Take what the web process says; every tick, tell it what changed."""
@@ -207,8 +253,9 @@ class ShowServer:
                 self._publish(link)
 
     def _take(self, message: object) -> None:
-        if isinstance(message, Command):
-            self._commands.put(message)
+        if isinstance(message, Commands):
+            for command in message.commands:
+                self._commands.put(command)
         elif isinstance(message, Report):
             self.counts = Counter(message.counts)
             self.connected = message.connected
@@ -217,6 +264,7 @@ class ShowServer:
             logging.getLogger(record.name).handle(record)
 
     def _publish(self, link: Connection) -> None:
+        """Send the tree's values when they changed; a process that takes nothing for long is hung."""
         state = self._latest()
         if state is None:
             return
@@ -225,16 +273,28 @@ class ShowServer:
             return
         pictured = (state.stage, state.conductor.index)
         picture = None if pictured == self._pictured else thumbnail(state.stage.sequence.frames[state.conductor.index])
-        link.send(Snapshot(readings(state), state.stage.count, picture))
-        self._shown, self._pictured = shown, pictured
+        if offer(link, Snapshot(readings(state), state.stage.count, picture)):
+            self._shown, self._pictured, self._refused_since = shown, pictured, None
+        elif self._refused_since is None:
+            self._refused_since = time.monotonic()
+        elif time.monotonic() - self._refused_since > HUNG_SECONDS:
+            raise WebProcessHung(f"took nothing for {HUNG_SECONDS:.0f} s")
 
-    def _restart(self) -> None:
-        """The web process ended on its own: say how, and start another on the same socket."""
-        self._web.close()
-        code = self._web.process.returncode
-        ending = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-        log.warning("http: the web server process ended (%s); starting it again in %.0f s", ending, RESTART_SECONDS)
-        if self._closing.wait(RESTART_SECONDS):
+    def _restart(self, error: Exception) -> None:
+        """The web process ended, hung or garbled the link: say how, and start another on the same socket."""
+        self._web.shut()
+        ending = self._web.end()
+        why = f"{error} and was stopped" if isinstance(error, WebProcessHung) else f"ended ({ending})"
+        if not isinstance(error, (EOFError, OSError, WebProcessHung)):
+            why = f"garbled its link ({error!r}) and was stopped"
+        ran = time.monotonic() - self._web.started
+        self._pause = RESTART_SECONDS if ran > STEADY_SECONDS else min(self._pause * 2, RESTART_LIMIT_SECONDS)
+        log.warning("http: the web server process %s; starting it again in %.0f s", why, self._pause)
+        if self._closing.wait(self._pause):
             return
         self._shown = self._pictured = ()
-        self._web = _WebProcess(self._listener, self._settings)
+        self._refused_since = None
+        try:
+            self._web = _WebProcess(self._listener, self._settings)
+        except OSError as failed:
+            log.warning("http: the web server process cannot be started (%s)", failed)

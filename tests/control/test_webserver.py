@@ -1,21 +1,29 @@
-"""The web server's own process: it comes back when it dies, it ends when the show dies, a port in
-use is one sentence, and its log lines reach the show's log."""
+"""The web server's own process: it comes back when it dies or hangs, it ends when the show dies, a
+flooding client is cut off without locking the link, a port in use is one sentence, and its log
+lines (tracebacks too) reach the show's log."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
+from multiprocessing import Pipe
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from installation.control import webserver
 from installation.control.mapping import load_mapping
-from installation.control.webprocess import advertised
-from installation.control.webserver import RESTART_SECONDS, ShowServer
+from installation.control.osc import osc_message
+from installation.control.webprocess import FLOOD_MESSAGES, Link, _LogUp, advertised
+from installation.control.webserver import RESTART_SECONDS, LogLine, ShowServer
 from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue
 from tests.control.showserver import get, running_show, wait_for
@@ -38,6 +46,7 @@ def _ended(pid: int) -> bool:
         return True
 
 
+@pytest.mark.slow
 def test_a_killed_web_process_is_started_again_with_the_show_as_it_is(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     with running_show() as show:
@@ -84,3 +93,89 @@ def test_zeroconf_advertises_addresses_other_machines_can_reach() -> None:
     assert advertised("127.0.0.1", ["127.0.0.1", "192.168.1.20"]) == ["127.0.0.1"]  # bound to one: that one
     assert advertised("0.0.0.0", ["127.0.0.1", "192.168.1.20", "10.0.0.5"]) == ["192.168.1.20", "10.0.0.5"]
     assert advertised("0.0.0.0", ["127.0.0.1"]) == ["127.0.0.1"]  # no network: loopback is all there is
+    assert advertised("localhost", ["127.0.0.1", "192.168.1.20"]) == ["127.0.0.1"]  # a name is looked up
+    assert advertised("::", ["127.0.0.1", "192.168.1.20"]) == ["192.168.1.20"]
+
+
+def _bundle(values: range) -> bytes:
+    """One OSC bundle of /hue messages, as a hostile tool would pack it (under the 16 KiB cap)."""
+    messages = [osc_message("/hue", [float(value)]) for value in values]
+    return b"#bundle\0" + bytes(7) + b"\1" + b"".join(len(m).to_bytes(4, "big") + m for m in messages)
+
+
+async def _flood_and_fader(url: str) -> tuple[list[aiohttp.WSMsgType], bool]:
+    """Four sockets sending bundles as fast as they can, and one page moving a fader 30 times a second."""
+
+    async def flood(ws: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMsgType:
+        try:
+            for round_ in range(10_000):
+                await ws.send_bytes(_bundle(range(round_ % 100, round_ % 100 + 500)))
+                await asyncio.sleep(0)
+        except ConnectionError:
+            pass
+        return (await ws.receive(timeout=10)).type
+
+    async def fader(ws: aiohttp.ClientWebSocketResponse) -> bool:
+        for step in range(45):
+            await ws.send_bytes(osc_message("/speed", [1.0 + step / 64]))  # exact in float32
+            await asyncio.sleep(1 / 30)
+        return not ws.closed
+
+    async with aiohttp.ClientSession() as session:
+        floods = [await session.ws_connect(url) for _ in range(4)]
+        page = await session.ws_connect(url)
+        *ends, page_open = await asyncio.gather(*(flood(ws) for ws in floods), fader(page))
+        return ends, page_open
+
+
+@pytest.mark.slow
+def test_a_flooding_websocket_is_cut_off_and_the_page_beside_it_is_not() -> None:
+    with running_show() as show:
+        ends, page_open = asyncio.run(_flood_and_fader(show.url.replace("http", "ws") + "/"))
+        assert all(end in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.ERROR) for end in ends)
+        assert page_open
+        wait_for(lambda: show.server.counts["flooding"] >= 4)
+        wait_for(lambda: show.state().settings.speed == 1.6875)  # every fader move arrived, in order
+        assert 0 < show.server.counts["written"] <= 4 * (FLOOD_MESSAGES + 500) + 45
+        wait_for(lambda: get(show.url + "/speed?VALUE") == (200, {"VALUE": [1.6875]}))  # a tick later
+
+
+@pytest.mark.slow
+def test_a_web_process_that_stops_reading_is_replaced(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(webserver, "HUNG_SECONDS", 1.0)
+    caplog.set_level(logging.WARNING)
+    with running_show() as show:
+        stopped = show.server.process_id
+        os.kill(stopped, signal.SIGSTOP)
+        hue = 0.0
+        deadline = time.monotonic() + 60
+        while show.server.process_id == stopped:  # values change every frame: snapshots pile up unread
+            assert time.monotonic() < deadline, "the stopped web process was never replaced"
+            hue = (hue + 1.0) % 180
+            show.pipeline.commands.put(Command("set", ("hue", hue)))
+            time.sleep(0.01)
+        assert "the web server process took nothing for 1 s and was stopped" in caplog.text
+        assert _ended(stopped)
+        wait_for(lambda: get(show.url + "/hue?VALUE") == (200, {"VALUE": [show.state().settings.hue]}))
+
+
+def test_log_lines_cross_the_link_with_their_traceback_and_without_what_cannot_travel() -> None:
+    show_end, web_end = Pipe()
+    logger = logging.getLogger("tests.webprocess")
+    handler = _LogUp(Link(web_end))
+    logger.addHandler(handler)
+    try:
+        try:
+            1 / 0  # noqa: B018
+        except ZeroDivisionError:
+            logger.exception("the page's handler failed for %s", "/speed", extra={"lock": threading.Lock()})
+        line = show_end.recv()
+    finally:
+        logger.removeHandler(handler)
+    assert isinstance(line, LogLine)
+    record = logging.makeLogRecord(line.record)
+    written = logging.Formatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert written.startswith("ERROR tests.webprocess: the page's handler failed for /speed\nTraceback")
+    assert "ZeroDivisionError: division by zero" in written and not hasattr(record, "lock")
