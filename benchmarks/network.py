@@ -180,8 +180,9 @@ def run(load: str | None, split: bool) -> Run:
     ready, stop, results = spawn.Event(), spawn.Event(), spawn.SimpleQueue()  # no manager process on a core
     process = None
     if load is not None and player.web is not None:
-        if split:
-            os.sched_setaffinity(player.web.process_id, NETWORK_CPU)
+        if split:  # every thread of it: those it started on the show's core keep the core they began on
+            for task in Path(f"/proc/{player.web.process_id}/task").iterdir():
+                os.sched_setaffinity(int(task.name), NETWORK_CPU)
         process = spawn.Process(
             target=clients, args=(player.web.port, load, NETWORK_CPU if split else None, ready, stop, results)
         )
