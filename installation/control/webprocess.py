@@ -163,14 +163,12 @@ class _Client:
         self._filled = now
         return self._budget >= 0
 
-    def post(self, data: bytes | str) -> bool:
-        """Queue ``data``; False (and the socket closed) when the client has fallen too far behind."""
+    def post(self, data: bytes | str) -> None:
+        """Queue ``data``; a client that has fallen too far behind is closed instead."""
         try:
             self.outbox.put_nowait(data)
         except asyncio.QueueFull:
             self.drop()
-            return False
-        return True
 
     async def pump(self) -> None:
         """Send the outbox in order; a send that takes longer than SEND_SECONDS drops the client."""
@@ -455,11 +453,15 @@ class WebServer:
         if first:
             return
         changed = sorted(path for path in old.keys() | self._space.keys() if old.get(path) != self._space.get(path))
-        for path in changed:
-            for command, present in (("PATH_REMOVED", old), ("PATH_ADDED", self._space)):
-                if path in present:
-                    for client in list(self._clients):
-                        client.post(json.dumps({"COMMAND": command, "DATA": path}))
+        events = [
+            json.dumps({"COMMAND": command, "DATA": path})
+            for path in changed
+            for command, present in (("PATH_REMOVED", old), ("PATH_ADDED", self._space))
+            if path in present
+        ]
+        for event in events:
+            for client in list(self._clients):
+                client.post(event)
 
     def _stream(self) -> None:
         """Send each changed value to the clients that listen to it."""

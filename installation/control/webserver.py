@@ -172,7 +172,11 @@ class _WebProcess:
             self.process.wait()
         self.link.close()
         code = self.process.returncode
-        return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        if code >= 0:
+            return f"exit status {code}"
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
 
 
 class WebProcessHung(Exception):
@@ -200,7 +204,6 @@ class ShowServer:
         self._commands = commands
         self._listener = listen(host, port)
         self.port: int = self._listener.getsockname()[1]
-        self.readonly = readonly
         level = logging.getLogger().getEffectiveLevel()
         self._settings = WebSettings(
             host, self.port, mapping, allow, key, readonly, osc_port, library, advertise, level
@@ -210,6 +213,9 @@ class ShowServer:
         """Websockets open now (as the web process last reported)."""
         self._shown: tuple[Any, ...] = ()
         self._pictured: tuple[Any, ...] = ()
+        """The keyframe whose thumbnail the web process has."""
+        self._picture: tuple[tuple[Any, ...], bytes] = ((), b"")
+        """The last thumbnail made, and of which keyframe: made once, however often a send waits."""
         self._refused_since: float | None = None
         self._pause = RESTART_SECONDS
         self._closing = threading.Event()
@@ -272,7 +278,9 @@ class ShowServer:
         if shown == self._shown:
             return
         pictured = (state.stage, state.conductor.index)
-        picture = None if pictured == self._pictured else thumbnail(state.stage.sequence.frames[state.conductor.index])
+        if self._picture[0] != pictured:
+            self._picture = (pictured, thumbnail(state.stage.sequence.frames[state.conductor.index]))
+        picture = None if pictured == self._pictured else self._picture[1]
         if offer(link, Snapshot(readings(state), state.stage.count, picture)):
             self._shown, self._pictured, self._refused_since = shown, pictured, None
         elif self._refused_since is None:
@@ -284,8 +292,11 @@ class ShowServer:
         """The web process ended, hung or garbled the link: say how, and start another on the same socket."""
         self._web.shut()
         ending = self._web.end()
-        why = f"{error} and was stopped" if isinstance(error, WebProcessHung) else f"ended ({ending})"
-        if not isinstance(error, (EOFError, OSError, WebProcessHung)):
+        if isinstance(error, WebProcessHung):
+            why = f"{error} and was stopped"
+        elif isinstance(error, (EOFError, OSError)):
+            why = f"ended ({ending})"
+        else:
             why = f"garbled its link ({error!r}) and was stopped"
         ran = time.monotonic() - self._web.started
         self._pause = RESTART_SECONDS if ran > STEADY_SECONDS else min(self._pause * 2, RESTART_LIMIT_SECONDS)

@@ -97,3 +97,10 @@ def wait_for(check: Callable[[], bool], seconds: float = 10.0) -> None:
 
 async def next_message(socket: aiohttp.ClientWebSocketResponse, seconds: float = 10.0) -> aiohttp.WSMessage:
     return await asyncio.wait_for(socket.receive(), seconds)
+
+
+async def write_packets(url: str, packets: list[bytes]) -> None:
+    """Send OSC packets over one websocket, as a page or a tool would, and close it."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        for packet in packets:
+            await ws.send_bytes(packet)

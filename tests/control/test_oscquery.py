@@ -22,7 +22,7 @@ from installation.control.webprocess import MAX_MESSAGE
 from installation.scene.commands import COMMANDS
 from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.presets import shipped_presets
-from tests.control.showserver import get, next_message, running_show, wait_for
+from tests.control.showserver import get, next_message, running_show, wait_for, write_packets
 from tests.helpers import flat_stage
 
 UNITS = {"time.speed", "time.second", "angle.degree", "gain.linear"}
@@ -174,21 +174,17 @@ def test_listen_streams_a_change_made_over_osc() -> None:
     assert message.address == "/hue" and message.params == [45.0]
 
 
-async def _write(url: str, packets: list[bytes]) -> None:
-    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
-        for packet in packets:
-            await ws.send_bytes(packet)
-
-
 def test_websocket_writes_with_the_key_only() -> None:
     with running_show(key="sesame ü") as show:
         base = show.url.replace("http", "ws") + "/"
-        asyncio.run(_write(base, [osc_message("/speed", [3.0])]))
+        asyncio.run(write_packets(base, [osc_message("/speed", [3.0])]))
         wait_for(lambda: show.server.counts["refused"] == 1)
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-            asyncio.run(_write(base + "?key=wrong", [osc_message("/speed", [4.0])]))
+            asyncio.run(write_packets(base + "?key=wrong", [osc_message("/speed", [4.0])]))
         assert refused.value.status == 403
-        asyncio.run(_write(base + "?key=sesame%20%C3%BC", [osc_message("/speed", [2.5]), osc_message("/next", [1])]))
+        asyncio.run(
+            write_packets(base + "?key=sesame%20%C3%BC", [osc_message("/speed", [2.5]), osc_message("/next", [1])])
+        )
         wait_for(lambda: show.state().settings.speed == 2.5 and show.state().conductor.target == 1)
         assert get(show.url + "/control/config.json")[1]["key"] is True
 
@@ -197,7 +193,7 @@ def test_read_only_says_so_and_writes_nothing() -> None:
     with running_show(readonly=True) as show:
         assert get(show.url + "/speed?ACCESS") == (200, {"ACCESS": 1})
         assert get(show.url + "/next?ACCESS") == (200, {"ACCESS": 0})
-        asyncio.run(_write(show.url.replace("http", "ws") + "/", [osc_message("/speed", [3.0])]))
+        asyncio.run(write_packets(show.url.replace("http", "ws") + "/", [osc_message("/speed", [3.0])]))
         wait_for(lambda: show.server.counts["refused"] == 1)
         assert show.state().settings.speed == 1.0
 
@@ -207,7 +203,7 @@ def test_only_the_allowed_networks_are_answered() -> None:
         assert get(show.url + "/")[0] == 403
         assert get(show.url + "/control")[0] == 403
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-            asyncio.run(_write(show.url.replace("http", "ws") + "/", []))
+            asyncio.run(write_packets(show.url.replace("http", "ws") + "/", []))
         assert refused.value.status == 403
 
 

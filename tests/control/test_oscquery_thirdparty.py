@@ -13,7 +13,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from installation.control.osc import osc_message
@@ -21,7 +20,7 @@ from installation.control.oscquery import EXTENSIONS
 from installation.scene.commands import COMMANDS
 from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.presets import shipped_presets
-from tests.control.showserver import RunningShow, running_show, wait_for
+from tests.control.showserver import RunningShow, running_show, wait_for, write_packets
 from tests.helpers import flat_stage
 
 CLIENT = Path(__file__).parent / "oscquery_client"
@@ -63,12 +62,6 @@ def _library_view(script: Path, show: RunningShow) -> dict[str, Any]:
 def _argument(method: dict[str, Any]) -> dict[str, Any]:
     (argument,) = method["arguments"]
     return argument
-
-
-async def _write(url: str, packets: list[bytes]) -> None:
-    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
-        for packet in packets:
-            await ws.send_bytes(packet)
 
 
 @pytest.mark.slow
@@ -119,7 +112,9 @@ def test_a_second_discovery_reads_what_changed_on_the_show(discover: Path) -> No
         show.on_render_thread(lambda: show.pipeline.show.switch(flat_stage(7, name="seven")))
         wait_for(lambda: show.state().stage.count == 7)
         asyncio.run(
-            _write(show.url.replace("http", "ws") + "/", [osc_message("/hold", [7.5]), osc_message("/pause", [1])])
+            write_packets(
+                show.url.replace("http", "ws") + "/", [osc_message("/hold", [7.5]), osc_message("/pause", [1])]
+            )
         )
         wait_for(lambda: show.state().settings.hold == 7.5 and show.state().conductor.paused)
         after = _library_view(discover, show)["methods"]
