@@ -138,8 +138,9 @@ def listen(host: str, port: int) -> socket.socket:
         return socket.create_server((host, port), family=family, backlog=1024, dualstack_ipv6=host == "::")
     except OSError as error:
         raise UserError(
-            f"The HTTP port {port} cannot be opened ({error.strerror or error}); another program may be using "
-            "it: choose another with --http-port (1..65535), or --http-port 0 to turn the web control off."
+            f"The HTTP port {port} cannot be opened ({os.strerror(error.errno) if error.errno else error}); another "
+            "program may be using it: choose another with --http-port (1..65535), or --http-port 0 to turn the web "
+            "control off."
         ) from error
 
 
