@@ -5,10 +5,12 @@
 The live loop (offscreen, the demo, 640x360) runs 600 frames with the HTTP server off, then
 with it on while another process (as phones and laptops would be: not in the show's process)
 puts a load on it: busy, a control page's websocket open, LISTENing to every value, a fader
-moved 30 times a second over it, and the whole OSCQuery tree asked for 1000 times a second over
-HTTP; or idle, 1000 websockets that never say a word. The runs alternate for N rounds (default
-3; alone first, then loaded first); each figure is the median of its rounds, so a busy moment of this shared machine does not
-decide the ratio.
+moved 30 times a second over it and the keyframe's thumbnail fetched at each keyframe change (as
+the page does), and the whole OSCQuery tree asked for 1000 times a second over HTTP; or idle,
+1000 websockets that never say a word. A run's time is from the end of its first frame to the
+end of its last: start-up and closing (the web process's goodbye) are not frames. The runs
+alternate for N rounds (default 3; alone first, then loaded first); each figure is the median
+of its rounds, so a busy moment of this shared machine does not decide the ratio.
 
 Two placements (split for both loads, shared for the busy one):
 - split: the show's process on CPU 0 (Mesa's llvmpipe with one thread), the web process and the
@@ -16,15 +18,16 @@ Two placements (split for both loads, shared for the busy one):
   and four cores has. The ratio is what the server costs the show's own process.
 - shared: no pinning; on a 2-core machine without a GPU the clients, the server and llvmpipe's
   rasterizer all compete for the same two cores, so this ratio is mostly the CPU they take.
-Mesa's llvmpipe draws with one thread in both. Each line also gives the show process's own CPU time a frame (all its threads) and, within it,
-that of the web server's one thread in the show (the link): what no neighbour on the machine can
-inflate but the server itself.
+Mesa's llvmpipe draws with one thread in both. Each line also gives the show process's own CPU
+time a frame (all its threads) and, within it, that of the web server's one thread in the show
+(the link): what no neighbour on the machine can inflate but the server itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing
 import os
@@ -37,9 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FRAMES = 600
+MEASURED = FRAMES - 1
+"""The frames timed: all but the first (see ``_FrameClock``)."""
 REQUESTS_PER_SECOND = 1000
 MOVES_PER_SECOND = 30
 IDLE_SOCKETS = 1000
+KEYFRAME_PATHS = ("/goto", "/sequence")
+"""The values whose change makes the control page fetch the keyframe's thumbnail again."""
 SHOW_CPU, NETWORK_CPU = {0}, {1}
 BUSY, IDLE = "busy", "idle"
 LOADS = {
@@ -60,7 +67,8 @@ async def _requests(session, url: str, stop, counts: dict[str, int]) -> None:
 
 
 async def _page(session, url: str, ready, stop, counts: dict[str, int]) -> None:
-    """What the control page does: LISTEN to everything, move a fader, read what streams back."""
+    """What the control page does: LISTEN to everything, move a fader, read what streams back, and
+    fetch the keyframe's thumbnail when the keyframe changes."""
     from installation.control.osc import osc_message
 
     async with session.ws_connect(url.replace("http", "ws")) as ws:
@@ -72,8 +80,11 @@ async def _page(session, url: str, ready, stop, counts: dict[str, int]) -> None:
         ready.set()
 
         async def read() -> None:
-            async for _ in ws:
+            async for message in ws:
                 counts["streamed"] += 1
+                if any(f"{path}\0".encode() in message.data for path in KEYFRAME_PATHS):  # as the page does
+                    async with session.get(url + "control/keyframe.jpg") as picture:
+                        counts["pictures"] += len(await picture.read()) > 0
 
         reader = asyncio.ensure_future(read())
         while not stop.is_set():
@@ -100,7 +111,8 @@ async def _clients(port: int, load: str, ready, stop, results) -> None:
     import aiohttp
 
     url = f"http://127.0.0.1:{port}/"
-    counts = {"requests": 0, "failed": 0, "streamed": 0, "moves": 0}
+    counts = {"requests": 0, "failed": 0, "streamed": 0, "moves": 0, "pictures": 0}
+    start = time.perf_counter()
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8 if load == BUSY else 0)) as session:
             if load == BUSY:
@@ -110,7 +122,7 @@ async def _clients(port: int, load: str, ready, stop, results) -> None:
     except aiohttp.ClientError:
         pass  # the show closed its server at the end of the run
     finally:
-        results.put(counts)
+        results.put({**counts, "seconds": time.perf_counter() - start})
 
 
 def clients(port: int, load: str, cpus: set[int] | None, ready, stop, results) -> None:
@@ -122,7 +134,10 @@ def clients(port: int, load: str, cpus: set[int] | None, ready, stop, results) -
 @dataclass
 class Run:
     frame: float
-    """Wall seconds a frame."""
+    """Wall seconds a frame, the mean (not the median: a transition's frames take several times a
+    rest's, so the median says how long the show rests)."""
+    slow: float
+    """The 99th percentile: the frames a hiccup made late."""
     cpu: float
     """The show process's CPU seconds a frame (every thread: loop, llvmpipe, link)."""
     link: float
@@ -158,6 +173,36 @@ class _LinkCpu:
         return self._last - self._first
 
 
+class _FrameClock:
+    """When each frame ended, read at the gallery's ``after_frame``, and the process's CPU time at
+    the end of the first frame and of the last. Timed from the end of the first frame: not the
+    start-up, not the first frame's shader and buffer set-up, and not the closing, where the web
+    process's goodbye (zeroconf's, hundreds of milliseconds) would be counted as frame time."""
+
+    def __init__(self, player) -> None:
+        self._player = player
+        self._after_frame = player.gallery.after_frame
+        self._ends: list[float] = []
+        self._cpu: list[float] = []
+        player.gallery.after_frame = self._mark
+
+    def _mark(self, *args) -> None:
+        self._after_frame(*args)
+        self._ends.append(time.perf_counter())
+        if self._player.frames in (1, FRAMES):
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            self._cpu.append(used.ru_utime + used.ru_stime)
+
+    def frame_seconds(self) -> list[float]:
+        """Each measured frame's wall time."""
+        return [later - earlier for earlier, later in itertools.pairwise(self._ends)]
+
+    def cpu_seconds(self) -> float:
+        """The process's CPU seconds over the measured frames."""
+        first, last = self._cpu
+        return last - first
+
+
 def run(load: str | None, split: bool) -> Run:
     """One run of the live loop: without the server (``load`` None), or with it and that load."""
     from installation.app import Player
@@ -191,17 +236,22 @@ def run(load: str | None, split: bool) -> Run:
             raise RuntimeError("the clients did not connect")
         time.sleep(0.5)  # let the request stream reach its pace before the clock starts
     link = _LinkCpu()
-    begin, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    frames = _FrameClock(player)
     player.run()
-    seconds, after = time.perf_counter() - begin, resource.getrusage(resource.RUSAGE_SELF)
     linked = link.stop()
     stop.set()
     counts = {}
     if process is not None:
         counts = results.get()
         process.join(30)
-    cpu = (after.ru_utime + after.ru_stime) - (used.ru_utime + used.ru_stime)
-    return Run(seconds / FRAMES, cpu / FRAMES, linked / FRAMES, {**counts, "seconds": seconds})
+    times = frames.frame_seconds()
+    return Run(
+        statistics.fmean(times),
+        statistics.quantiles(times, n=100)[98],
+        frames.cpu_seconds() / len(times),
+        linked / FRAMES,
+        counts,
+    )
 
 
 def measure(split: bool, load: str, rounds: int) -> None:
@@ -209,22 +259,30 @@ def measure(split: bool, load: str, rounds: int) -> None:
     for round_ in range(rounds):  # alone first, then loaded first: a slow drift of the machine favours neither
         for loaded in (False, True) if round_ % 2 == 0 else (True, False):
             (busy if loaded else alone).append(run(load if loaded else None, split))
-    frame_alone, frame_busy = (statistics.median(r.frame for r in runs) for runs in (alone, busy))
-    cpu_alone, cpu_busy = (statistics.median(r.cpu for r in runs) for runs in (alone, busy))
+
+    def median(of) -> tuple[float, float]:
+        return statistics.median(map(of, alone)), statistics.median(map(of, busy))
+
+    def said(what: str, of, unit: float = 1e3) -> str:
+        before, after = median(of)
+        rounds = ", ".join(f"{of(b) / of(a):.2f}" for a, b in zip(alone, busy, strict=True))
+        return f"{what} {before * unit:.2f} -> {after * unit:.2f} ms, ratio {after / before:.3f} (rounds {rounds})"
+
     print(
-        f"{'split' if split else 'shared'}: frame {frame_alone * 1e3:.2f} ms alone, {frame_busy * 1e3:.2f} ms with "
-        f"{LOADS[load]}: ratio {frame_busy / frame_alone:.3f} "
-        f"(rounds: {', '.join(f'{b.frame / a.frame:.2f}' for a, b in zip(alone, busy, strict=True))}); "
-        f"show process CPU a frame {cpu_alone * 1e3:.2f} -> {cpu_busy * 1e3:.2f} ms, ratio {cpu_busy / cpu_alone:.3f}, "
-        f"of which the link thread {statistics.median(r.link for r in busy) * 1e6:.0f} us"
+        f"{'split' if split else 'shared'}, alone -> with {LOADS[load]}:\n"
+        f"  {said('frame', lambda r: r.frame)}; 99th percentile "
+        f"{median(lambda r: r.slow)[0] * 1e3:.2f} -> {median(lambda r: r.slow)[1] * 1e3:.2f} ms\n"
+        f"  {said('show process CPU a frame', lambda r: r.cpu)}, of which the link thread "
+        f"{statistics.median(r.link for r in busy) * 1e6:.0f} us"
     )
     counts = busy[-1].counts
     rate = counts.get("requests", 0) / max(counts.get("seconds", 1.0), 1e-9)
     said = (
         f"websockets held {counts.get('held', 0)}, refused {counts.get('refused', 0)}"
         if load == IDLE
-        else f"tree requests answered {counts.get('requests', 0)} (~{rate:.0f}/s incl. warm-up), failed "
-        f"{counts.get('failed', 0)}; fader moves {counts.get('moves', 0)}; values streamed {counts.get('streamed', 0)}"
+        else f"tree requests answered {counts.get('requests', 0)} ({rate:.0f}/s), failed "
+        f"{counts.get('failed', 0)}; fader moves {counts.get('moves', 0)}; values streamed {counts.get('streamed', 0)}; "
+        f"thumbnails fetched {counts.get('pictures', 0)}"
     )
     print(f"  last round: {said}", flush=True)
 

@@ -45,6 +45,7 @@ from installation.control.oscquery import DEFAULT_HTTP_PORT, Values, readings
 from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue
 from installation.scene.show import FrameState
+from installation.scene.stage import Stage
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1 / 30
@@ -215,8 +216,9 @@ class ShowServer:
         self._shown: tuple[Any, ...] = ()
         self._pictured: tuple[Any, ...] = ()
         """The keyframe whose thumbnail the web process has."""
-        self._picture: tuple[tuple[Any, ...], bytes] = ((), b"")
-        """The last thumbnail made, and of which keyframe: made once, however often a send waits."""
+        self._pictures: tuple[Stage | None, dict[int, bytes]] = (None, {})
+        """The thumbnails made of the stage's keyframes: each made once, however often the show loops
+        its keyframes or a send waits."""
         self._refused_since: float | None = None
         self._pause = RESTART_SECONDS
         self._closing = threading.Event()
@@ -279,15 +281,21 @@ class ShowServer:
         if shown == self._shown:
             return
         pictured = (state.stage, state.conductor.index)
-        if self._picture[0] != pictured:
-            self._picture = (pictured, thumbnail(state.stage.sequence.frames[state.conductor.index]))
-        picture = None if pictured == self._pictured else self._picture[1]
+        picture = None if pictured == self._pictured else self._picture(state.stage, state.conductor.index)
         if offer(link, Snapshot(readings(state), state.stage.count, picture)):
             self._shown, self._pictured, self._refused_since = shown, pictured, None
         elif self._refused_since is None:
             self._refused_since = time.monotonic()
         elif time.monotonic() - self._refused_since > HUNG_SECONDS:
             raise WebProcessHung(f"took nothing for {HUNG_SECONDS:.0f} s")
+
+    def _picture(self, stage: Stage, index: int) -> bytes:
+        if self._pictures[0] is not stage:
+            self._pictures = (stage, {})
+        made = self._pictures[1]
+        if index not in made:
+            made[index] = thumbnail(stage.sequence.frames[index])
+        return made[index]
 
     def _restart(self, error: Exception) -> None:
         """The web process ended, hung or garbled the link: say how, and start another on the same socket."""

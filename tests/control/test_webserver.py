@@ -5,6 +5,7 @@ lines (tracebacks too) reach the show's log."""
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import signal
@@ -13,11 +14,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from multiprocessing import Pipe
 from pathlib import Path
 
 import aiohttp
+import numpy as np
 import pytest
+from PIL import Image
 
 from installation.control import webserver
 from installation.control.mapping import load_mapping
@@ -26,7 +30,7 @@ from installation.control.webprocess import FLOOD_MESSAGES, Link, _LogUp, advert
 from installation.control.webserver import RESTART_SECONDS, LogLine, ShowServer
 from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue
-from tests.control.showserver import get, running_show, wait_for
+from tests.control.showserver import get, running_show, wait_for, write_packets
 
 ROOT = Path(__file__).parents[2]
 SHOW = """
@@ -179,3 +183,26 @@ def test_log_lines_cross_the_link_with_their_traceback_and_without_what_cannot_t
     written = logging.Formatter("%(levelname)s %(name)s: %(message)s").format(record)
     assert written.startswith("ERROR tests.webprocess: the page's handler failed for /speed\nTraceback")
     assert "ZeroDivisionError: division by zero" in written and not hasattr(record, "lock")
+
+
+def _keyframe_picture(url: str) -> np.ndarray:
+    with urllib.request.urlopen(url + "/control/keyframe.jpg", timeout=10) as answer:
+        assert answer.headers["Content-Type"] == "image/jpeg"
+        return np.asarray(Image.open(io.BytesIO(answer.read())))
+
+
+def test_the_page_thumbnail_is_the_keyframe_shown_made_once_per_keyframe(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[int] = []
+    real = webserver.thumbnail
+    monkeypatch.setattr(webserver, "thumbnail", lambda frame: made.append(int(frame.mean())) or real(frame))
+    with running_show(keyframes=3) as show:  # flat greys 0, 40, 80
+        socket_url = show.url.replace("http", "ws") + "/"
+        asyncio.run(write_packets(socket_url, [osc_message("/hold", [120.0])]))  # it moves when told to only
+        wait_for(lambda: show.state().settings.hold == 120.0)
+        first = _keyframe_picture(show.url)
+        assert first.shape == (webserver.THUMBNAIL_WIDTH // 2, webserver.THUMBNAIL_WIDTH, 3)
+        assert abs(first.mean() - 40 * show.state().conductor.index) < 3
+        for index in (2, 0, 2, 0):
+            asyncio.run(write_packets(socket_url, [osc_message("/goto", [index])]))
+            wait_for(lambda index=index: abs(_keyframe_picture(show.url).mean() - 40 * index) < 3)
+    assert len(made) == len(set(made)) and {0, 80} <= set(made) <= {0, 40, 80}  # shown twice, made once
