@@ -7,10 +7,12 @@ with it on while another process (as phones and laptops would be: not in the sho
 puts a load on it: busy, a control page's websocket open, LISTENing to every value, a fader
 moved 30 times a second over it and the keyframe's thumbnail fetched at each keyframe change (as
 the page does), and the whole OSCQuery tree asked for 1000 times a second over HTTP; or idle,
-1000 websockets that never say a word. A run's time is from the end of its first frame to the
-end of its last: start-up and closing (the web process's goodbye) are not frames. The runs
-alternate for N rounds (default 3; alone first, then loaded first); each figure is the median
-of its rounds, so a busy moment of this shared machine does not decide the ratio.
+1000 websockets that never say a word. Under the busy load the runs without the server get the
+same fader moves on the command queue, so the show changes as much in every run and the ratio is
+the server's alone. A run's time is from the end of its first frame to the end of its last:
+start-up and closing (the web process's goodbye) are not frames. The runs take turns for N
+rounds (default 3; each round starts one later); each figure is the median of its rounds, so a
+busy moment of this shared machine does not decide the ratio.
 
 Two placements (split for both loads, shared for the busy one):
 - split: the show's process on CPU 0 (Mesa's llvmpipe with one thread), the web process and the
@@ -18,9 +20,14 @@ Two placements (split for both loads, shared for the busy one):
   and four cores has. The ratio is what the server costs the show's own process.
 - shared: no pinning; on a 2-core machine without a GPU the clients, the server and llvmpipe's
   rasterizer all compete for the same two cores, so this ratio is mostly the CPU they take.
-Mesa's llvmpipe draws with one thread in both. Each line also gives the show process's own CPU
-time a frame (all its threads) and, within it, that of the web server's one thread in the show
-(the link): what no neighbour on the machine can inflate but the server itself.
+In the split placement with the busy load, a third run in each round is the control: no
+server, and the network's core kept busy by a process unrelated to the show. Its ratio to the
+loaded run is what the server costs beyond what any busy neighbour costs a show on this machine,
+whose cores share caches and memory (a virtual machine's, maybe more); a line says how busy each
+run kept the network's core. Mesa's llvmpipe draws with one thread in both placements. Each
+figure of the show process's own CPU time a frame (all its threads) comes with that of the web
+server's one thread in the show (the link): what no neighbour on the machine can inflate but the
+server itself.
 """
 
 from __future__ import annotations
@@ -48,10 +55,11 @@ IDLE_SOCKETS = 1000
 KEYFRAME_PATHS = ("/goto", "/sequence")
 """The values whose change makes the control page fetch the keyframe's thumbnail again."""
 SHOW_CPU, NETWORK_CPU = {0}, {1}
-BUSY, IDLE = "busy", "idle"
+BUSY, IDLE, NEIGHBOUR = "busy", "idle", "neighbour"
 LOADS = {
     BUSY: f"the page streaming and {REQUESTS_PER_SECOND} HTTP requests/s",
     IDLE: f"{IDLE_SOCKETS} idle websockets",
+    NEIGHBOUR: "no server, the other core kept busy by a process unrelated to the show",
 }
 
 
@@ -125,6 +133,17 @@ async def _clients(port: int, load: str, ready, stop, results) -> None:
         results.put({**counts, "seconds": time.perf_counter() - start})
 
 
+def neighbour(cpus: set[int], ready, stop, results) -> None:
+    """A process with nothing to do with the show, keeping the network's core busy: what that alone
+    costs the show on this machine, where cores share caches and memory (and, in a virtual
+    machine, more than they say)."""
+    os.sched_setaffinity(0, cpus)
+    ready.set()
+    while not stop.is_set():
+        sum(range(10_000))
+    results.put({})
+
+
 def clients(port: int, load: str, cpus: set[int] | None, ready, stop, results) -> None:
     if cpus:
         os.sched_setaffinity(0, cpus)
@@ -142,6 +161,8 @@ class Run:
     """The show process's CPU seconds a frame (every thread: loop, llvmpipe, link)."""
     link: float
     """The CPU seconds a frame of the web server's one thread in the show's process (the link)."""
+    network_busy: float
+    """The share of the time the network's core was busy (0 to 1)."""
     counts: dict[str, int]
 
 
@@ -184,6 +205,7 @@ class _FrameClock:
         self._after_frame = player.gallery.after_frame
         self._ends: list[float] = []
         self._cpu: list[float] = []
+        self._network: list[tuple[int, int]] = []
         player.gallery.after_frame = self._mark
 
     def _mark(self, *args) -> None:
@@ -192,6 +214,7 @@ class _FrameClock:
         if self._player.frames in (1, FRAMES):
             used = resource.getrusage(resource.RUSAGE_SELF)
             self._cpu.append(used.ru_utime + used.ru_stime)
+            self._network.append(_core_times(min(NETWORK_CPU)))
 
     def frame_seconds(self) -> list[float]:
         """Each measured frame's wall time."""
@@ -202,9 +225,37 @@ class _FrameClock:
         first, last = self._cpu
         return last - first
 
+    def network_busy(self) -> float:
+        """The share of the measured frames' time the network's core was busy (0 to 1)."""
+        (busy_first, all_first), (busy_last, all_last) = self._network
+        return (busy_last - busy_first) / max(all_last - all_first, 1)
 
-def run(load: str | None, split: bool) -> Run:
-    """One run of the live loop: without the server (``load`` None), or with it and that load."""
+
+def _core_times(cpu: int) -> tuple[int, int]:
+    """A core's busy and total time so far, in clock ticks (``/proc/stat``)."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *ticks = line.split()
+        if name == f"cpu{cpu}":
+            numbers = [int(tick) for tick in ticks]
+            idle = numbers[3] + numbers[4]  # idle, waiting for I/O
+            return sum(numbers) - idle, sum(numbers)
+    return 0, 1
+
+
+def _fader(commands, stop: threading.Event) -> None:
+    """The page's fader moves without the page: the same values, as often, on the command queue (as
+    any controller's would arrive), so that the runs without the server change the show as much."""
+    from installation.scene.commands import Command
+
+    moves = 0
+    while not stop.wait(1 / MOVES_PER_SECOND):
+        commands.put(Command("set", ("hue", float(moves % 360 - 180))))
+        moves += 1
+
+
+def run(load: str | None, split: bool, moves: bool) -> Run:
+    """One run of the live loop: without the server (``load`` None or NEIGHBOUR), or with it and that
+    load; the fader moves of the busy load come from the page, or without the server from ``_fader``."""
     from installation.app import Player
     from installation.gallery import GalleryOptions
     from installation.options import PlayOptions, ShowOptions
@@ -216,7 +267,7 @@ def run(load: str | None, split: bool) -> Run:
         frames=FRAMES,
         fixed_step=60.0,
         osc_port=None,
-        http_port=None if load is None else 0,
+        http_port=None if load in (None, NEIGHBOUR) else 0,
         audio="none",
         gallery=GalleryOptions(state_file=None),
     )
@@ -224,7 +275,11 @@ def run(load: str | None, split: bool) -> Run:
     spawn = multiprocessing.get_context("spawn")  # a fork would copy the show's threads half-way
     ready, stop, results = spawn.Event(), spawn.Event(), spawn.SimpleQueue()  # no manager process on a core
     process = None
-    if load is not None and player.web is not None:
+    if load == NEIGHBOUR:
+        process = spawn.Process(target=neighbour, args=(NETWORK_CPU, ready, stop, results))
+        process.start()
+        ready.wait(60)
+    elif load is not None and player.web is not None:
         if split:  # every thread of it: those it started on the show's core keep the core they began on
             for task in Path(f"/proc/{player.web.process_id}/task").iterdir():
                 os.sched_setaffinity(int(task.name), NETWORK_CPU)
@@ -235,10 +290,14 @@ def run(load: str | None, split: bool) -> Run:
         if not ready.wait(60):
             raise RuntimeError("the clients did not connect")
         time.sleep(0.5)  # let the request stream reach its pace before the clock starts
+    fader_stop = threading.Event()
+    if moves and player.web is None:
+        threading.Thread(target=_fader, args=(player.pipeline.commands, fader_stop), daemon=True).start()
     link = _LinkCpu()
     frames = _FrameClock(player)
     player.run()
     linked = link.stop()
+    fader_stop.set()
     stop.set()
     counts = {}
     if process is not None:
@@ -250,31 +309,47 @@ def run(load: str | None, split: bool) -> Run:
         statistics.quantiles(times, n=100)[98],
         frames.cpu_seconds() / len(times),
         linked / FRAMES,
+        frames.network_busy(),
         counts,
     )
 
 
 def measure(split: bool, load: str, rounds: int) -> None:
-    alone, busy = [], []
-    for round_ in range(rounds):  # alone first, then loaded first: a slow drift of the machine favours neither
-        for loaded in (False, True) if round_ % 2 == 0 else (True, False):
-            (busy if loaded else alone).append(run(load if loaded else None, split))
+    """Alone and loaded (and, where asked, beside a busy neighbour) in turns, each round starting
+    one later: a slow drift of the machine favours none of them."""
+    conditions = (None, load, NEIGHBOUR) if split and load == BUSY else (None, load)
+    runs: dict[str | None, list[Run]] = {condition: [] for condition in conditions}
+    for round_ in range(rounds):
+        turn = round_ % len(conditions)
+        for condition in conditions[turn:] + conditions[:turn]:
+            runs[condition].append(run(condition, split, moves=load == BUSY))
+    alone, busy = runs[None], runs[load]
 
-    def median(of) -> tuple[float, float]:
-        return statistics.median(map(of, alone)), statistics.median(map(of, busy))
+    def against(base: list[Run], of, name: str) -> str:
+        before, after = statistics.median(map(of, base)), statistics.median(map(of, busy))
+        rounds_ = ", ".join(f"{of(b) / of(a):.2f}" for a, b in zip(base, busy, strict=True))
+        return f"{name} {before * 1e3:.2f} ms: ratio {after / before:.3f} (rounds {rounds_})"
 
-    def said(what: str, of, unit: float = 1e3) -> str:
-        before, after = median(of)
-        rounds = ", ".join(f"{of(b) / of(a):.2f}" for a, b in zip(alone, busy, strict=True))
-        return f"{what} {before * unit:.2f} -> {after * unit:.2f} ms, ratio {after / before:.3f} (rounds {rounds})"
+    def slow(runs_: list[Run]) -> str:
+        return f"{statistics.median(r.slow for r in runs_) * 1e3:.2f}"
 
+    print(f"{'split' if split else 'shared'}, with {LOADS[load]}:")
     print(
-        f"{'split' if split else 'shared'}, alone -> with {LOADS[load]}:\n"
-        f"  {said('frame', lambda r: r.frame)}; 99th percentile "
-        f"{median(lambda r: r.slow)[0] * 1e3:.2f} -> {median(lambda r: r.slow)[1] * 1e3:.2f} ms\n"
-        f"  {said('show process CPU a frame', lambda r: r.cpu)}, of which the link thread "
+        f"  frame {statistics.median(r.frame for r in busy) * 1e3:.2f} ms; {against(alone, lambda r: r.frame, 'alone')}"
+    )
+    if NEIGHBOUR in runs:
+        print(f"    {against(runs[NEIGHBOUR], lambda r: r.frame, LOADS[NEIGHBOUR])}")
+    print(f"  99th percentile {slow(busy)} ms; alone {slow(alone)} ms")
+    print(
+        f"  show process CPU a frame {statistics.median(r.cpu for r in busy) * 1e3:.2f} ms; "
+        f"{against(alone, lambda r: r.cpu, 'alone')}; of it the link thread "
         f"{statistics.median(r.link for r in busy) * 1e6:.0f} us"
     )
+    if split:
+        print(
+            "  the network's core busy "
+            + ", ".join(f"{statistics.median(r.network_busy for r in runs[c]):.0%} {c or 'alone'}" for c in conditions)
+        )
     counts = busy[-1].counts
     rate = counts.get("requests", 0) / max(counts.get("seconds", 1.0), 1e-9)
     said = (
