@@ -16,9 +16,7 @@ in read-only mode nothing writes and the tree says so (ACCESS).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
-import ipaddress
 import json
 import logging
 import signal
@@ -33,12 +31,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import ifaddr
 from aiohttp import WSMsgType, web
 from pythonosc import osc_packet
-from zeroconf import ServiceInfo
-from zeroconf.asyncio import AsyncZeroconf
 
+from installation.control.advertise import Advertisement
 from installation.control.mapping import Mapping
 from installation.control.osc import allowed, osc_message, translate
 from installation.control.oscquery import Method, Values, address_space, attribute, host_info, node, readable
@@ -76,15 +72,12 @@ def sequence_names(folder: Path | None) -> tuple[str, ...]:
         return ()
 
 
-def advertised(host: str, interfaces: list[str]) -> list[str]:
-    """The IPv4 addresses to advertise: the one the server is bound to, or, bound to every
-    interface, those another machine can reach (a remote client that tried 127.0.0.1 would reach
-    itself); loopback only when there is nothing else (a show with no network)."""
-    if host not in ("", "0.0.0.0", "::"):
-        with contextlib.suppress(OSError):
-            return [socket.gethostbyname(host)]  # an address stays itself; a name is looked up
-    reachable = [address for address in interfaces if not ipaddress.ip_address(address).is_loopback]
-    return reachable or interfaces
+def _services(settings: WebSettings) -> list[tuple[str, int]]:
+    """What zeroconf advertises: this server (OSCQuery), and the OSC port when the show has one."""
+    services = [("_oscjson._tcp.local.", settings.port)]
+    if settings.osc_port is not None:
+        services.append(("_osc._udp.local.", settings.osc_port))
+    return services
 
 
 def xy_pair(mapping: Mapping) -> list[str]:
@@ -206,7 +199,7 @@ class WebServer:
         self._streamed: Values = {}
         self._cache: dict[str, tuple[int, bytes]] = {}
         """Answers to the last snapshot's queries, by path and query: many clients, one JSON encoding."""
-        self._zeroconf: AsyncZeroconf | None = None
+        self._advertisement = Advertisement(settings.host, _services(settings))
         self.ended = asyncio.Event()
 
     # Start and stop ---------------------------------------------------------------------------
@@ -228,7 +221,7 @@ class WebServer:
         loop.add_reader(self._link.connection.fileno(), self._receive)
         chores = [asyncio.ensure_future(self._watch())]
         if self._settings.advertise:
-            chores.append(asyncio.ensure_future(self._announce()))
+            chores.append(asyncio.ensure_future(self._advertisement.follow()))
         try:
             await self.ended.wait()
         finally:
@@ -242,9 +235,7 @@ class WebServer:
         for client in list(self._clients):
             client.drop()
         await runner.cleanup()
-        if self._zeroconf is not None:
-            await asyncio.wait_for(self._zeroconf.async_unregister_all_services(), 2)
-            await self._zeroconf.async_close()
+        await self._advertisement.withdraw()
 
     # The link ---------------------------------------------------------------------------------
 
@@ -298,33 +289,6 @@ class WebServer:
             asyncio.get_running_loop().call_later(BATCH_SECONDS, self._send_batch)
 
     # Zeroconf ---------------------------------------------------------------------------------
-
-    async def _announce(self) -> None:
-        """Advertise ``_oscjson._tcp`` (this server) and ``_osc._udp`` (the OSC port) on every interface;
-        a network where that fails (no IPv4 interface, multicast refused) still gets the server."""
-        try:
-            await self._register()
-        except Exception as error:  # zeroconf raises what the network gives it
-            log.warning("zeroconf: the show could not be advertised (%s); reach it by its address", error)
-
-    async def _register(self) -> None:
-        self._zeroconf = AsyncZeroconf()
-        hostname = socket.gethostname()
-        interfaces = [ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips if isinstance(ip.ip, str)]
-        addresses = advertised(self._settings.host, interfaces)
-        services = [("_oscjson._tcp.local.", self._settings.port)]
-        if self._settings.osc_port is not None:
-            services.append(("_osc._udp.local.", self._settings.osc_port))
-        for kind, port in services:
-            info = ServiceInfo(
-                kind,
-                f"metamorph on {hostname}.{kind}",
-                port=port,
-                parsed_addresses=addresses,
-                server=f"{hostname}.local.",
-            )
-            await (await self._zeroconf.async_register_service(info, allow_name_change=True))
-        log.info("zeroconf: advertised %s", ", ".join(kind for kind, _ in services))
 
     # HTTP -------------------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ def test_zeroconf_advertises_both_services_and_withdraws_them(caplog: pytest.Log
             udp = browser.get_service_info(SERVICES[1], seen[(SERVICES[1], ServiceStateChange.Added)], 3000)
             assert udp is not None and udp.port == 8000
             wait_for(lambda: "zeroconf: advertised _oscjson._tcp.local., _osc._udp.local." in caplog.text)
-            assert any(record.name == "installation.control.webprocess" for record in caplog.records)
+            assert any(record.name == "installation.control.advertise" for record in caplog.records)  # web process
         wait_for(lambda: all((kind, ServiceStateChange.Removed) in seen for kind in SERVICES))
     finally:
         browser.close()

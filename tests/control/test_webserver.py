@@ -26,7 +26,7 @@ from PIL import Image
 from installation.control import webserver
 from installation.control.mapping import load_mapping
 from installation.control.osc import osc_message
-from installation.control.webprocess import FLOOD_MESSAGES, Link, _LogUp, advertised
+from installation.control.webprocess import FLOOD_MESSAGES, Link, _LogUp
 from installation.control.webserver import RESTART_SECONDS, LogLine, ShowServer
 from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue
@@ -91,14 +91,6 @@ def test_a_port_in_use_is_one_sentence() -> None:
             ShowServer(lambda: None, CommandQueue(), load_mapping(), port=port, host="127.0.0.1", advertise=False)
     finally:
         busy.close()
-
-
-def test_zeroconf_advertises_addresses_other_machines_can_reach() -> None:
-    assert advertised("127.0.0.1", ["127.0.0.1", "192.168.1.20"]) == ["127.0.0.1"]  # bound to one: that one
-    assert advertised("0.0.0.0", ["127.0.0.1", "192.168.1.20", "10.0.0.5"]) == ["192.168.1.20", "10.0.0.5"]
-    assert advertised("0.0.0.0", ["127.0.0.1"]) == ["127.0.0.1"]  # no network: loopback is all there is
-    assert advertised("localhost", ["127.0.0.1", "192.168.1.20"]) == ["127.0.0.1"]  # a name is looked up
-    assert advertised("::", ["127.0.0.1", "192.168.1.20"]) == ["192.168.1.20"]
 
 
 def _bundle(values: range) -> bytes:
