@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from installation.control.mapping import TOGGLES, Control, Mapping
+from installation.scene.parameters import SPECS
 from installation.scene.show import FrameState
 
 TOUCHOSC_PORT = 9000
@@ -35,7 +36,7 @@ def feedback_values(mapping: Mapping, state: FrameState) -> dict[str, tuple[Any,
     each mapped control's 0..1 position(s) and the text of its value label."""
     settings = state.settings.as_dict()
     toggles = {"pause": state.conductor.paused, "blackout": settings["blackout"] >= 0.5}
-    values: dict[str, tuple[Any, ...]] = {"/" + name.replace("_", "/"): (float(v),) for name, v in settings.items()}
+    values: dict[str, tuple[Any, ...]] = {SPECS[name].address: (float(v),) for name, v in settings.items()}
     for control in mapping.controls.values():
         if control.action in TOGGLES:
             on = toggles[control.action]

@@ -32,12 +32,15 @@ class Parameter:
 
     @property
     def address(self) -> str:
-        """Its OSC address: ``audio_gain`` is ``/audio/gain``, in the container ``/audio``. A name that
-        begins with another parameter's (``duration_min``) keeps its underscore: no address is both a
-        method and a container (OSC has methods only at the leaves of its tree, and OSCQuery clients
-        such as Chataigne take a node with contents for a group and drop its value)."""
-        head = self.name.split("_")[0]
-        return "/" + (self.name if head != self.name and head in SPECS else self.name.replace("_", "/"))
+        """Its OSC address: ``audio_gain`` is ``/audio/gain``, in the container ``/audio``. Past another
+        parameter's name the underscores stay (``duration_min`` is ``/duration_min``): no address is
+        both a method and a container (OSC has methods only at the leaves of its tree, and OSCQuery
+        clients such as Chataigne take a node with contents for a group and drop its value)."""
+        parts = self.name.split("_")
+        for cut in range(1, len(parts)):
+            if "_".join(parts[:cut]) in SPECS:
+                return "/" + "/".join(parts[:cut]) + "_" + "_".join(parts[cut:])
+        return "/" + "/".join(parts)
 
     @property
     def flag(self) -> str:

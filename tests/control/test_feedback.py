@@ -17,6 +17,7 @@ from installation.control.feedback import MAX_CONTROLLERS
 from installation.control.mapping import load_mapping
 from installation.control.osc import OscControl
 from installation.scene.clock import FixedClock
+from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
 from tests.helpers import flat_stage
@@ -158,3 +159,12 @@ def test_at_most_sixteen_controllers_and_status_is_no_controller(rig: Rig) -> No
     finally:
         for tablet in crowd:
             tablet.sock.close()
+
+
+def test_every_parameter_is_fed_back_on_the_address_it_is_set_on(rig: Rig) -> None:
+    introduce(rig)
+    a, b = rig.tablets
+    wanted = {spec.address: spec.minimum + (spec.maximum - spec.minimum) / 4 for spec in PLAYER_PARAMETERS}
+    for address, value in wanted.items():
+        a.send(rig.osc.port, address, value)
+    rig.frames_until(lambda: all(b.last(address) == (pytest.approx(v),) for address, v in wanted.items()), 5)

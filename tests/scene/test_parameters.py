@@ -1,10 +1,10 @@
-"""The parameter registry: clamping, refusing non-finite values, smoothing."""
+"""The parameter registry: clamping, refusing non-finite values, smoothing, OSC addresses."""
 
 import math
 
 import pytest
 
-from installation.scene.parameters import Parameters
+from installation.scene.parameters import PLAYER_PARAMETERS, Parameter, Parameters
 
 
 def test_defaults_and_clamping() -> None:
@@ -57,3 +57,10 @@ def test_values_are_a_frozen_dataclass_with_the_registry_defaults() -> None:
     assert all(getattr(values, spec.name) == spec.default for spec in PLAYER_PARAMETERS)
     with pytest.raises(FrozenInstanceError):
         values.hue = 3.0  # type: ignore[misc]
+
+
+def test_no_osc_address_is_both_a_parameter_and_a_container_of_others() -> None:
+    addresses = [spec.address for spec in PLAYER_PARAMETERS]
+    assert "/audio/gain" in addresses and "/duration_min" in addresses
+    assert not [(a, b) for a in addresses for b in addresses if b.startswith(a + "/")]
+    assert Parameter("audio_gain_min", 0.0, 1.0, 0.5).address == "/audio/gain_min"  # past /audio/gain: underscores

@@ -68,7 +68,7 @@ function methods(node, found = []) {
 
 const writable = (method) => (method.ACCESS & 2) !== 0;
 const limits = (method) => (method.RANGE && method.RANGE[0]) || {};
-const label = (method) => method.FULL_PATH.slice(1).replace("/", " ");
+const label = (method) => method.FULL_PATH.slice(1).replace(/[/_]/g, " ");
 
 function element(tag, props = {}, parent = null) {
   const made = Object.assign(document.createElement(tag), props);
