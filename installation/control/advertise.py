@@ -18,19 +18,28 @@ import socket
 from collections.abc import Callable, Sequence
 
 import ifaddr
-from zeroconf import ServiceInfo
+from zeroconf import InterfaceChoice, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
 log = logging.getLogger(__name__)
 NETWORK_SECONDS = 10.0
 """How often the machine's addresses are read again."""
+RETRY_LIMIT_SECONDS = 300.0
+"""The longest pause between two tries of an advertisement that keeps failing (it doubles up to this)."""
+NAME_BYTES = 63
+"""The longest service instance name DNS takes (one label)."""
 GOODBYE_SECONDS = 2.0
 """How long withdrawing may take (zeroconf sends its goodbye three times)."""
 
 
-def interfaces() -> list[str]:
+def machine_addresses() -> list[str]:
     """This machine's IPv4 addresses now, loopback included."""
     return [ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips if isinstance(ip.ip, str)]
+
+
+def instance_name(hostname: str) -> str:
+    """The services' name on the network, cut to what DNS takes (a long host name would fail)."""
+    return f"metamorph on {hostname}".encode()[:NAME_BYTES].decode(errors="ignore")
 
 
 def advertised(host: str, addresses: list[str]) -> list[str]:
@@ -45,14 +54,24 @@ def advertised(host: str, addresses: list[str]) -> list[str]:
 
 
 class Advertisement:
-    """The show's services on zeroconf, following the machine's addresses until withdrawn."""
+    """The show's services on zeroconf, following the machine's addresses until withdrawn.
+
+    ``name`` is the services' instance name (``instance_name`` of this host by default); ``on``, the
+    interfaces zeroconf speaks on (all by default)."""
 
     def __init__(
-        self, host: str, services: Sequence[tuple[str, int]], addresses: Callable[[], list[str]] = interfaces
+        self,
+        host: str,
+        services: Sequence[tuple[str, int]],
+        addresses: Callable[[], list[str]] = machine_addresses,
+        name: str | None = None,
+        on: list[str] | None = None,
     ) -> None:
         self._host = host
         self._services = tuple(services)
         self._addresses = addresses
+        self._name = name or instance_name(socket.gethostname())
+        self._on = on
         self._zeroconf: AsyncZeroconf | None = None
         self.addresses: list[str] = []
         """Where the services are advertised now (empty: nowhere)."""
@@ -60,38 +79,33 @@ class Advertisement:
     async def follow(self, every: float = NETWORK_SECONDS) -> None:
         """Advertise, then advertise again whenever the addresses change, until cancelled. Where
         advertising fails (no IPv4 interface yet, multicast refused) the server still runs; it is
-        tried again every ``every`` seconds, with one warning until it works."""
-        failing = False
+        tried again after ``every`` seconds, then twice as long each time up to RETRY_LIMIT_SECONDS,
+        with one warning, and one when it works again."""
+        failures = 0
         while True:
-            wanted = advertised(self._host, self._addresses())
+            wanted = await asyncio.to_thread(lambda: advertised(self._host, self._addresses()))  # DNS may block
             if set(wanted) != set(self.addresses):  # not the order the interfaces were listed in
                 try:
                     await self._advertise(wanted)
                 except Exception as error:  # zeroconf raises whatever the network gives it
-                    if not failing:
+                    failures += 1
+                    if failures == 1:
                         log.warning(
-                            "zeroconf: the show could not be advertised (%s); reach it by its address "
-                            "(trying again every %.0f s)",
+                            "zeroconf: the show could not be advertised (%s); reach it by its address (trying again)",
                             error,
-                            every,
                         )
-                    failing = True
                 else:
-                    failing = False
-            await asyncio.sleep(every)
+                    if failures:
+                        log.warning("zeroconf: advertised after %d failed tries", failures)
+                    failures = 0
+            await asyncio.sleep(min(every * 2 ** min(max(failures - 1, 0), 16), RETRY_LIMIT_SECONDS))
 
     async def _advertise(self, addresses: list[str]) -> None:
         await self.withdraw()
-        self._zeroconf = AsyncZeroconf()
-        hostname = socket.gethostname()
+        self._zeroconf = AsyncZeroconf(interfaces=self._on or InterfaceChoice.All)
+        server = f"{socket.gethostname()}.local."
         for kind, port in self._services:
-            info = ServiceInfo(
-                kind,
-                f"metamorph on {hostname}.{kind}",
-                port=port,
-                parsed_addresses=addresses,
-                server=f"{hostname}.local.",
-            )
+            info = ServiceInfo(kind, f"{self._name}.{kind}", port=port, parsed_addresses=addresses, server=server)
             await (await self._zeroconf.async_register_service(info, allow_name_change=True))
         self.addresses = addresses
         log.info("zeroconf: advertised %s on %s", ", ".join(kind for kind, _ in self._services), ", ".join(addresses))

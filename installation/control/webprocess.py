@@ -227,6 +227,7 @@ class WebServer:
         finally:
             for chore in chores:
                 chore.cancel()
+            await asyncio.wait(chores, timeout=1.0)  # an advertisement half made is done with before the goodbye
             loop.remove_reader(self._link.connection.fileno())
             await self._close(runner)
 
@@ -287,8 +288,6 @@ class WebServer:
             self._batch.clear()
         else:
             asyncio.get_running_loop().call_later(BATCH_SECONDS, self._send_batch)
-
-    # Zeroconf ---------------------------------------------------------------------------------
 
     # HTTP -------------------------------------------------------------------------------------
 
