@@ -20,11 +20,11 @@ Two placements (split for both loads, shared for the busy one):
   and four cores has. The ratio is what the server costs the show's own process.
 - shared: no pinning; on a 2-core machine without a GPU the clients, the server and llvmpipe's
   rasterizer all compete for the same two cores, so this ratio is mostly the CPU they take.
-In the split placement with the busy load, a third run in each round is the control: no
-server, and the network's core kept busy by a process unrelated to the show. Its ratio to the
-loaded run is what the server costs beyond what any busy neighbour costs a show on this machine,
-whose cores share caches and memory (a virtual machine's, maybe more); a line says how busy each
-run kept the network's core. Mesa's llvmpipe draws with one thread in both placements. Each
+In the split placement with the busy load, a third run in each round is a control: no server,
+and the network's core kept busy computing by a process unrelated to the show. Its ratio to the
+loaded run is what the server costs beyond a neighbour that keeps the other core busy (one that
+loads little of the caches and memory the cores share); a line says how busy each run kept the
+network's core (time the hypervisor took is not counted as busy). Mesa's llvmpipe draws with one thread in both placements. Each
 figure of the show process's own CPU time a frame (all its threads) comes with that of the web
 server's one thread in the show (the link): what no neighbour on the machine can inflate but the
 server itself.
@@ -47,8 +47,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FRAMES = 600
-MEASURED = FRAMES - 1
-"""The frames timed: all but the first (see ``_FrameClock``)."""
 REQUESTS_PER_SECOND = 1000
 MOVES_PER_SECOND = 30
 IDLE_SOCKETS = 1000
@@ -77,6 +75,8 @@ async def _requests(session, url: str, stop, counts: dict[str, int]) -> None:
 async def _page(session, url: str, ready, stop, counts: dict[str, int]) -> None:
     """What the control page does: LISTEN to everything, move a fader, read what streams back, and
     fetch the keyframe's thumbnail when the keyframe changes."""
+    import aiohttp
+
     from installation.control.osc import osc_message
 
     async with session.ws_connect(url.replace("http", "ws")) as ws:
@@ -86,11 +86,15 @@ async def _page(session, url: str, ready, stop, counts: dict[str, int]) -> None:
         for path in paths:
             await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": path}))
         ready.set()
+        counts["ready_at"], counts["requests_at_ready"] = time.perf_counter(), counts["requests"]
 
         async def read() -> None:
             async for message in ws:
                 counts["streamed"] += 1
-                if any(f"{path}\0".encode() in message.data for path in KEYFRAME_PATHS):  # as the page does
+                keyframe = message.type == aiohttp.WSMsgType.BINARY and any(
+                    f"{path}\0".encode() in message.data for path in KEYFRAME_PATHS
+                )
+                if keyframe:  # as the page does
                     async with session.get(url + "control/keyframe.jpg") as picture:
                         counts["pictures"] += len(await picture.read()) > 0
 
@@ -120,7 +124,6 @@ async def _clients(port: int, load: str, ready, stop, results) -> None:
 
     url = f"http://127.0.0.1:{port}/"
     counts = {"requests": 0, "failed": 0, "streamed": 0, "moves": 0, "pictures": 0}
-    start = time.perf_counter()
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8 if load == BUSY else 0)) as session:
             if load == BUSY:
@@ -130,13 +133,13 @@ async def _clients(port: int, load: str, ready, stop, results) -> None:
     except aiohttp.ClientError:
         pass  # the show closed its server at the end of the run
     finally:
-        results.put({**counts, "seconds": time.perf_counter() - start})
+        results.put({**counts, "ended_at": time.perf_counter()})
 
 
 def neighbour(cpus: set[int], ready, stop, results) -> None:
-    """A process with nothing to do with the show, keeping the network's core busy: what that alone
-    costs the show on this machine, where cores share caches and memory (and, in a virtual
-    machine, more than they say)."""
+    """A process with nothing to do with the show, keeping the network's core busy computing (Python
+    arithmetic on a small working set, so it loads the core, not the caches or memory the cores
+    share): what a core kept busy alone costs the show on this machine."""
     os.sched_setaffinity(0, cpus)
     ready.set()
     while not stop.is_set():
@@ -166,46 +169,19 @@ class Run:
     counts: dict[str, int]
 
 
-class _LinkCpu:
-    """The CPU seconds the web server's link thread uses from now on, read from /proc (Linux, to the nanosecond) every
-    0.1 s while it lives: the show closes the server, ending the thread, before ``run`` returns."""
-
-    def __init__(self) -> None:
-        found = [thread for thread in threading.enumerate() if thread.name == "web-link"]
-        self._stat = Path(f"/proc/self/task/{found[0].native_id}/schedstat") if found else None
-        self._first = self._last = self._read()
-        self._done = threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
-
-    def _read(self) -> float:
-        try:
-            return int(self._stat.read_text().split()[0]) / 1e9 if self._stat else 0.0  # nanoseconds on a CPU
-        except OSError:
-            return self._last
-
-    def _sample(self) -> None:
-        while not self._done.wait(0.1):
-            self._last = self._read()
-
-    def stop(self) -> float:
-        self._done.set()
-        self._sampler.join()
-        return self._last - self._first
-
-
 class _FrameClock:
-    """When each frame ended, read at the gallery's ``after_frame``, and the process's CPU time at
-    the end of the first frame and of the last. Timed from the end of the first frame: not the
-    start-up, not the first frame's shader and buffer set-up, and not the closing, where the web
-    process's goodbye (zeroconf's, hundreds of milliseconds) would be counted as frame time."""
+    """When each frame ended, read at the gallery's ``after_frame``, and the CPU times at the end of
+    the first frame and of the last. Timed from the end of the first frame: not the start-up, not
+    the first frame's shader and buffer set-up, and not the closing, where the web process's
+    goodbye (zeroconf's, hundreds of milliseconds) would be counted as frame time."""
 
     def __init__(self, player) -> None:
         self._player = player
         self._after_frame = player.gallery.after_frame
+        found = [thread for thread in threading.enumerate() if thread.name == "web-link"]
+        self._link = Path(f"/proc/self/task/{found[0].native_id}/schedstat") if found else None
         self._ends: list[float] = []
-        self._cpu: list[float] = []
-        self._network: list[tuple[int, int]] = []
+        self._readings: list[tuple[float, float, int, int]] = []
         player.gallery.after_frame = self._mark
 
     def _mark(self, *args) -> None:
@@ -213,22 +189,18 @@ class _FrameClock:
         self._ends.append(time.perf_counter())
         if self._player.frames in (1, FRAMES):
             used = resource.getrusage(resource.RUSAGE_SELF)
-            self._cpu.append(used.ru_utime + used.ru_stime)
-            self._network.append(_core_times(min(NETWORK_CPU)))
+            link = int(self._link.read_text().split()[0]) / 1e9 if self._link else 0.0  # nanoseconds on a CPU
+            self._readings.append((used.ru_utime + used.ru_stime, link, *_core_times(min(NETWORK_CPU))))
 
     def frame_seconds(self) -> list[float]:
         """Each measured frame's wall time."""
         return [later - earlier for earlier, later in itertools.pairwise(self._ends)]
 
-    def cpu_seconds(self) -> float:
-        """The process's CPU seconds over the measured frames."""
-        first, last = self._cpu
-        return last - first
-
-    def network_busy(self) -> float:
-        """The share of the measured frames' time the network's core was busy (0 to 1)."""
-        (busy_first, all_first), (busy_last, all_last) = self._network
-        return (busy_last - busy_first) / max(all_last - all_first, 1)
+    def spent(self) -> tuple[float, float, float]:
+        """Over the measured frames: the show process's CPU seconds, its link thread's, and the
+        share of the time the network's core was busy (0 to 1)."""
+        (cpu_first, link_first, busy_first, all_first), (cpu_last, link_last, busy_last, all_last) = self._readings
+        return cpu_last - cpu_first, link_last - link_first, (busy_last - busy_first) / max(all_last - all_first, 1)
 
 
 def _core_times(cpu: int) -> tuple[int, int]:
@@ -236,9 +208,9 @@ def _core_times(cpu: int) -> tuple[int, int]:
     for line in Path("/proc/stat").read_text().splitlines():
         name, *ticks = line.split()
         if name == f"cpu{cpu}":
-            numbers = [int(tick) for tick in ticks]
-            idle = numbers[3] + numbers[4]  # idle, waiting for I/O
-            return sum(numbers) - idle, sum(numbers)
+            user, nice, system, idle, waiting, irq, softirq, stolen = (int(tick) for tick in ticks[:8])
+            busy = user + nice + system + irq + softirq  # guest time is inside user and nice already
+            return busy, busy + idle + waiting + stolen  # time the hypervisor took is not this core's work
     return 0, 1
 
 
@@ -293,10 +265,8 @@ def run(load: str | None, split: bool, moves: bool) -> Run:
     fader_stop = threading.Event()
     if moves and player.web is None:
         threading.Thread(target=_fader, args=(player.pipeline.commands, fader_stop), daemon=True).start()
-    link = _LinkCpu()
     frames = _FrameClock(player)
     player.run()
-    linked = link.stop()
     fader_stop.set()
     stop.set()
     counts = {}
@@ -304,12 +274,13 @@ def run(load: str | None, split: bool, moves: bool) -> Run:
         counts = results.get()
         process.join(30)
     times = frames.frame_seconds()
+    cpu, linked, network_busy = frames.spent()
     return Run(
         statistics.fmean(times),
         statistics.quantiles(times, n=100)[98],
-        frames.cpu_seconds() / len(times),
-        linked / FRAMES,
-        frames.network_busy(),
+        cpu / len(times),
+        linked / len(times),
+        network_busy,
         counts,
     )
 
@@ -351,11 +322,12 @@ def measure(split: bool, load: str, rounds: int) -> None:
             + ", ".join(f"{statistics.median(r.network_busy for r in runs[c]):.0%} {c or 'alone'}" for c in conditions)
         )
     counts = busy[-1].counts
-    rate = counts.get("requests", 0) / max(counts.get("seconds", 1.0), 1e-9)
+    steady = counts.get("ended_at", 0.0) - counts.get("ready_at", 0.0)  # from the page's LISTENs to the closing
+    rate = (counts.get("requests", 0) - counts.get("requests_at_ready", 0)) / max(steady, 1e-9)
     said = (
         f"websockets held {counts.get('held', 0)}, refused {counts.get('refused', 0)}"
         if load == IDLE
-        else f"tree requests answered {counts.get('requests', 0)} ({rate:.0f}/s), failed "
+        else f"tree requests answered {counts.get('requests', 0)} ({rate:.0f}/s once the page listened), failed "
         f"{counts.get('failed', 0)}; fader moves {counts.get('moves', 0)}; values streamed {counts.get('streamed', 0)}; "
         f"thumbnails fetched {counts.get('pictures', 0)}"
     )
