@@ -190,8 +190,9 @@ def test_the_page_thumbnail_is_the_keyframe_shown_made_once_per_keyframe(monkeyp
     monkeypatch.setattr(webserver, "thumbnail", lambda frame: made.append(int(frame.mean())) or real(frame))
     with running_show(keyframes=3) as show:  # flat greys 0, 40, 80
         socket_url = show.url.replace("http", "ws") + "/"
-        asyncio.run(write_packets(socket_url, [osc_message("/hold", [120.0])]))  # it moves when told to only
-        wait_for(lambda: show.state().settings.hold == 120.0)
+        rest_and_jump = [osc_message("/hold", [120.0]), osc_message("/duration", [0.2]), osc_message("/follow", [0.0])]
+        asyncio.run(write_packets(socket_url, rest_and_jump))  # it moves when told to only, and at once
+        wait_for(lambda: show.state().settings.hold == 120.0 and show.state().settings.follow == 0.0)
         for index in (0, 2, 0, 2):
             asyncio.run(write_packets(socket_url, [osc_message("/goto", [index])]))
             wait_for(lambda index=index: abs(_keyframe_picture(show.url).mean() - 40 * index) < 3)
