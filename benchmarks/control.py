@@ -1,24 +1,34 @@
 """Control benchmark: OSC load on the live loop, OSC latency in frames, sound analysis cost.
 
-    .venv/bin/python benchmarks/control.py
+    .venv/bin/python benchmarks/control.py [--rounds N]
 
-1. The live loop (offscreen, the demo, 640x360) runs 600 frames twice, alone and while another
-   thread sends 10,000 OSC messages a second; it prints both frame times and their ratio.
+1. The live loop (offscreen, the demo, 640x360, Mesa's llvmpipe with one thread) runs 600 frames
+   alone and while another process sends it 10,000 OSC messages a second (a fader, as a tablet or
+   a hostile neighbour would: not from the show's process). The show is on CPU 0, the sender on
+   CPU 1, so the ratio is what hearing the flood costs the show's process, not what sending it
+   costs. The runs alternate for N rounds (default 3); each figure is the median of its rounds,
+   timed from the end of the first frame to the end of the last (``liveloop.FrameClock``).
 2. A message sent between two frames: in how many frames is it applied (200 trials at 60 Hz)?
 3. The sound analysis of one frame of audio (800 samples at 48 kHz): median time.
 """
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing
+import os
 import statistics
-import threading
+import sys
 import time
+
+os.environ["LP_NUM_THREADS"] = "1"  # before Mesa loads: the show has one core
 
 from installation.render.platform import choose  # noqa: E402
 
 choose(offscreen=True)
 
 import numpy as np  # noqa: E402
+from liveloop import FrameClock  # noqa: E402
 from pythonosc.udp_client import SimpleUDPClient  # noqa: E402
 
 from installation.app import Player  # noqa: E402
@@ -33,11 +43,14 @@ from installation.scene.show import Show  # noqa: E402
 
 FRAMES = 600
 RATE = 10_000
+SHOW_CPU, SENDER_CPU = {0}, {1}
 
 
-def flood(port: int, stop: threading.Event, sent: list[int]) -> None:
-    """Send RATE messages a second (fader values) until told to stop."""
+def flood(port: int, ready, stop, sent) -> None:
+    """Another process: send RATE messages a second (fader values) until told to stop."""
+    os.sched_setaffinity(0, SENDER_CPU)
     client = SimpleUDPClient("127.0.0.1", port)
+    ready.set()
     start = time.perf_counter()
     count = 0
     while not stop.is_set():
@@ -46,10 +59,11 @@ def flood(port: int, stop: threading.Event, sent: list[int]) -> None:
         ahead = count / RATE - (time.perf_counter() - start)
         if ahead > 0:
             time.sleep(ahead)
-    sent.append(count)
+    sent.put(count)
 
 
-def loop_seconds(with_traffic: bool) -> tuple[float, int, int]:
+def loop_run(with_traffic: bool) -> tuple[float, float, int, int]:
+    """One run: the mean frame's wall and CPU seconds, messages sent and taken in."""
     options = PlayOptions(
         show=ShowOptions(),
         window=(640, 360),
@@ -62,19 +76,40 @@ def loop_seconds(with_traffic: bool) -> tuple[float, int, int]:
         gallery=GalleryOptions(state_file=None),
     )
     player = Player(options)
-    stop, sent = threading.Event(), []
-    sender = threading.Thread(target=flood, args=(player.osc.port, stop, sent))
+    spawn = multiprocessing.get_context("spawn")
+    ready, stop, sent = spawn.Event(), spawn.Event(), spawn.SimpleQueue()
+    sender = spawn.Process(target=flood, args=(player.osc.port, ready, stop, sent))
     if with_traffic:
         sender.start()
+        ready.wait(60)
         time.sleep(0.2)
-    begin = time.perf_counter()
     received = player.osc.counts
+    frames = FrameClock(player, FRAMES, min(SENDER_CPU))
     player.run()
-    seconds = time.perf_counter() - begin
     stop.set()
+    count = 0
     if with_traffic:
+        count = sent.get()
         sender.join()
-    return seconds / FRAMES, sent[0] if sent else 0, received["received"]
+    times = frames.frame_seconds()
+    return statistics.fmean(times), frames.spent()[0] / len(times), count, received["received"]
+
+
+def loop_ratio(rounds: int) -> None:
+    alone, loaded = [], []
+    for round_ in range(rounds):  # alone first, then loaded first: a slow drift of the machine favours neither
+        for traffic in (False, True) if round_ % 2 == 0 else (True, False):
+            (loaded if traffic else alone).append(loop_run(traffic))
+    frame_alone, frame_loaded = (statistics.median(run[0] for run in runs) for runs in (alone, loaded))
+    cpu_alone, cpu_loaded = (statistics.median(run[1] for run in runs) for runs in (alone, loaded))
+    rounds_said = ", ".join(f"{b[0] / a[0]:.2f}" for a, b in zip(alone, loaded, strict=True))
+    print(
+        f"live loop frame, alone: {frame_alone * 1e3:.2f} ms; with {RATE} OSC msg/s: {frame_loaded * 1e3:.2f} ms; "
+        f"ratio {frame_loaded / frame_alone:.3f} (rounds {rounds_said}); show process CPU a frame "
+        f"{cpu_alone * 1e3:.2f} -> {cpu_loaded * 1e3:.2f} ms"
+    )
+    _, _, sent, received = loaded[-1]
+    print(f"  last round: messages sent {sent}, heard by the show {received} ({received / max(sent, 1):.0%})")
 
 
 def frames_to_apply(trials: int = 200) -> list[int]:
@@ -109,12 +144,13 @@ def analysis_microseconds() -> float:
 
 
 def main() -> None:
-    alone, _, _ = loop_seconds(with_traffic=False)
-    loaded, sent, received = loop_seconds(with_traffic=True)
-    print(
-        f"live loop frame, alone: {alone * 1e3:.2f} ms; with {RATE} OSC msg/s: {loaded * 1e3:.2f} ms; ratio {loaded / alone:.2f}"
-    )
-    print(f"  messages sent {sent}, taken in by the loop {received} ({received / max(sent, 1):.0%})")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the loop (default 3)")
+    rounds = parser.parse_args().rounds
+    if len(os.sched_getaffinity(0)) < 2:
+        sys.exit("control.py: needs two CPUs")
+    os.sched_setaffinity(0, SHOW_CPU)
+    loop_ratio(rounds)
     waits = frames_to_apply()
     print(f"OSC value applied by the next frame: {waits.count(1)}/{len(waits)} (worst: {max(waits)} frames)")
     print(

@@ -34,17 +34,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import multiprocessing
 import os
-import resource
 import statistics
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from liveloop import FrameClock
 
 FRAMES = 600
 REQUESTS_PER_SECOND = 1000
@@ -169,51 +169,6 @@ class Run:
     counts: dict[str, int]
 
 
-class _FrameClock:
-    """When each frame ended, read at the gallery's ``after_frame``, and the CPU times at the end of
-    the first frame and of the last. Timed from the end of the first frame: not the start-up, not
-    the first frame's shader and buffer set-up, and not the closing, where the web process's
-    goodbye (zeroconf's, hundreds of milliseconds) would be counted as frame time."""
-
-    def __init__(self, player) -> None:
-        self._player = player
-        self._after_frame = player.gallery.after_frame
-        found = [thread for thread in threading.enumerate() if thread.name == "web-link"]
-        self._link = Path(f"/proc/self/task/{found[0].native_id}/schedstat") if found else None
-        self._ends: list[float] = []
-        self._readings: list[tuple[float, float, int, int]] = []
-        player.gallery.after_frame = self._mark
-
-    def _mark(self, *args) -> None:
-        self._after_frame(*args)
-        self._ends.append(time.perf_counter())
-        if self._player.frames in (1, FRAMES):
-            used = resource.getrusage(resource.RUSAGE_SELF)
-            link = int(self._link.read_text().split()[0]) / 1e9 if self._link else 0.0  # nanoseconds on a CPU
-            self._readings.append((used.ru_utime + used.ru_stime, link, *_core_times(min(NETWORK_CPU))))
-
-    def frame_seconds(self) -> list[float]:
-        """Each measured frame's wall time."""
-        return [later - earlier for earlier, later in itertools.pairwise(self._ends)]
-
-    def spent(self) -> tuple[float, float, float]:
-        """Over the measured frames: the show process's CPU seconds, its link thread's, and the
-        share of the time the network's core was busy (0 to 1)."""
-        (cpu_first, link_first, busy_first, all_first), (cpu_last, link_last, busy_last, all_last) = self._readings
-        return cpu_last - cpu_first, link_last - link_first, (busy_last - busy_first) / max(all_last - all_first, 1)
-
-
-def _core_times(cpu: int) -> tuple[int, int]:
-    """A core's busy and total time so far, in clock ticks (``/proc/stat``)."""
-    for line in Path("/proc/stat").read_text().splitlines():
-        name, *ticks = line.split()
-        if name == f"cpu{cpu}":
-            user, nice, system, idle, waiting, irq, softirq, stolen = (int(tick) for tick in ticks[:8])
-            busy = user + nice + system + irq + softirq  # guest time is inside user and nice already
-            return busy, busy + idle + waiting + stolen  # time the hypervisor took is not this core's work
-    return 0, 1
-
-
 def _fader(commands, stop: threading.Event) -> None:
     """The page's fader moves without the page: the same values, as often, on the command queue (as
     any controller's would arrive), so that the runs without the server change the show as much."""
@@ -265,7 +220,7 @@ def run(load: str | None, split: bool, moves: bool) -> Run:
     fader_stop = threading.Event()
     if moves and player.web is None:
         threading.Thread(target=_fader, args=(player.pipeline.commands, fader_stop), daemon=True).start()
-    frames = _FrameClock(player)
+    frames = FrameClock(player, FRAMES, min(NETWORK_CPU))
     player.run()
     fader_stop.set()
     stop.set()

@@ -6,24 +6,27 @@ frames, so nothing touches the show from another thread. ``/status`` is answered
 last frame state (an immutable object). Nothing a datagram holds can stop the show: malformed
 packets, wrong types or counts, NaN, inf and unknown addresses are counted, logged at debug
 level, and dropped; out-of-range values are clamped. Only senders on the allowed networks are
-heard (by default loopback and the private and link-local networks).
+heard (by default loopback and the private and link-local networks), and none past
+``FLOOD_DATAGRAMS`` a second: the rest of its second's datagrams are dropped before they are
+parsed. The thread reads the socket itself (no socketserver: one object less per datagram).
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
+import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pythonosc import osc_packet
-from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_server import BlockingOSCUDPServer
 
 from installation.control.feedback import TOUCHOSC_PORT, Feedback
 from installation.control.mapping import Control, Mapping
@@ -45,6 +48,11 @@ LOCAL_NETWORKS = (
     "fe80::/10",
 )
 """The default allow-list: this machine and the networks a router keeps private; never the internet."""
+MAX_DATAGRAM = 65535
+POLL_SECONDS = 0.05
+FLOOD_DATAGRAMS = 1000
+"""Datagrams one sender may send in a second (a controller sends a few hundred; bundles count once);
+the rest of that second's are dropped unparsed, so a flood costs the show little more than reading it."""
 _ADDRESSES = {spec.address: spec.name for spec in PLAYER_PARAMETERS}
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -76,8 +84,10 @@ def osc_message(address: str, values: list[Any]) -> bytes:
     return builder.build().dgram
 
 
+@functools.lru_cache(maxsize=4096)
 def allowed(host: str | None, networks: tuple[Network, ...]) -> bool:
-    """Whether a peer at ``host`` may be heard and answered: any when ``networks`` is empty."""
+    """Whether a peer at ``host`` may be heard and answered: any when ``networks`` is empty.
+    Remembered: a flood asks about one sender thousands of times a second."""
     if not networks:
         return True
     try:
@@ -109,39 +119,50 @@ def _control_commands(control: Control, args: tuple[Any, ...]) -> list[Command]:
     return [Command("set", assignment) for assignment in control.scale(tuple(v for v in values if v is not None))]
 
 
-class _Inbox(Dispatcher):
-    """Parses packets (bundles included); never sleeps on a bundle's timetag."""
+class _Flood:
+    """How many datagrams each sender sent in the current second; past ``limit`` a sender is not
+    heard until the next one (said once a second at most, and the log's own limit applies)."""
 
-    def __init__(self, on_message: Callable[[Message], None], counts: Counter[str]) -> None:
-        super().__init__(strict_timing=False)
-        self.on_message = on_message
-        self.counts = counts
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._second = 0
+        self._sent: Counter[str] = Counter()
 
-    def call_handlers_for_packet(self, data: bytes, client_address: tuple[str, int]) -> list:
-        try:
-            messages = [timed.message for timed in osc_packet.OscPacket(data).messages]
-        except Exception as error:  # anything a datagram can do to the parser
-            self.counts["malformed"] += 1
-            log.debug("osc: malformed datagram from %s: %s", client_address, error)
-            return []
-        for message in messages:
-            self.on_message(Message(message.address, tuple(message.params), client_address))
-        return []
+    def allows(self, host: str) -> bool:
+        second = int(time.monotonic())
+        if second != self._second:
+            self._second = second
+            self._sent.clear()
+        self._sent[host] += 1
+        if self._sent[host] == self.limit + 1:
+            log.warning(
+                "osc: %s sends more than %d datagrams a second; the rest of this second's are dropped", host, self.limit
+            )
+        return self._sent[host] <= self.limit
 
 
-class _Server(BlockingOSCUDPServer):
-    allowed: tuple[Network, ...] = ()
-    counts: Counter[str]
+def _bind(host: str, port: int) -> socket.socket:
+    """The OSC server's socket; a port that cannot be had is one sentence naming the fix."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+    except (OSError, OverflowError) as error:
+        raise _port_error(port, error) from error
+    try:
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise _port_error(port, error) from error
+    sock.settimeout(POLL_SECONDS)  # the thread waits in the kernel, and notices close() this often
+    return sock
 
-    def verify_request(self, request, client_address) -> bool:
-        if allowed(client_address[0], self.allowed):
-            return True
-        self.counts["refused"] += 1
-        return False
 
-    def handle_error(self, request, client_address) -> None:
-        self.counts["errors"] += 1
-        log.debug("osc: error handling a datagram from %s", client_address, exc_info=True)
+def _port_error(port: int, error: Exception) -> UserError:
+    reason = getattr(error, "strerror", None) or error
+    return UserError(
+        f"The OSC port {port} cannot be opened ({reason}); another program may be using it: choose "
+        "another with --osc-port (1..65535), or --osc-port 0 to turn OSC off."
+    )
 
 
 class OscControl:
@@ -149,7 +170,8 @@ class OscControl:
 
     ``latest`` gives the last frame state, for ``/status``; ``after_frame`` (render thread) sends
     the changes back to the controllers (``Feedback``): to the ``feedback`` targets when given,
-    else to every host heard from lately, on ``feedback_port``.
+    else to every host heard from lately, on ``feedback_port``. ``flood``: the datagrams one sender
+    may send a second; the rest of that second's are dropped before they are parsed.
     """
 
     def __init__(
@@ -163,6 +185,7 @@ class OscControl:
         allow: tuple[Network, ...] = (),
         feedback: tuple[tuple[str, int], ...] = (),
         feedback_port: int = TOUCHOSC_PORT,
+        flood: int = FLOOD_DATAGRAMS,
     ) -> None:
         self.mapping = mapping
         self.commands = commands
@@ -170,22 +193,47 @@ class OscControl:
         self._hearing = hearing
         self.counts: Counter[str] = Counter()
         self.feedback = Feedback(mapping, feedback, feedback_port)
-        try:
-            self._server = _Server((host, port), _Inbox(self._hear, self.counts))
-        except (OSError, OverflowError) as error:
-            reason = getattr(error, "strerror", None) or error
-            raise UserError(
-                f"The OSC port {port} cannot be opened ({reason}); another program may be using it: choose "
-                "another with --osc-port (1..65535), or --osc-port 0 to turn OSC off."
-            ) from error
-        self._server.counts = self.counts
-        self._server.allowed = allow
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="osc-server", daemon=True
-        )
+        self._allow = allow
+        self._flood = _Flood(flood)
+        self._socket = _bind(host, port)
+        self.port: int = self._socket.getsockname()[1]
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="osc-server", daemon=True)
         self._thread.start()
         log.info("osc: listening on %s:%d", host, self.port)
+
+    def _listen(self) -> None:
+        """Server thread: read datagrams until closed; nothing a datagram holds ends it."""
+        while not self._closing.is_set():
+            try:
+                data, sender = self._socket.recvfrom(MAX_DATAGRAM)
+            except TimeoutError:
+                continue
+            except OSError as error:  # an ICMP "port unreachable" for an answer we sent, or the close
+                log.debug("osc: receiving: %s", error)
+                continue
+            try:
+                self._take(data, (sender[0], sender[1]))
+            except Exception:
+                self.counts["errors"] += 1
+                log.debug("osc: error handling a datagram from %s", sender, exc_info=True)
+
+    def _take(self, data: bytes, sender: tuple[str, int]) -> None:
+        """One datagram: refused or dropped before any parsing when it must be, else every message in it."""
+        if not allowed(sender[0], self._allow):
+            self.counts["refused"] += 1
+            return
+        if not self._flood.allows(sender[0]):
+            self.counts["flooding"] += 1
+            return
+        try:
+            messages = [timed.message for timed in osc_packet.OscPacket(data).messages]  # never sleeps on a timetag
+        except Exception as error:  # anything a datagram can do to the parser
+            self.counts["malformed"] += 1
+            log.debug("osc: malformed datagram from %s: %s", sender, error)
+            return
+        for message in messages:
+            self._hear(Message(message.address, tuple(message.params), sender))
 
     def _hear(self, message: Message) -> None:
         """Server thread: answer ``/status``, queue the commands of anything else; count it last."""
@@ -210,7 +258,7 @@ class OscControl:
 
     def _reply(self, target: tuple[str, int], address: str, *args: Any) -> None:
         try:
-            self._server.socket.sendto(osc_message(address, list(args)), target)
+            self._socket.sendto(osc_message(address, list(args)), target)
         except OSError as error:
             log.debug("osc: cannot answer %s: %s", target, error)
 
@@ -219,9 +267,9 @@ class OscControl:
         self.feedback.after_frame(state, self._reply)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._closing.set()
         self._thread.join(timeout=2)
+        self._socket.close()
 
 
 def status(state: FrameState, hearing: dict[str, object] | None = None) -> dict[str, Any]:

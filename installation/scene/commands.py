@@ -237,11 +237,18 @@ class CommandQueue:
         return True
 
     def take(self) -> list[Command]:
-        """The commands waiting now, in arrival order (not those that arrive meanwhile)."""
+        """The commands waiting now, in arrival order (not those that arrive meanwhile). A parameter
+        set again later in the same take is set once, to its last value, where that one stands: the
+        same show, and a fader dragged or flooded over the network costs one set a frame."""
         taken = []
         for _ in range(len(self._queue)):
             try:
                 taken.append(self._queue.popleft())
             except IndexError:
                 break
-        return taken
+        last_set = {command.args[0]: index for index, command in enumerate(taken) if command.name == "set"}
+        return [
+            command
+            for index, command in enumerate(taken)
+            if command.name != "set" or last_set[command.args[0]] == index
+        ]

@@ -11,6 +11,7 @@ no input can push the show into a state it cannot draw.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,7 @@ class Parameter:
     def clamp(self, value: float) -> float:
         return min(max(value, self.minimum), self.maximum)
 
-    @property
+    @functools.cached_property
     def address(self) -> str:
         """Its OSC address: ``audio_gain`` is ``/audio/gain``, in the container ``/audio``. Past another
         parameter's name the underscores stay (``duration_min`` is ``/duration_min``): no address is
@@ -88,7 +89,8 @@ class ParameterValues:
     audio_color: float = _declare(0.0, 2.0, 0.6, 0.0, "how much level and bands shift hue, saturation and brightness")
 
     def as_dict(self) -> dict[str, float]:
-        return dataclasses.asdict(self)
+        """Every value by name (not ``dataclasses.asdict``, which deep-copies: this runs every frame)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
     def clamped(self) -> ParameterValues:
         """The same values, each kept inside its parameter's range."""

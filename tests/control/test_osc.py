@@ -18,7 +18,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
 from installation.control.mapping import load_mapping
-from installation.control.osc import LOCAL_NETWORKS, OscControl, networks
+from installation.control.osc import FLOOD_DATAGRAMS, LOCAL_NETWORKS, OscControl, networks
 from installation.errors import UserError
 from installation.keyframes.contact import contact_sheet
 from installation.keyframes.sequence import save_sequence
@@ -281,3 +281,30 @@ def test_a_port_in_use_is_one_sentence() -> None:
             OscControl(load_mapping(), CommandQueue(), lambda: None, port=port, host="127.0.0.1")
     finally:
         busy.close()
+
+
+def test_a_flooding_sender_is_cut_to_its_datagrams_a_second_and_the_others_are_heard(
+    control: Rig, listener: socket.socket, caplog: pytest.LogCaptureFixture
+) -> None:
+    flooder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    flooder.bind(("127.0.0.2", 0))
+    packet = OscMessageBuilder("/hue")
+    packet.add_arg(90.0)
+    try:
+        for index in range(FLOOD_DATAGRAMS * 5 // 2):  # in about half a second: the server keeps up, the limit cuts
+            flooder.sendto(packet.build().dgram, ("127.0.0.1", control.osc.port))
+            if index % 50 == 49:
+                time.sleep(0.01)
+        deadline = time.monotonic() + 5
+        while (
+            control.counts["received"] + control.counts["flooding"] < FLOOD_DATAGRAMS * 2
+            and time.monotonic() < deadline
+        ):
+            control.frame()
+            time.sleep(0.01)
+    finally:
+        flooder.close()
+    assert control.counts["flooding"] > 0 and control.counts["received"] <= FLOOD_DATAGRAMS * 2
+    assert f"osc: 127.0.0.2 sends more than {FLOOD_DATAGRAMS} datagrams a second" in caplog.text
+    deliver(control, lambda: client_for(control, listener).send_message("/speed", 2.0))  # another sender
+    assert control.show.parameters.target("speed") == 2.0 and control.show.parameters.target("hue") == 90.0

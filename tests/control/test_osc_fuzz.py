@@ -83,7 +83,9 @@ class Storm:
 @pytest.fixture(scope="module")
 def storm() -> Iterator[Storm]:
     pipeline = FramePipeline(Show(flat_stage(4)), FixedClock(60.0))
-    osc = OscControl(load_mapping(), pipeline.commands, lambda: pipeline.latest, port=0, host="127.0.0.1")
+    osc = OscControl(  # every datagram parsed: no flood limit to cut the storm short
+        load_mapping(), pipeline.commands, lambda: pipeline.latest, port=0, host="127.0.0.1", flood=BATCH * EXAMPLES
+    )
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     yield Storm(pipeline, osc, sender)
     osc.close()

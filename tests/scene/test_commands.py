@@ -91,3 +91,23 @@ def test_the_queue_keeps_arrival_order_and_drops_beyond_its_limit() -> None:
     taken = queue.take()
     assert len(taken) == CommandQueue.LIMIT and queue.dropped == 5
     assert [command.args[0] for command in taken[:3]] == [0, 1, 2]
+
+
+@given(st.lists(st.sampled_from([("set", "hue"), ("set", "speed"), ("next", None), ("blackout", None)]), max_size=30))
+def test_a_parameter_set_twice_in_one_take_is_set_once_with_the_same_show(kinds: list) -> None:
+    commands = [
+        Command("set", (name, float(index))) if kind == "set" else Command(kind, (True,) if kind == "next" else (None,))
+        for index, (kind, name) in enumerate(kinds)
+    ]
+    queue = CommandQueue()
+    for command in commands:
+        queue.put(command)
+    taken = queue.take()
+    assert [c for c in commands if c.name != "set"] == [c for c in taken if c.name != "set"]
+    assert len([c for c in taken if c.name == "set"]) == len({c.args[0] for c in commands if c.name == "set"})
+    every, once = Show(flat_stage(3)), Show(flat_stage(3))
+    for command in commands:
+        run(every, command)
+    for command in taken:
+        run(once, command)
+    assert every.parameters.values() == once.parameters.values() and every.conductor.target == once.conductor.target
