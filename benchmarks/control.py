@@ -14,11 +14,9 @@
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
 import statistics
-import sys
 import time
 
 os.environ["LP_NUM_THREADS"] = "1"  # before Mesa loads: the show has one core
@@ -28,22 +26,19 @@ from installation.render.platform import choose  # noqa: E402
 choose(offscreen=True)
 
 import numpy as np  # noqa: E402
-from liveloop import FrameClock  # noqa: E402
+from liveloop import OTHER_CPU as SENDER_CPU  # noqa: E402
+from liveloop import SHOW_CPU, FrameClock, demo_player, in_turns, rounds_from_command_line  # noqa: E402
 from pythonosc.udp_client import SimpleUDPClient  # noqa: E402
 
-from installation.app import Player  # noqa: E402
 from installation.control.analysis import SoundAnalysis  # noqa: E402
 from installation.control.mapping import load_mapping  # noqa: E402
 from installation.control.osc import OscControl  # noqa: E402
-from installation.gallery import GalleryOptions  # noqa: E402
-from installation.options import PlayOptions, ShowOptions  # noqa: E402
+from installation.options import ShowOptions  # noqa: E402
 from installation.scene.clock import WallClock  # noqa: E402
 from installation.scene.pipeline import FramePipeline  # noqa: E402
 from installation.scene.show import Show  # noqa: E402
 
-FRAMES = 600
 RATE = 10_000
-SHOW_CPU, SENDER_CPU = {0}, {1}
 
 
 def flood(port: int, ready, stop, sent) -> None:
@@ -64,18 +59,7 @@ def flood(port: int, ready, stop, sent) -> None:
 
 def loop_run(with_traffic: bool) -> tuple[float, float, int, int]:
     """One run: the mean frame's wall and CPU seconds, messages sent and taken in."""
-    options = PlayOptions(
-        show=ShowOptions(),
-        window=(640, 360),
-        vsync=False,
-        frames=FRAMES,
-        fixed_step=60.0,
-        osc_port=0,
-        http_port=None,
-        audio="none",
-        gallery=GalleryOptions(state_file=None),
-    )
-    player = Player(options)
+    player = demo_player(osc_port=0, http_port=None)
     spawn = multiprocessing.get_context("spawn")
     ready, stop, sent = spawn.Event(), spawn.Event(), spawn.SimpleQueue()
     sender = spawn.Process(target=flood, args=(player.osc.port, ready, stop, sent))
@@ -84,7 +68,7 @@ def loop_run(with_traffic: bool) -> tuple[float, float, int, int]:
         ready.wait(60)
         time.sleep(0.2)
     received = player.osc.counts
-    frames = FrameClock(player, FRAMES, min(SENDER_CPU))
+    frames = FrameClock(player)
     player.run()
     stop.set()
     count = 0
@@ -96,10 +80,8 @@ def loop_run(with_traffic: bool) -> tuple[float, float, int, int]:
 
 
 def loop_ratio(rounds: int) -> None:
-    alone, loaded = [], []
-    for round_ in range(rounds):  # alone first, then loaded first: a slow drift of the machine favours neither
-        for traffic in (False, True) if round_ % 2 == 0 else (True, False):
-            (loaded if traffic else alone).append(loop_run(traffic))
+    turns = in_turns((False, True), rounds, loop_run)
+    alone, loaded = turns[False], turns[True]
     frame_alone, frame_loaded = (statistics.median(run[0] for run in runs) for runs in (alone, loaded))
     cpu_alone, cpu_loaded = (statistics.median(run[1] for run in runs) for runs in (alone, loaded))
     rounds_said = ", ".join(f"{b[0] / a[0]:.2f}" for a, b in zip(alone, loaded, strict=True))
@@ -144,11 +126,7 @@ def analysis_microseconds() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the loop (default 3)")
-    rounds = parser.parse_args().rounds
-    if len(os.sched_getaffinity(0)) < 2:
-        sys.exit("control.py: needs two CPUs")
+    rounds = rounds_from_command_line(__doc__.splitlines()[0], "control.py")
     os.sched_setaffinity(0, SHOW_CPU)
     loop_ratio(rounds)
     waits = frames_to_apply()

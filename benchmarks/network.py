@@ -32,27 +32,24 @@ server itself.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import multiprocessing
 import os
 import statistics
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from liveloop import FrameClock
+from liveloop import OTHER_CPU as NETWORK_CPU
+from liveloop import SHOW_CPU, FrameClock, demo_player, in_turns, rounds_from_command_line
 
-FRAMES = 600
 REQUESTS_PER_SECOND = 1000
 MOVES_PER_SECOND = 30
 IDLE_SOCKETS = 1000
 KEYFRAME_PATHS = ("/goto", "/sequence")
 """The values whose change makes the control page fetch the keyframe's thumbnail again."""
-SHOW_CPU, NETWORK_CPU = {0}, {1}
 BUSY, IDLE, NEIGHBOUR = "busy", "idle", "neighbour"
 LOADS = {
     BUSY: f"the page streaming and {REQUESTS_PER_SECOND} HTTP requests/s",
@@ -183,22 +180,7 @@ def _fader(commands, stop: threading.Event) -> None:
 def run(load: str | None, split: bool, moves: bool) -> Run:
     """One run of the live loop: without the server (``load`` None or NEIGHBOUR), or with it and that
     load; the fader moves of the busy load come from the page, or without the server from ``_fader``."""
-    from installation.app import Player
-    from installation.gallery import GalleryOptions
-    from installation.options import PlayOptions, ShowOptions
-
-    options = PlayOptions(
-        show=ShowOptions(),
-        window=(640, 360),
-        vsync=False,
-        frames=FRAMES,
-        fixed_step=60.0,
-        osc_port=None,
-        http_port=None if load in (None, NEIGHBOUR) else 0,
-        audio="none",
-        gallery=GalleryOptions(state_file=None),
-    )
-    player = Player(options)
+    player = demo_player(osc_port=None, http_port=None if load in (None, NEIGHBOUR) else 0)
     spawn = multiprocessing.get_context("spawn")  # a fork would copy the show's threads half-way
     ready, stop, results = spawn.Event(), spawn.Event(), spawn.SimpleQueue()  # no manager process on a core
     process = None
@@ -220,7 +202,7 @@ def run(load: str | None, split: bool, moves: bool) -> Run:
     fader_stop = threading.Event()
     if moves and player.web is None:
         threading.Thread(target=_fader, args=(player.pipeline.commands, fader_stop), daemon=True).start()
-    frames = FrameClock(player, FRAMES, min(NETWORK_CPU))
+    frames = FrameClock(player)
     player.run()
     fader_stop.set()
     stop.set()
@@ -244,11 +226,7 @@ def measure(split: bool, load: str, rounds: int) -> None:
     """Alone and loaded (and, where asked, beside a busy neighbour) in turns, each round starting
     one later: a slow drift of the machine favours none of them."""
     conditions = (None, load, NEIGHBOUR) if split and load == BUSY else (None, load)
-    runs: dict[str | None, list[Run]] = {condition: [] for condition in conditions}
-    for round_ in range(rounds):
-        turn = round_ % len(conditions)
-        for condition in conditions[turn:] + conditions[:turn]:
-            runs[condition].append(run(condition, split, moves=load == BUSY))
+    runs = in_turns(conditions, rounds, lambda condition: run(condition, split, moves=load == BUSY))
     alone, busy = runs[None], runs[load]
 
     def against(base: list[Run], of, name: str) -> str:
@@ -290,11 +268,7 @@ def measure(split: bool, load: str, rounds: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per placement (default 3)")
-    rounds = parser.parse_args().rounds
-    if len(os.sched_getaffinity(0)) < 2:
-        sys.exit("network.py: needs two CPUs")
+    rounds = rounds_from_command_line(__doc__.splitlines()[0], "network.py")
     os.environ["LP_NUM_THREADS"] = "1"  # before Mesa loads: the split placement gives the show one core
     from installation.render.platform import choose
 

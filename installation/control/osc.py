@@ -21,11 +21,12 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from pythonosc import osc_packet
+from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from installation.control.feedback import TOUCHOSC_PORT, Feedback
@@ -119,26 +120,28 @@ def _control_commands(control: Control, args: tuple[Any, ...]) -> list[Command]:
     return [Command("set", assignment) for assignment in control.scale(tuple(v for v in values if v is not None))]
 
 
-class _Flood:
-    """How many datagrams each sender sent in the current second; past ``limit`` a sender is not
-    heard until the next one (said once a second at most, and the log's own limit applies)."""
+class SentThisSecond:
+    """What each sender sent in the current second: the measure of a flood, for UDP senders and
+    websockets alike (cleared each second, so a thousand spoofed senders cannot grow it)."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self) -> None:
         self._second = 0
-        self._sent: Counter[str] = Counter()
+        self._sent: Counter[Hashable] = Counter()
 
-    def allows(self, host: str) -> bool:
+    def add(self, sender: Hashable, count: int = 1) -> int:
+        """Count ``count`` more from ``sender``; how many it has sent this second."""
         second = int(time.monotonic())
         if second != self._second:
             self._second = second
             self._sent.clear()
-        self._sent[host] += 1
-        if self._sent[host] == self.limit + 1:
-            log.warning(
-                "osc: %s sends more than %d datagrams a second; the rest of this second's are dropped", host, self.limit
-            )
-        return self._sent[host] <= self.limit
+        self._sent[sender] += count
+        return self._sent[sender]
+
+
+def packet_messages(data: bytes) -> list[OscMessage]:
+    """The messages of an OSC packet, a bundle's included (never sleeping on its timetag); raises on
+    anything malformed."""
+    return [timed.message for timed in osc_packet.OscPacket(data).messages]
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -194,7 +197,8 @@ class OscControl:
         self.counts: Counter[str] = Counter()
         self.feedback = Feedback(mapping, feedback, feedback_port)
         self._allow = allow
-        self._flood = _Flood(flood)
+        self._flood = flood
+        self._sent = SentThisSecond()
         self._socket = _bind(host, port)
         self.port: int = self._socket.getsockname()[1]
         self._closing = threading.Event()
@@ -223,17 +227,29 @@ class OscControl:
         if not allowed(sender[0], self._allow):
             self.counts["refused"] += 1
             return
-        if not self._flood.allows(sender[0]):
+        if self._flooding(sender[0]):
             self.counts["flooding"] += 1
             return
         try:
-            messages = [timed.message for timed in osc_packet.OscPacket(data).messages]  # never sleeps on a timetag
+            messages = packet_messages(data)
         except Exception as error:  # anything a datagram can do to the parser
             self.counts["malformed"] += 1
             log.debug("osc: malformed datagram from %s: %s", sender, error)
             return
         for message in messages:
             self._hear(Message(message.address, tuple(message.params), sender))
+
+    def _flooding(self, host: str) -> bool:
+        """Whether ``host`` is past its datagrams of this second (said once a second at most, and the
+        log's own limit applies)."""
+        sent = self._sent.add(host)
+        if sent == self._flood + 1:
+            log.warning(
+                "osc: %s sends more than %d datagrams a second; the rest of this second's are dropped",
+                host,
+                self._flood,
+            )
+        return sent > self._flood
 
     def _hear(self, message: Message) -> None:
         """Server thread: answer ``/status``, queue the commands of anything else; count it last."""

@@ -23,7 +23,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -32,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from pythonosc import osc_packet
 
 from installation.control.advertise import Advertisement
 from installation.control.mapping import Mapping
-from installation.control.osc import allowed, osc_message, translate
+from installation.control.osc import SentThisSecond, allowed, osc_message, packet_messages, translate
 from installation.control.oscquery import Method, Values, address_space, attribute, host_info, node, readable
 from installation.control.webserver import Commands, LogLine, Report, Snapshot, WebSettings, offer
 from installation.scene.commands import Command
@@ -146,15 +144,6 @@ class _Client:
         self.writes = writes
         self.listens: set[str] = set()
         self.outbox: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=OUTBOX)
-        self._budget = float(FLOOD_MESSAGES)
-        self._filled = time.monotonic()
-
-    def spend(self, messages: int) -> bool:
-        """Take ``messages`` from the client's allowance (FLOOD_MESSAGES a second); False once it is overspent."""
-        now = time.monotonic()
-        self._budget = min(FLOOD_MESSAGES, self._budget + (now - self._filled) * FLOOD_MESSAGES) - messages
-        self._filled = now
-        return self._budget >= 0
 
     def post(self, data: bytes | str) -> None:
         """Queue ``data``; a client that has fallen too far behind is closed instead."""
@@ -186,6 +175,8 @@ class WebServer:
         self._settings = settings
         self._link = link
         self.counts: Counter[str] = Counter()
+        self._sent = SentThisSecond()
+        """OSC messages each websocket sent this second (past FLOOD_MESSAGES it is cut off)."""
         self._reported: tuple[dict[str, int], int] = ({}, 0)
         self._batch: list[Command] = []
         self._files = _page_files()
@@ -393,11 +384,11 @@ class WebServer:
             self.counts["refused"] += 1
             return
         try:
-            messages = [timed.message for timed in osc_packet.OscPacket(data).messages]
+            messages = packet_messages(data)
         except Exception:  # anything a packet can do to the parser
             self.counts["malformed"] += 1
             return
-        if not client.spend(len(messages)):
+        if self._sent.add(client, len(messages)) > FLOOD_MESSAGES:
             self.counts["flooding"] += 1
             client.drop()
             return
