@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +29,7 @@ from installation.errors import UserError
 from installation.options import CaptureOptions
 from installation.paths import shaders_dir
 from installation.render.framebuffer import Framebuffer
+from installation.render.post import TRAILS_MEMORY
 from installation.render.readback import PixelReader
 from installation.render.renderer import Renderer
 from installation.render.video import (
@@ -43,7 +45,7 @@ from installation.render.video import (
 from installation.render.window import PygameWindow
 from installation.scene.clock import FixedClock
 from installation.scene.pipeline import FramePipeline
-from installation.scene.show import Show
+from installation.scene.show import FrameState, Show
 from installation.scene.stage import Stage
 
 log = logging.getLogger(__name__)
@@ -218,22 +220,20 @@ def clear_frames(folder: Path) -> None:
 def render_frames(pipeline: FramePipeline, size: tuple[int, int], plan: Plan) -> Iterator[bytes]:
     """Rendered frames (top row first) of ``plan``, read back through pixel buffer objects.
 
-    The pipeline steps through every frame from 0, drawing only those of the plan, so sound
-    envelopes and smoothing are the same as in a whole run.
+    The pipeline steps through every frame from 0, so sound envelopes and smoothing are the same
+    as in a whole run; the frames before the plan are drawn only as far as its first frame's
+    trails remember them.
     """
     window = PygameWindow((64, 64), vsync=False, hidden=True)
     try:
         renderer = Renderer(shaders_dir())
         target = Framebuffer(size)
         reader = PixelReader(target)
-        for index in range(plan.stop):
-            state = pipeline.step()
-            if index < plan.first:
-                if signals.stop_requested():  # a long fast-forward draws nothing to stop between
-                    raise signals.Stopped()
-                continue
+        for state, wanted in planned_states(pipeline, plan):
             target.bind()
             renderer.draw(state, size)
+            if not wanted:
+                continue
             reader.request()
             if (frame := reader.ready()) is not None:
                 yield frame
@@ -241,6 +241,28 @@ def render_frames(pipeline: FramePipeline, size: tuple[int, int], plan: Plan) ->
     finally:
         pipeline.sound.close()
         window.close()
+
+
+def planned_states(pipeline: FramePipeline, plan: Plan) -> Iterator[tuple[FrameState, bool]]:
+    """The states to draw for ``plan``, each with whether it is one of the plan's frames.
+
+    Before the plan's first frame come the frames its trails would remember in one run: back to
+    the last frame without trails (whose output owes nothing to the past), at most
+    ``TRAILS_MEMORY``. Drawing them is what makes a range join its neighbours byte for byte.
+    """
+    remembered: deque[FrameState] = deque(maxlen=TRAILS_MEMORY)
+    for index in range(plan.stop):
+        state = pipeline.step()
+        if index >= plan.first:
+            if index == plan.first and state.values.trails > 0.0:
+                yield from ((past, False) for past in remembered)
+            yield state, True
+            continue
+        if signals.stop_requested():  # a long fast-forward draws nothing to stop between
+            raise signals.Stopped()
+        if state.values.trails <= 0.0:
+            remembered.clear()
+        remembered.append(state)
 
 
 def _write_all(sink: Sink, frames: Iterable[bytes], plan: Plan, options: CaptureOptions) -> int:

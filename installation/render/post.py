@@ -24,6 +24,10 @@ _GLOW_SCALE = 4
 _GLOW_THRESHOLD = 0.45
 _FOCUS_REACH = 1.0 / 40.0
 """Depth of field blur radius per picture half-height of distance, as a share of the frame's height."""
+TRAILS_RATE = 60.0
+"""``trails`` is the share kept over 1/TRAILS_RATE of a second: at 60 fps, the share kept a frame."""
+TRAILS_MEMORY = 256
+"""Frames after which no trace of a frame is left in the trails (255 levels, at least one lost a frame)."""
 
 
 def wanted(values: ParameterValues) -> bool:
@@ -84,8 +88,9 @@ class PostChain:
         self._quad = GL.glGenVertexArrays(1)
         self._targets: dict[str, _Target] = {}
         self._output: int = 0
-        self._history = False
-        """Whether the last output is a frame of the current run of post-processed frames."""
+        self._history: float | None = None
+        """The show time of the last output, while it is a frame of the current run of
+        post-processed frames (None: the next frame has no past)."""
 
     @property
     def programs(self) -> tuple[ShaderProgram, ...]:
@@ -100,10 +105,11 @@ class PostChain:
 
     def forget(self) -> None:
         """A frame was drawn without post passes: the trails start afresh at the next one."""
-        self._history = False
+        self._history = None
 
-    def finish(self, values: ParameterValues) -> None:
-        """Run the passes over the scene and copy the result into the caller's framebuffer."""
+    def finish(self, values: ParameterValues, time: float) -> None:
+        """Run the passes over the scene of the frame at show ``time`` and copy the result into the
+        caller's framebuffer."""
         GL.glDisable(GL.GL_BLEND)
         GL.glBindVertexArray(self._quad)
         picture = self._targets["scene"].colour
@@ -111,9 +117,9 @@ class PostChain:
             picture = self._focus(values.defocus)
         bloom = self._glow(picture) if values.glow > 0.0 else picture
         previous, current = self._targets["history_a"], self._targets["history_b"]
-        self._compose(picture, bloom, previous.colour, values, current)
+        self._compose(picture, bloom, previous.colour, values, self._kept(values.trails, time), current)
         self._targets["history_a"], self._targets["history_b"] = current, previous
-        self._history = True
+        self._history = time
         width, height = current.size
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, current.framebuffer)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._output)
@@ -133,7 +139,14 @@ class PostChain:
             "glow_x": _Target.make(small),
             "glow_y": _Target.make(small),
         }
-        self._history = False
+        self._history = None
+
+    def _kept(self, trails: float, time: float) -> float:
+        """The share of the last output kept in this frame: ``trails`` per 1/TRAILS_RATE s of show
+        time since that output (0 when there is none)."""
+        if self._history is None or trails <= 0.0:
+            return 0.0
+        return float(trails ** (max(time - self._history, 0.0) * TRAILS_RATE))
 
     def _focus(self, strength: float) -> int:
         scene, target = self._targets["scene"], self._targets["focus"]
@@ -165,7 +178,9 @@ class PostChain:
             source = target.colour
         return source
 
-    def _compose(self, picture: int, bloom: int, previous: int, values: ParameterValues, target: _Target) -> None:
+    def _compose(
+        self, picture: int, bloom: int, previous: int, values: ParameterValues, kept: float, target: _Target
+    ) -> None:
         target.bind()
         program = self.compose_program
         program.use()
@@ -173,7 +188,7 @@ class PostChain:
         _bind(program, "bloom", 1, bloom)
         _bind(program, "previous", 2, previous)
         program.set_float("glow", values.glow)
-        program.set_float("trails", values.trails if self._history else 0.0)
+        program.set_float("kept", kept)
         GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
 
     def delete_targets(self) -> None:

@@ -85,7 +85,7 @@ class Renderer:
         self.draw_picture(self._full_texture(state.index_a), state.blend.image_a, values)
         self.draw_picture(self._full_texture(state.index_b), state.blend.image_b, values)
         if post:
-            self.post.finish(values)
+            self.post.finish(values, state.time)
             GL.glViewport(x, y, width, height)
         self.draw_picture(self.black, values.blackout, None)
 

@@ -10,6 +10,7 @@ import pytest
 from installation.keyframes.demo import alpine_scene
 from installation.keyframes.images import to_uint8
 from installation.render.framebuffer import Framebuffer
+from installation.render.post import TRAILS_MEMORY
 from installation.scene.parameters import ParameterValues
 from installation.scene.show import FrameState, Show, transition_frame
 from installation.scene.stage import Stage, prepare_stage
@@ -51,7 +52,7 @@ def test_glow_spreads_light_from_bright_parts_into_dark_ones(gl_window, stage) -
 
 
 def test_trails_keep_the_last_frames_fading_behind_moving_spheres(gl_window, stage) -> None:
-    states = [at(stage, 0.4 + 0.02 * i, trails=0.9) for i in range(4)]
+    states = [dataclasses.replace(at(stage, 0.4 + 0.02 * i, trails=0.9), time=i / 60) for i in range(4)]
     with_trails = drawn(states)
     without = drawn([dataclasses.replace(s, values=dataclasses.replace(s.values, trails=0.0)) for s in states])
     assert (with_trails[0] == without[0]).all()  # the first frame has no past
@@ -83,3 +84,27 @@ def test_cover_fills_the_frame_where_contain_letterboxes(gl_window) -> None:
     contain, cover = drawn([at(wide_stage, 0.0, cover=0.0), at(wide_stage, 0.0, cover=1.0)])
     assert contain[:10].max() == 0 and contain[-10:].max() == 0
     assert cover[:10].mean() > 40 and cover[-10:].mean() > 20
+
+
+def trail_left(fps: int, seconds: float) -> float:
+    """The mean level a bright picture leaves in the trails after ``seconds`` of black at ``fps``."""
+    scene = to_uint8(alpine_scene(*SIZE))
+    bright_then_black = prepare_stage(sequence_of([scene, np.zeros_like(scene)]), 40)
+    values = dataclasses.replace(LOUD, trails=0.95)
+    bright = transition_frame(bright_then_black, 0, 0, 0.0, values)
+    black = transition_frame(bright_then_black, 1, 1, 0.0, values)
+    steps = round(seconds * fps)
+    frames = drawn([bright, *(dataclasses.replace(black, time=i / fps) for i in range(1, steps + 1))])
+    assert frames[0].mean() > 60  # the picture was there to leave a trail
+    return float(frames[-1].mean() / frames[0].mean())
+
+
+def test_trails_fade_per_second_not_per_frame(gl_window) -> None:
+    left = {fps: trail_left(fps, 0.5) for fps in (24, 30, 60)}
+    expected = 0.95 ** (0.5 * 60)  # trails is the share kept over each 1/60 s
+    for fps, share in left.items():
+        assert share == pytest.approx(expected, abs=0.02), fps
+
+
+def test_every_trace_of_a_frame_is_gone_after_the_trails_memory(gl_window) -> None:
+    assert trail_left(240, TRAILS_MEMORY / 240) == 0.0  # at 240 fps each frame keeps 0.987 of it
