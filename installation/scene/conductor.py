@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from installation.scene.pacing import Pacing
 
 
 class Order(StrEnum):
@@ -53,17 +57,18 @@ class Conductor:
     def state(self) -> ConductorState:
         return ConductorState(self.index, self.target, self.progress, self.paused, self.transitions)
 
-    def update(self, dt: float, speed: float, hold: float, duration: float) -> None:
-        """Advance by ``dt`` seconds of wall time at ``speed`` (1 = the set times)."""
+    def update(self, dt: float, speed: float, pacing: Pacing) -> None:
+        """Advance by ``dt`` seconds of wall time at ``speed`` (1 = the set times); ``pacing`` says
+        when the rest ends and how long the move lasts."""
         if self.paused or dt <= 0.0 or speed <= 0.0:
             return
         step = dt * speed
         if self.target is None:
             self.resting += step
-            if self.resting >= hold:
+            if pacing.begins(self.resting):
                 self._begin(self._following())
             return
-        self.progress += step / max(duration, 1e-6)
+        self.progress += step / max(pacing.seconds(), 1e-6)
         if self.progress >= 1.0:
             self._arrive()
 

@@ -15,9 +15,10 @@ import numpy as np
 
 from installation.scene.conductor import Conductor, ConductorState, Order
 from installation.scene.modulation import SILENCE, SoundFeatures, modulate
+from installation.scene.pacing import Policy, SecondsPolicy
 from installation.scene.parameters import Parameters, ParameterValues
 from installation.scene.schedule import closed_look
-from installation.scene.stage import Stage, transition_seconds
+from installation.scene.stage import Stage
 from installation.scene.transition import REST, Blend, blend
 
 
@@ -47,11 +48,18 @@ class Show:
     """One stage performed: its conductor and the parameters (which outlive a sequence switch)."""
 
     def __init__(
-        self, stage: Stage, order: Order = Order.LOOP, parameters: Parameters | None = None, start: int = 0
+        self,
+        stage: Stage,
+        order: Order = Order.LOOP,
+        parameters: Parameters | None = None,
+        start: int = 0,
+        policy: Policy | None = None,
     ) -> None:
         self.stage = stage
         self.conductor = Conductor(stage.count, order, start)
         self.parameters = parameters or Parameters()
+        self.policy = policy or SecondsPolicy()
+        """When transitions start and how long they last (``scene/pacing.py``)."""
         self.requested: str | None = None
         """A sequence asked for by name (the ``sequence`` command); the pipeline loads it."""
 
@@ -71,8 +79,7 @@ class Show:
         if closed:
             values = closed_look(values, closed)
         pace = self.stage.pace(self.conductor.index, self.conductor.target)
-        duration = transition_seconds(values.duration, values.duration_min, pace, values.follow)
-        self.conductor.update(dt, values.speed, values.hold, duration)
+        self.conductor.update(dt, values.speed, self.policy.pacing(values, pace))
         return frame_state(self.stage, self.conductor.state(), values, self.parameters.targets(), time, sound)
 
     def switch(self, stage: Stage) -> None:

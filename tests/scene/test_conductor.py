@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from installation.scene.conductor import Conductor, Order
+from installation.scene.pacing import Seconds
 
 
 def run(
@@ -13,7 +14,7 @@ def run(
     """Step a fake clock at 60 fps; return every distinct (index, target) seen."""
     seen = [(conductor.index, conductor.target)]
     for _ in range(round(seconds * 60)):
-        conductor.update(1 / 60, speed, hold, duration)
+        conductor.update(1 / 60, speed, Seconds(hold, duration))
         if (conductor.index, conductor.target) != seen[-1]:
             seen.append((conductor.index, conductor.target))
     return seen
@@ -33,9 +34,9 @@ def test_holds_then_moves_then_arrives() -> None:
 def test_progress_integrates_speed() -> None:
     conductor = Conductor(3)
     conductor.next()
-    conductor.update(1.0, 2.0, 2.0, 4.0)
+    conductor.update(1.0, 2.0, Seconds(2.0, 4.0))
     assert conductor.progress == pytest.approx(0.5)
-    conductor.update(1.0, 0.5, 2.0, 4.0)
+    conductor.update(1.0, 0.5, Seconds(2.0, 4.0))
     assert conductor.progress == pytest.approx(0.625)
 
 
@@ -59,7 +60,7 @@ def test_orders(order: Order, visits: list[int]) -> None:
 def test_pause_freezes_everything() -> None:
     conductor = Conductor(3)
     conductor.next()
-    conductor.update(1.0, 1.0, 2.0, 4.0)
+    conductor.update(1.0, 1.0, Seconds(2.0, 4.0))
     conductor.pause()
     run(conductor, 10.0)
     assert conductor.progress == pytest.approx(0.25) and conductor.paused
@@ -70,7 +71,7 @@ def test_pause_freezes_everything() -> None:
 def test_next_mid_transition_settles_first() -> None:
     conductor = Conductor(4)
     conductor.next()
-    conductor.update(1.0, 1.0, 2.0, 4.0)
+    conductor.update(1.0, 1.0, Seconds(2.0, 4.0))
     conductor.next()
     assert (conductor.index, conductor.target, conductor.progress) == (1, 2, 0.0)
     assert conductor.transitions == 2
