@@ -10,6 +10,7 @@ uniform sampler2D picture;
 uniform sampler2D bloom;
 uniform sampler2D previous;
 uniform float glow;            // 0 = no bloom added
+uniform vec2 bloom_scale;      // the bloom texture's span over the frame's (post.py's _bloom_scale)
 uniform float kept;            // share of the previous output kept this frame (0 = no trails)
 out vec4 colour;
 
@@ -17,7 +18,7 @@ const float GLOW_GAIN = 3.0;   // the blur spreads a bright sphere's light thin;
 
 void main() {
     vec3 rgb = texture(picture, uv).rgb;
-    if (glow > 0.0) rgb += glow * GLOW_GAIN * texture(bloom, uv).rgb;
+    if (glow > 0.0) rgb += glow * GLOW_GAIN * texture(bloom, uv / bloom_scale).rgb;
     if (kept > 0.0) {
         vec3 level = floor(texture(previous, uv).rgb * 255.0 + 0.5);
         rgb = max(rgb, max(min(floor(level * kept + 0.5), level - 1.0), 0.0) / 255.0);

@@ -4,7 +4,8 @@
 // adds the result to the frame.
 in vec2 uv;
 uniform sampler2D picture;
-uniform vec2 step_uv;          // one tap's offset in uv: along x or along y
+uniform vec2 uv_scale;         // the source's uv at this pass's uv (1: the same span)
+uniform vec2 step_uv;          // one tap's offset in the source's uv: along x or along y
 uniform float threshold;       // 0: blur as it is (the second pass)
 out vec4 colour;
 
@@ -17,9 +18,10 @@ vec3 bright(vec2 at) {
 }
 
 void main() {
-    vec3 sum = bright(uv) * WEIGHTS[0];
+    vec2 at = uv * uv_scale;
+    vec3 sum = bright(at) * WEIGHTS[0];
     for (int i = 1; i < 5; ++i) {
-        sum += (bright(uv + float(i) * step_uv) + bright(uv - float(i) * step_uv)) * WEIGHTS[i];
+        sum += (bright(at + float(i) * step_uv) + bright(at - float(i) * step_uv)) * WEIGHTS[i];
     }
     colour = vec4(sum, 1.0);
 }

@@ -17,13 +17,18 @@ from pathlib import Path
 from OpenGL import GL
 
 from installation.render.program import ShaderProgram
+from installation.render.view import Rect
 from installation.scene.parameters import ParameterValues
 
-_GLOW_SCALE = 4
-"""The glow is blurred at a quarter of the frame's size: four times the reach for the same taps."""
+GLOW_SCALE = 4
+"""The glow is blurred at a quarter of the frame's size: four times the reach for the same taps.
+A glow texel is always this many pixels of the canvas, so tiles blur as the whole canvas does."""
 _GLOW_THRESHOLD = 0.45
 _FOCUS_REACH = 1.0 / 40.0
-"""Depth of field blur radius per picture half-height of distance, as a share of the frame's height."""
+"""Depth of field blur radius per picture half-height of distance, as a share of the canvas's height."""
+REACH = 48
+"""How far, in pixels, a pixel of the passes' output reads the scene: the depth of field's widest
+disc (24, focus.frag) plus the glow's taps (4 of 4 pixels, each way) and its upsampling."""
 TRAILS_RATE = 60.0
 """``trails`` is the share kept over 1/TRAILS_RATE of a second: at 60 fps, the share kept a frame."""
 TRAILS_MEMORY = 256
@@ -45,8 +50,8 @@ class _Target:
     depth: int = 0
 
     @classmethod
-    def make(cls, size: tuple[int, int], with_depth: bool = False) -> _Target:
-        colour = _texture(size, GL.GL_RGBA8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+    def make(cls, size: tuple[int, int], with_depth: bool = False, internal: int = GL.GL_RGBA8) -> _Target:
+        colour = _texture(size, internal, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
         depth = _texture(size, GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_COMPONENT, GL.GL_UNSIGNED_INT) if with_depth else 0
         framebuffer = GL.glGenFramebuffers(1)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
@@ -107,37 +112,38 @@ class PostChain:
         """A frame was drawn without post passes: the trails start afresh at the next one."""
         self._history = None
 
-    def finish(self, values: ParameterValues, time: float) -> None:
-        """Run the passes over the scene of the frame at show ``time`` and copy the result into the
-        caller's framebuffer."""
+    def finish(self, values: ParameterValues, time: float, crop: Rect, canvas_height: int) -> None:
+        """Run the passes over the scene of the frame at show ``time`` and copy its ``crop`` into
+        the caller's framebuffer; blur radii are shares of ``canvas_height``."""
         GL.glDisable(GL.GL_BLEND)
         GL.glBindVertexArray(self._quad)
         picture = self._targets["scene"].colour
         if values.defocus > 0.0:
-            picture = self._focus(values.defocus)
+            picture = self._focus(values.defocus, canvas_height)
         bloom = self._glow(picture) if values.glow > 0.0 else picture
         previous, current = self._targets["history_a"], self._targets["history_b"]
         self._compose(picture, bloom, previous.colour, values, self._kept(values.trails, time), current)
         self._targets["history_a"], self._targets["history_b"] = current, previous
         self._history = time
-        width, height = current.size
+        x, y, width, height = crop
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, current.framebuffer)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._output)
-        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBlitFramebuffer(x, y, x + width, y + height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._output)
         GL.glViewport(0, 0, width, height)
         GL.glEnable(GL.GL_BLEND)
 
     def _make_targets(self, size: tuple[int, int]) -> None:
         self.delete_targets()
-        small = (max(1, size[0] // _GLOW_SCALE), max(1, size[1] // _GLOW_SCALE))
+        small = (-(-size[0] // GLOW_SCALE), -(-size[1] // GLOW_SCALE))
         self._targets = {
             "scene": _Target.make(size, with_depth=True),
             "focus": _Target.make(size),
             "history_a": _Target.make(size),
             "history_b": _Target.make(size),
-            "glow_x": _Target.make(small),
-            "glow_y": _Target.make(small),
+            # half floats: the glow is added at several times its strength, so 8-bit steps would show
+            "glow_x": _Target.make(small, internal=GL.GL_RGBA16F),
+            "glow_y": _Target.make(small, internal=GL.GL_RGBA16F),
         }
         self._history = None
 
@@ -148,7 +154,7 @@ class PostChain:
             return 0.0
         return float(trails ** (max(time - self._history, 0.0) * TRAILS_RATE))
 
-    def _focus(self, strength: float) -> int:
+    def _focus(self, strength: float, canvas_height: int) -> int:
         scene, target = self._targets["scene"], self._targets["focus"]
         target.bind()
         program = self.focus_program
@@ -157,26 +163,37 @@ class PostChain:
         _bind(program, "depth", 1, scene.depth)
         program.set_vec2("texel", 1.0 / scene.size[0], 1.0 / scene.size[1])
         program.set_float("strength", strength)
-        program.set_float("reach", scene.size[1] * _FOCUS_REACH)
+        program.set_float("reach", canvas_height * _FOCUS_REACH)
         GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
         return target.colour
 
     def _glow(self, picture: int) -> int:
+        """The bright parts blurred at ``GLOW_SCALE`` pixels a texel: along x out of the frame,
+        then along y."""
         program = self.glow_program
         program.use()
-        source = picture
-        for name, threshold in (("glow_x", _GLOW_THRESHOLD), ("glow_y", 0.0)):
+        across, down = self._bloom_scale()
+        for name, source, scale, threshold in (
+            ("glow_x", picture, (across, down), _GLOW_THRESHOLD),
+            ("glow_y", self._targets["glow_x"].colour, (1.0, 1.0), 0.0),
+        ):
             target = self._targets[name]
             target.bind()
             _bind(program, "picture", 0, source)
             along_x = threshold > 0.0
+            program.set_vec2("uv_scale", *scale)
             program.set_vec2(
-                "step_uv", 1.0 / target.size[0] if along_x else 0.0, 0.0 if along_x else 1.0 / target.size[1]
+                "step_uv", scale[0] / target.size[0] if along_x else 0.0, 0.0 if along_x else 1.0 / target.size[1]
             )
             program.set_float("threshold", threshold)
             GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
-            source = target.colour
-        return source
+        return self._targets["glow_y"].colour
+
+    def _bloom_scale(self) -> tuple[float, float]:
+        """The glow texture's span over the frame's: above 1 where the frame's side is not a
+        multiple of ``GLOW_SCALE`` (the last texel reaches past the edge)."""
+        frame, small = self._targets["scene"].size, self._targets["glow_x"].size
+        return (small[0] * GLOW_SCALE / frame[0], small[1] * GLOW_SCALE / frame[1])
 
     def _compose(
         self, picture: int, bloom: int, previous: int, values: ParameterValues, kept: float, target: _Target
@@ -188,6 +205,7 @@ class PostChain:
         _bind(program, "bloom", 1, bloom)
         _bind(program, "previous", 2, previous)
         program.set_float("glow", values.glow)
+        program.set_vec2("bloom_scale", *self._bloom_scale())
         program.set_float("kept", kept)
         GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
 

@@ -5,6 +5,11 @@ picture for the same state. Layers, back to front: black, spheres (depth-tested)
 ``blend.image_a``, keyframe B at ``blend.image_b``; then the post passes (when one is on), and
 black at ``blackout``. The picture is fitted to the frame between contain (all of it, letterboxed)
 and cover (the frame filled, the picture and the sphere field cropped alike) by ``cover``.
+
+The target may show a part of a larger canvas (``View``: a tile of a video wall). The GL viewport
+is then the picture's whole rectangle on the canvas, shifted by the tile's corner and reaching
+past the target's edges: GL clips a point sprite by its centre against the viewport, not the
+target, so a sphere straddling two tiles is drawn on both, as it is on the whole canvas.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from pathlib import Path
 import numpy as np
 from OpenGL import GL
 
-from installation.render.post import PostChain, wanted
+from installation.render.post import GLOW_SCALE, REACH, PostChain, wanted
 from installation.render.program import ShaderProgram
 from installation.render.spheres import SphereField
 from installation.render.textures import Texture
+from installation.render.view import Rect, View
 from installation.scene.parameters import ParameterValues
 from installation.scene.show import FrameState
 from installation.scene.stage import Stage
@@ -63,19 +69,27 @@ class Renderer:
     def programs(self) -> tuple[ShaderProgram, ...]:
         return (self.spheres_program, self.image_program, *self.post.programs)
 
-    def draw(self, state: FrameState, window: tuple[int, int]) -> None:
-        """Draw ``state`` fitted into a ``window``-sized framebuffer."""
+    def draw(self, state: FrameState, target: View | tuple[int, int]) -> None:
+        """Draw ``state`` into the bound framebuffer: the canvas fitted into a framebuffer of
+        ``target``'s size, or the part of a larger canvas that a ``View`` shows.
+
+        With post passes on, a tile draws a margin of canvas around itself, as far as the passes
+        reach, so that its pixels are those of the whole canvas.
+        """
+        view = target if isinstance(target, View) else View.whole(target)
         self._stage(state.stage)
         values = state.values
         post = wanted(values)
+        drawn = view.grown(REACH, GLOW_SCALE) if post and not view.is_whole else view
         if post:
-            self.post.begin(window)
+            self.post.begin(drawn.size)
         else:
             self.post.forget()
-        GL.glViewport(0, 0, *window)
+        GL.glViewport(0, 0, *drawn.size)
         GL.glClearColor(0.0, 0.0, 0.0, 1.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
-        x, y, width, height = viewport(window, state.stage.aspect, values.cover)
+        picture: Rect = viewport(view.canvas, state.stage.aspect, values.cover)
+        x, y, width, height = drawn.place(picture)
         GL.glViewport(x, y, width, height)
         GL.glEnable(GL.GL_BLEND)
         GL.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
@@ -85,8 +99,8 @@ class Renderer:
         self.draw_picture(self._full_texture(state.index_a), state.blend.image_a, values)
         self.draw_picture(self._full_texture(state.index_b), state.blend.image_b, values)
         if post:
-            self.post.finish(values, state.time)
-            GL.glViewport(x, y, width, height)
+            self.post.finish(values, state.time, view.within(drawn), view.canvas[1])
+            GL.glViewport(*view.place(picture))
         self.draw_picture(self.black, values.blackout, None)
 
     def _draw_spheres(self, state: FrameState, height_px: int) -> None:
