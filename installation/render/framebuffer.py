@@ -24,17 +24,18 @@ class Framebuffer:
                 f"{size[0]}x{size[1]} is larger than this GPU's {limit}-pixel limit; choose a smaller --size."
             )
         self._fbo = GL.glGenFramebuffers(1)
-        self._buffers = GL.glGenRenderbuffers(2)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
-        for buffer, storage, attachment in zip(
-            self._buffers,
-            (GL.GL_RGBA8, GL.GL_DEPTH_COMPONENT24),
-            (GL.GL_COLOR_ATTACHMENT0, GL.GL_DEPTH_ATTACHMENT),
-            strict=True,
-        ):
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buffer)
-            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, storage, *size)
-            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, buffer)
+        self.colour = GL.glGenTextures(1)
+        """The picture as a texture, so that readback's packing pass can sample it."""
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.colour)
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, *size, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, None)
+        for name in (GL.GL_TEXTURE_MIN_FILTER, GL.GL_TEXTURE_MAG_FILTER):
+            GL.glTexParameteri(GL.GL_TEXTURE_2D, name, GL.GL_NEAREST)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, self.colour, 0)
+        self._depth = GL.glGenRenderbuffers(1)
+        GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._depth)
+        GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, *size)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, self._depth)
         status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
         if status != GL.GL_FRAMEBUFFER_COMPLETE:
             raise RuntimeError(f"framebuffer incomplete: 0x{int(status):x}")
@@ -57,4 +58,5 @@ class Framebuffer:
 
     def delete(self) -> None:
         GL.glDeleteFramebuffers(1, [self._fbo])
-        GL.glDeleteRenderbuffers(2, self._buffers)
+        GL.glDeleteTextures([self.colour])
+        GL.glDeleteRenderbuffers(1, [self._depth])

@@ -42,6 +42,10 @@ class ShaderProgram:
     def use(self) -> None:
         GL.glUseProgram(self._handle)
 
+    def delete(self) -> None:
+        GL.glDeleteProgram(self._handle)
+        self._handle = 0
+
     def location(self, name: str) -> int:
         """The uniform's location (-1 when the compiler removed it as unused), cached."""
         if name not in self._locations:

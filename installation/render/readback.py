@@ -1,22 +1,49 @@
-"""Asynchronous readback: frames copied out of the GPU through a ring of pixel buffer objects.
+"""Readback: frames copied out of the GPU, in the layout their output takes, without a stall.
 
-``glReadPixels`` into a pixel buffer object returns at once; the copy is mapped a frame or two
-later, when the GPU is done with it, so rendering the next frame overlaps the transfer of the
-last. OpenGL stores rows bottom first; ``top_row_first`` is the one place that turns them
-around, for every frame that leaves the GPU (captures and screenshots alike).
+A packing pass (``shaders/pack.frag``) turns the drawn frame into the output's rows on the GPU:
+top row first (OpenGL keeps the bottom row first; this is the one place that turns them
+around), in RGB, RGBA, BGRA or UYVY 4:2:2 (what NDI takes). ``glReadPixels`` into a pixel
+buffer object then returns at once, and the copy is mapped a frame or two later when the GPU is
+done with it, so drawing the next frame overlaps the transfer of the last.
+
+A capture takes every frame (``ready`` waits for the oldest once enough are in flight); a live
+output never makes the loop wait: ``offer`` drops a frame when the ring is full and ``poll``
+hands over only copies the GPU has finished, so a slow transfer costs frames, counted, not time.
 """
 
 from __future__ import annotations
 
 import ctypes
 from collections import deque
+from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from OpenGL import GL
 
+from installation.paths import shaders_dir
+from installation.render.program import ShaderProgram
+
 if TYPE_CHECKING:
     from installation.render.framebuffer import Framebuffer
+
+
+class PixelFormat(StrEnum):
+    """The layouts a frame can be read back in."""
+
+    RGB = "rgb"
+    RGBA = "rgba"
+    BGRA = "bgra"
+    UYVY = "uyvy"
+
+    @property
+    def bytes_per_pixel(self) -> int:
+        return {"rgb": 3, "rgba": 4, "bgra": 4, "uyvy": 2}[self.value]
+
+
+_LAYOUT_KIND = {PixelFormat.RGB: 0, PixelFormat.RGBA: 0, PixelFormat.BGRA: 1, PixelFormat.UYVY: 2}
+"""pack.frag's layout for each format: RGB is packed as RGBA and read without the alpha."""
 
 
 def top_row_first(rows: np.ndarray | bytes, size: tuple[int, int]) -> np.ndarray:
@@ -26,42 +53,122 @@ def top_row_first(rows: np.ndarray | bytes, size: tuple[int, int]) -> np.ndarray
 
 
 def read_pixels(size: tuple[int, int]) -> np.ndarray:
-    """The bound framebuffer's pixels, 8-bit RGB, top row first."""
+    """The bound framebuffer's pixels, 8-bit RGB, top row first, read at once (tests, one-off reads)."""
     GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
     return top_row_first(GL.glReadPixels(0, 0, *size, GL.GL_RGB, GL.GL_UNSIGNED_BYTE), size).copy()
 
 
-class PixelReader:
-    """Reads RGB frames of a framebuffer with ``depth`` transfers in flight."""
+class Packer:
+    """The packing pass for one frame size and format, with the texture it packs into."""
 
-    def __init__(self, framebuffer: Framebuffer, depth: int = 2) -> None:
+    def __init__(self, size: tuple[int, int], pixel_format: PixelFormat, shader_folder: Path | None = None) -> None:
+        width, height = size
+        if pixel_format is PixelFormat.UYVY and width % 2:
+            raise ValueError(f"UYVY needs an even width, not {width}")
+        self.format = pixel_format
+        self.size = (width // 2, height) if pixel_format is PixelFormat.UYVY else size
+        """The packed picture's size in texels (UYVY: one texel per two pixels)."""
+        self.program = ShaderProgram(shader_folder or shaders_dir(), "post.vert", "pack.frag")
+        self._quad = GL.glGenVertexArrays(1)
+        self.texture = GL.glGenTextures(1)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.texture)
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, *self.size, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, None)
+        self.framebuffer = GL.glGenFramebuffers(1)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, self.texture, 0)
+
+    @property
+    def frame_bytes(self) -> int:
+        width, height = self.size
+        return width * height * (3 if self.format is PixelFormat.RGB else 4)
+
+    def pack(self, source: Framebuffer) -> None:
+        """Pack ``source``'s picture; the packed picture is left bound for reading."""
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
+        GL.glViewport(0, 0, *self.size)
+        GL.glDisable(GL.GL_BLEND)
+        self.program.use()
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, source.colour)
+        self.program.set_int("frame", 0)
+        self.program.set_int("layout_kind", _LAYOUT_KIND[self.format])
+        GL.glBindVertexArray(self._quad)
+        GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+        GL.glEnable(GL.GL_BLEND)
+
+    def read_into(self, offset: int = 0) -> None:
+        """``glReadPixels`` of the packed picture into the bound pixel pack buffer at ``offset``."""
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        layout = GL.GL_RGB if self.format is PixelFormat.RGB else GL.GL_RGBA
+        GL.glReadPixels(0, 0, *self.size, layout, GL.GL_UNSIGNED_BYTE, ctypes.c_void_p(offset))
+
+    def delete(self) -> None:
+        GL.glDeleteFramebuffers(1, [self.framebuffer])
+        GL.glDeleteTextures([self.texture])
+        GL.glDeleteVertexArrays(1, [self._quad])
+        self.program.delete()
+
+
+class PixelReader:
+    """Frames of ``framebuffer`` read back in ``pixel_format`` through ``depth`` + 1 pixel buffers."""
+
+    def __init__(self, framebuffer: Framebuffer, pixel_format: PixelFormat = PixelFormat.RGB, depth: int = 2) -> None:
         self.framebuffer = framebuffer
-        width, height = framebuffer.size
-        self.frame_bytes = width * height * 3
-        self._buffers = list(GL.glGenBuffers(depth + 1))
-        for buffer in self._buffers:
+        self.packer = Packer(framebuffer.size, pixel_format)
+        self.frame_bytes = self.packer.frame_bytes
+        self.depth = depth
+        self.dropped = 0
+        """Frames ``offer`` left out because every buffer was still in flight."""
+        self._free = list(GL.glGenBuffers(depth + 1))
+        for buffer in self._free:
             GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, buffer)
             GL.glBufferData(GL.GL_PIXEL_PACK_BUFFER, self.frame_bytes, None, GL.GL_STREAM_READ)
         GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, 0)
-        self._pending: deque[int] = deque()
-        self._next = 0
-        self.depth = depth
+        self._buffers = list(self._free)
+        self._pending: deque[tuple[int, int]] = deque()
+        """(buffer, fence) of each copy in flight, oldest first."""
+
+    @property
+    def format(self) -> PixelFormat:
+        return self.packer.format
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
 
     def request(self) -> None:
-        """Start copying the framebuffer's current picture."""
-        buffer = self._buffers[self._next]
-        self._next = (self._next + 1) % len(self._buffers)
-        self.framebuffer.bind()
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        """Start copying the framebuffer's current picture (a capture: every frame is wanted)."""
+        if not self._free:
+            raise RuntimeError("every pixel buffer is in flight; take a frame first")
+        buffer = self._free.pop()
+        self.packer.pack(self.framebuffer)
         GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, buffer)
-        width, height = self.framebuffer.size
-        GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE, 0)
+        self.packer.read_into()
         GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, 0)
-        self._pending.append(buffer)
+        self._pending.append((buffer, GL.glFenceSync(GL.GL_SYNC_GPU_COMMANDS_COMPLETE, 0)))
+        self.framebuffer.bind()
+
+    def offer(self) -> bool:
+        """Start copying the current picture if a buffer is free; otherwise count it dropped.
+        Never waits: what a live output uses."""
+        if not self._free:
+            self.dropped += 1
+            return False
+        self.request()
+        return True
 
     def ready(self) -> bytes | None:
         """The oldest frame once ``depth`` newer requests are queued behind it, else None."""
         if len(self._pending) <= self.depth:
+            return None
+        return self._take()
+
+    def poll(self) -> bytes | None:
+        """The oldest frame if the GPU has finished copying it, else None; never waits."""
+        if not self._pending:
+            return None
+        status = GL.glClientWaitSync(self._pending[0][1], GL.GL_SYNC_FLUSH_COMMANDS_BIT, 0)
+        if status not in (GL.GL_ALREADY_SIGNALED, GL.GL_CONDITION_SATISFIED):
             return None
         return self._take()
 
@@ -70,16 +177,21 @@ class PixelReader:
         return [self._take() for _ in range(len(self._pending))]
 
     def _take(self) -> bytes:
-        buffer = self._pending.popleft()
+        buffer, fence = self._pending.popleft()
+        GL.glDeleteSync(fence)
         GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, buffer)
         pointer = GL.glMapBufferRange(GL.GL_PIXEL_PACK_BUFFER, 0, self.frame_bytes, GL.GL_MAP_READ_BIT)
         try:
-            rows = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_uint8)), (self.frame_bytes,))
-            data = top_row_first(rows, self.framebuffer.size).tobytes()
+            data = ctypes.string_at(pointer, self.frame_bytes)
         finally:
             GL.glUnmapBuffer(GL.GL_PIXEL_PACK_BUFFER)
             GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, 0)
+        self._free.append(buffer)
         return data
 
     def delete(self) -> None:
+        for _, fence in self._pending:
+            GL.glDeleteSync(fence)
+        self._pending.clear()
         GL.glDeleteBuffers(len(self._buffers), self._buffers)
+        self.packer.delete()

@@ -1,0 +1,195 @@
+"""The one frame loop under play, capture, thumbnails and Ray chunks: states in, outputs out.
+
+Each frame state is drawn into the loop's target (the whole canvas, or the ``View`` of it that
+this machine shows), then handed to every output in the order they were added: the window's
+present and the on-screen display, a screenshot, a progress bar, the chores of a long run (OSC
+feedback, MIDI lights, the gallery's heartbeat). Outputs that need the frame's pixels (a video,
+a PNG folder, NDI, a wall's sender) sit behind a ``Readback`` of the layout they take, so the
+pixels of a frame are read once per layout whatever the number of outputs.
+
+The drivers (``play``, ``capture``) only choose the parts; what a frame is and how it is drawn
+is decided here and in the renderer, so the same state gives the same pixels everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from installation.render.framebuffer import Framebuffer
+from installation.render.readback import PixelFormat, PixelReader
+from installation.render.renderer import Renderer
+from installation.render.view import View
+from installation.scene.show import FrameState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A drawn frame as the outputs see it: its number in the run, its state, and the target it is
+    drawn in (valid during the call only: the next frame draws over it)."""
+
+    number: int
+    state: FrameState
+    target: Framebuffer
+
+
+class Output(Protocol):
+    """Something every drawn frame goes to, on the render thread, right after the draw."""
+
+    def after_frame(self, frame: Frame) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class PixelOutput(Protocol):
+    """Something that takes a frame's pixels, in the layout of the readback it is behind."""
+
+    def write(self, frame: bytes) -> None: ...
+
+
+AnyOutput = TypeVar("AnyOutput", bound=Output)
+
+
+class FrameLoop:
+    """Draws states into ``target`` and hands each frame to the outputs."""
+
+    def __init__(self, renderer: Renderer, target: Framebuffer, view: View | None = None) -> None:
+        self.renderer = renderer
+        self.target = target
+        self.view = view or View.whole(target.size)
+        self.outputs: list[Output] = []
+        self.frames = 0
+
+    def add(self, output: AnyOutput) -> AnyOutput:
+        """Hand every frame drawn from now on to ``output`` too, after those added before it."""
+        self.outputs.append(output)
+        return output
+
+    def draw(self, state: FrameState, shown: bool = True) -> None:
+        """Draw ``state``; a frame that is ``shown`` goes to the outputs (one that is not only
+        warms up what frames remember: the trails of a range's first frame)."""
+        self.target.bind()
+        self.renderer.draw(state, self.view)
+        if not shown:
+            return
+        frame = Frame(self.frames, state, self.target)
+        for output in self.outputs:
+            output.after_frame(frame)
+        self.frames += 1
+
+    def close(self) -> None:
+        """Close the outputs, the last added first (a readback hands its last frames on first)."""
+        while self.outputs:
+            self.outputs.pop().close()
+
+
+class Chore:
+    """A task after each frame that needs only its state (OSC feedback, MIDI lights): an output."""
+
+    def __init__(self, after: Callable[[FrameState], object], close: Callable[[], object] = lambda: None) -> None:
+        self._after = after
+        self._close = close
+
+    def after_frame(self, frame: Frame) -> None:
+        self._after(frame.state)
+
+    def close(self) -> None:
+        self._close()
+
+
+class Readback:
+    """Each frame read back in one layout and written to the pixel outputs behind it.
+
+    ``lossless`` (a capture): every frame, in order, waiting for the GPU when the ring is full.
+    Live: never waits; a frame is dropped (and counted) when the GPU has not finished the
+    copies before it, and each output writes on a thread of its own (``Dropping``).
+    """
+
+    def __init__(self, target: Framebuffer, pixel_format: PixelFormat, lossless: bool) -> None:
+        self.reader = PixelReader(target, pixel_format)
+        self.lossless = lossless
+        self.outputs: list[PixelOutput] = []
+
+    @property
+    def format(self) -> PixelFormat:
+        return self.reader.format
+
+    @property
+    def dropped(self) -> int:
+        """Frames that never reached every output: at the GPU, or at an output still busy."""
+        busy = sum(output.dropped for output in self.outputs if isinstance(output, Dropping))
+        return self.reader.dropped + busy
+
+    def add(self, output: PixelOutput) -> PixelOutput:
+        """Write each frame's pixels to ``output`` too; live, it writes on its own thread."""
+        self.outputs.append(output if self.lossless else Dropping(output))
+        return output
+
+    def after_frame(self, frame: Frame) -> None:
+        if self.lossless:
+            self.reader.request()
+            if (data := self.reader.ready()) is not None:
+                self._send(data)
+            return
+        self.reader.offer()
+        while (data := self.reader.poll()) is not None:
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        for output in self.outputs:
+            output.write(data)
+
+    def close(self) -> None:
+        """Hand on the frames still in flight (a capture's last frames; live ones are dropped),
+        then free the GPU's buffers."""
+        try:
+            if self.lossless:
+                for data in self.reader.drain():
+                    self._send(data)
+            else:
+                self.reader.dropped += self.reader.in_flight
+        finally:
+            self.reader.delete()
+            for output in self.outputs:
+                if isinstance(output, Dropping):
+                    output.close()
+
+
+class Dropping:
+    """A pixel output written on a thread of its own, one frame at a time: a frame that arrives
+    while the last is still being written is dropped and counted, so a slow receiver or network
+    costs frames, never the render loop's time."""
+
+    def __init__(self, output: PixelOutput) -> None:
+        self.output = output
+        self.written = 0
+        self.dropped = 0
+        self._waiting: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(target=self._write, name="pixel-output", daemon=True)
+        self._thread.start()
+
+    def write(self, frame: bytes) -> None:
+        try:
+            self._waiting.put_nowait(frame)
+        except queue.Full:
+            self.dropped += 1
+
+    def _write(self) -> None:
+        while (frame := self._waiting.get()) is not None:
+            try:
+                self.output.write(frame)
+                self.written += 1
+            except Exception:  # an output's fault never reaches the show; it is said and counted
+                self.dropped += 1
+                log.exception("a pixel output failed to take a frame")
+
+    def close(self) -> None:
+        """Write the frame still waiting, then end the thread."""
+        self._waiting.put(None)
+        self._thread.join(timeout=5)

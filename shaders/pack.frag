@@ -1,0 +1,34 @@
+#version 330 core
+// Packs the drawn frame into the rows an output reads back: top row first (GL keeps the bottom
+// row first, so the flip is done here and not on the CPU), in RGBA or BGRA order, or as UYVY
+// 4:2:2 (what NDI and video mixers take): one texel of the output per two pixels of the frame,
+// bytes U Y0 V Y1, BT.709 with video levels (Y 16..235, U and V 16..240), the colour of a pair
+// the mean of its two pixels'.
+uniform sampler2D frame;
+uniform int layout_kind;       // 0 RGBA, 1 BGRA, 2 UYVY
+out vec4 colour;
+
+const vec3 LUMA = vec3(0.2126, 0.7152, 0.0722);
+
+vec3 pixel(int x, int y) {
+    ivec2 size = textureSize(frame, 0);
+    return texelFetch(frame, ivec2(x, size.y - 1 - y), 0).rgb;
+}
+
+void main() {
+    ivec2 here = ivec2(gl_FragCoord.xy);
+    if (layout_kind < 2) {
+        vec3 rgb = pixel(here.x, here.y);
+        colour = layout_kind == 0 ? vec4(rgb, 1.0) : vec4(rgb.bgr, 1.0);
+        return;
+    }
+    vec3 left = pixel(2 * here.x, here.y);
+    vec3 right = pixel(2 * here.x + 1, here.y);
+    float y0 = dot(left, LUMA);
+    float y1 = dot(right, LUMA);
+    vec3 mean = 0.5 * (left + right);
+    float luma = dot(mean, LUMA);
+    float u = (mean.b - luma) / 1.8556;
+    float v = (mean.r - luma) / 1.5748;
+    colour = vec4(16.0 + 224.0 * (u + 0.5), 16.0 + 219.0 * y0, 16.0 + 224.0 * (v + 0.5), 16.0 + 219.0 * y1) / 255.0;
+}

@@ -1,0 +1,90 @@
+"""Readback in every layout an output takes, checked against numpy and against ffmpeg's own
+conversion to UYVY; frames taken in order, and a full ring drops frames instead of waiting."""
+
+from __future__ import annotations
+
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from OpenGL import GL
+
+from installation.keyframes.demo import alpine_scene
+from installation.keyframes.images import to_uint8
+from installation.render.framebuffer import Framebuffer
+from installation.render.readback import PixelFormat, PixelReader
+from installation.scene.show import Show, transition_frame
+from installation.scene.stage import prepare_stage
+from tests.helpers import sequence_of
+from tests.render.conftest import SIZE, make_renderer
+
+
+@pytest.fixture
+def drawn(gl_window) -> Framebuffer:
+    """The demo scene mid-transition, drawn into an offscreen frame."""
+    scene = to_uint8(alpine_scene(*SIZE))
+    stage = prepare_stage(sequence_of([scene, 255 - scene]), 40)
+    target = Framebuffer(SIZE)
+    target.bind()
+    make_renderer(Show(stage)).renderer.draw(transition_frame(stage, 0, 1, 0.4), SIZE)
+    yield target
+    target.delete()
+
+
+def read(target: Framebuffer, pixel_format: PixelFormat) -> bytes:
+    reader = PixelReader(target, pixel_format)
+    reader.request()
+    (data,) = reader.drain()
+    reader.delete()
+    return data
+
+
+def test_rgb_rgba_and_bgra_are_the_picture_top_row_first(drawn: Framebuffer) -> None:
+    picture = drawn.read()  # read at once, flipped by numpy
+    width, height = SIZE
+    rgb = np.frombuffer(read(drawn, PixelFormat.RGB), np.uint8).reshape(height, width, 3)
+    rgba = np.frombuffer(read(drawn, PixelFormat.RGBA), np.uint8).reshape(height, width, 4)
+    bgra = np.frombuffer(read(drawn, PixelFormat.BGRA), np.uint8).reshape(height, width, 4)
+    assert picture.std() > 20  # a picture, not a blank
+    assert np.array_equal(rgb, picture)
+    assert np.array_equal(rgba[..., :3], picture) and (rgba[..., 3] == 255).all()
+    assert np.array_equal(bgra[..., [2, 1, 0]], picture)
+
+
+def test_uyvy_is_what_ffmpeg_makes_of_the_picture(drawn: Framebuffer) -> None:
+    picture = drawn.read()
+    width, height = SIZE
+    ffmpeg = subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}"),
+            *(
+                "-i",
+                "-",
+                "-vf",
+                "scale=out_color_matrix=bt709:out_range=tv:flags=neighbor+accurate_rnd+full_chroma_int",
+            ),
+            *("-pix_fmt", "uyvy422", "-f", "rawvideo", "-"),
+        ],
+        input=picture.tobytes(),
+        capture_output=True,
+        check=True,
+    )
+    ours = np.frombuffer(read(drawn, PixelFormat.UYVY), np.uint8).astype(int)
+    theirs = np.frombuffer(ffmpeg.stdout, np.uint8).astype(int)
+    assert ours.size == theirs.size == width * height * 2
+    luma, chroma = np.abs(ours - theirs)[1::2], np.abs(ours - theirs)[0::2]
+    assert luma.max() <= 1
+    assert np.percentile(chroma, 99) <= 2  # ffmpeg filters chroma over its neighbours, we take the pair's mean
+
+
+def test_frames_come_out_in_order_and_a_full_ring_drops(drawn: Framebuffer) -> None:
+    reader = PixelReader(drawn, PixelFormat.BGRA, depth=1)
+    accepted = [reader.offer() for _ in range(5)]
+    assert accepted == [True, True, False, False, False] and reader.dropped == 3
+    GL.glFinish()  # the copies are done: polling hands them over without waiting
+    frames = [reader.poll() for _ in range(2)]
+    assert all(frame is not None and len(frame) == SIZE[0] * SIZE[1] * 4 for frame in frames)
+    assert reader.poll() is None and reader.offer()
+    reader.delete()
