@@ -35,6 +35,7 @@ from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue, number, parse
 from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.show import FrameState
+from installation.scene.wire import describe
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8000
@@ -160,6 +161,23 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _resolve(target: tuple[str, int], family: int) -> tuple[str, int]:
+    """A ``--osc-feedback`` target with its host name looked up once, here at the start: the
+    render thread sends feedback every frame, and a name given to ``sendto`` is looked up at each
+    send, so a slow DNS would stall frames."""
+    host, port = target
+    flags = socket.AI_V4MAPPED if family == socket.AF_INET6 else 0
+    try:
+        address = socket.getaddrinfo(host, port, family, socket.SOCK_DGRAM, 0, flags)[0][4]
+    except (OSError, UnicodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise UserError(
+            f"The --osc-feedback host {host} cannot be found ({reason}); give its IP address, "
+            "such as 192.168.1.20:9000, or a name this machine can look up."
+        ) from error
+    return str(address[0]), port
+
+
 def _port_error(port: int, error: Exception) -> UserError:
     reason = getattr(error, "strerror", None) or error
     return UserError(
@@ -173,7 +191,8 @@ class OscControl:
 
     ``latest`` gives the last frame state, for ``/status``; ``after_frame`` (render thread) sends
     the changes back to the controllers (``Feedback``): to the ``feedback`` targets when given,
-    else to every host heard from lately, on ``feedback_port``. ``flood``: the datagrams one sender
+    else to every host heard from lately, on ``feedback_port`` (a target's host name is looked up
+    here, once, never on the render thread). ``flood``: the datagrams one sender
     may send a second; the rest of that second's are dropped before they are parsed.
     """
 
@@ -195,11 +214,16 @@ class OscControl:
         self._latest = latest
         self._hearing = hearing
         self.counts: Counter[str] = Counter()
-        self.feedback = Feedback(mapping, feedback, feedback_port)
         self._allow = allow
         self._flood = flood
         self._sent = SentThisSecond()
         self._socket = _bind(host, port)
+        try:
+            targets = tuple(_resolve(target, self._socket.family) for target in feedback)
+        except UserError:
+            self._socket.close()
+            raise
+        self.feedback = Feedback(mapping, targets, feedback_port)
         self.port: int = self._socket.getsockname()[1]
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="osc-server", daemon=True)
@@ -289,21 +313,6 @@ class OscControl:
 
 
 def status(state: FrameState, hearing: dict[str, object] | None = None) -> dict[str, Any]:
-    """Every setting, what sound makes of them, the input, and the conductor's state, for /status."""
-    conductor = state.conductor
-    features = {name: getattr(state.sound, name) for name in ("level", "bass", "mid", "treble", "kick")}
-    return {
-        "parameters": state.settings.as_dict(),
-        "applied": state.values.as_dict(),
-        "sound": features | (hearing or {}),
-        "conductor": {
-            "keyframe": conductor.index,
-            "target": conductor.target,
-            "progress": conductor.progress,
-            "paused": conductor.paused,
-            "transitions": conductor.transition,
-            "keyframes": state.stage.count,
-        },
-        "sequence": state.stage.name,
-        "time": state.time,
-    }
+    """Every setting, what sound makes of them, the input, and the conductor's state, for /status:
+    the frame's one description (``scene/wire.py``)."""
+    return describe(state).status(hearing)

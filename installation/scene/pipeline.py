@@ -88,7 +88,8 @@ class FramePipeline:
         self._land_switch()
         sound = self.sound.listen(start, now)
         self.time = now
-        self.latest = self.show.advance(dt, sound, self.closed(), now)
+        frame = 0 if self.latest is None else self.latest.frame + 1
+        self.latest = self.show.advance(dt, sound, self.closed(), now, frame)
         return self.latest
 
     def request_sequence(self, wanted: str | Path) -> None:

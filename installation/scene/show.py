@@ -42,6 +42,8 @@ class FrameState:
     destinations: np.ndarray | None
     time: float = 0.0
     sound: SoundFeatures = SILENCE
+    frame: int = 0
+    """The frame's number in its run: 0 for the first frame the pipeline makes."""
 
 
 class Show:
@@ -68,9 +70,15 @@ class Show:
         return self.stage.name
 
     def advance(
-        self, dt: float, sound: SoundFeatures = SILENCE, closed: str | None = None, time: float = 0.0
+        self,
+        dt: float,
+        sound: SoundFeatures = SILENCE,
+        closed: str | None = None,
+        time: float = 0.0,
+        frame: int = 0,
     ) -> FrameState:
-        """Move the show on by ``dt`` seconds, steered by ``sound``, and describe the frame to draw.
+        """Move the show on by ``dt`` seconds, steered by ``sound``, and describe frame number
+        ``frame``, at show ``time``, to draw.
 
         ``closed`` ("black" or "dim") is the look outside opening hours.
         """
@@ -80,7 +88,8 @@ class Show:
             values = closed_look(values, closed)
         pace = self.stage.pace(self.conductor.index, self.conductor.target)
         self.conductor.update(dt, values.speed, self.policy.pacing(values, pace))
-        return frame_state(self.stage, self.conductor.state(), values, self.parameters.targets(), time, sound)
+        targets = self.parameters.targets()
+        return frame_state(self.stage, self.conductor.state(), values, targets, time, sound, frame)
 
     def switch(self, stage: Stage) -> None:
         """Perform ``stage`` from its first keyframe on, keeping the parameters and the order."""
@@ -102,6 +111,7 @@ def frame_state(
     settings: ParameterValues | None = None,
     time: float = 0.0,
     sound: SoundFeatures = SILENCE,
+    frame: int = 0,
 ) -> FrameState:
     """The frame of ``stage`` where ``conductor`` stands, drawn with ``values``."""
     target = conductor.index if conductor.target is None else conductor.target
@@ -118,6 +128,7 @@ def frame_state(
         destinations=stage.destinations(conductor.index, target) if moving else None,
         time=time,
         sound=sound,
+        frame=frame,
     )
 
 

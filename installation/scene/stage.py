@@ -12,6 +12,8 @@ never changed, and the renderer recognises a new one by identity.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +58,11 @@ class Stage:
     @property
     def name(self) -> str:
         return self.sequence.name
+
+    @functools.cached_property
+    def manifest_hash(self) -> bytes:
+        """The SHA-256 of the manifest: two shows play the same keyframes when these agree."""
+        return hashlib.sha256(self.sequence.manifest.to_json().encode()).digest()
 
     @property
     def count(self) -> int:

@@ -8,6 +8,10 @@ and the frame number. A receiver that has the same keyframes rebuilds the very s
 conductor as they did on the sender, so a frame drawn from a decoded state is the sender's frame,
 byte for byte. Numbers travel as 64-bit floats for the same reason.
 
+It is also the one description of a frame for everything that reports one: ``/status`` answers
+``FrameWire.status()``, the OSCQuery tree and the web process read their values from a
+``FrameWire`` (``describe`` a state, or ``decode`` bytes), so no report can disagree with another.
+
 Anything received is hostile until decoded: ``decode`` checks the length, the version, the
 parameter set, every number (finite, in its range) and every index, and refuses with
 ``WireError`` rather than return a state the renderer cannot draw.
@@ -16,11 +20,11 @@ parameter set, every number (finite, in its range) and every index, and refuses 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from installation.scene.conductor import ConductorState
 from installation.scene.modulation import SoundFeatures
@@ -68,7 +72,7 @@ class FrameWire:
         """Whether ``stage`` is the one this frame was drawn from (same keyframes, grid and transport)."""
         return (
             stage.name == self.name
-            and manifest_hash(stage) == self.manifest_hash
+            and stage.manifest_hash == self.manifest_hash
             and stage.grid == self.grid
             and stage.transport is self.transport
             and stage.count == self.count
@@ -80,38 +84,73 @@ class FrameWire:
             raise WireError(
                 f"the frame is of {self.name!r} with other keyframes, grid or transport than {stage.name!r}"
             )
-        return frame_state(stage, self.conductor, self.values, self.settings, self.time, self.sound)
+        return frame_state(stage, self.conductor, self.values, self.settings, self.time, self.sound, self.frame)
+
+    def status(self, hearing: dict[str, object] | None = None) -> dict[str, Any]:
+        """The frame as ``/status`` tells it (JSON): every setting, what sound makes of them, the
+        input (``hearing``: what the sound source says of itself), the conductor, the sequence."""
+        conductor = self.conductor
+        return {
+            "parameters": self.settings.as_dict(),
+            "applied": self.values.as_dict(),
+            "sound": {name: getattr(self.sound, name) for name in _SOUND} | (hearing or {}),
+            "conductor": {
+                "keyframe": conductor.index,
+                "target": conductor.target,
+                "progress": conductor.progress,
+                "paused": conductor.paused,
+                "transitions": conductor.transition,
+                "keyframes": self.count,
+            },
+            "sequence": self.name,
+            "time": self.time,
+            "frame": self.frame,
+        }
 
 
-def manifest_hash(stage: Stage) -> bytes:
-    """The SHA-256 of the stage's manifest: two shows play the same keyframes when these agree."""
-    return hashlib.sha256(stage.sequence.manifest.to_json().encode()).digest()
+def describe(state: FrameState) -> FrameWire:
+    """What the wire form of ``state`` holds, without the bytes."""
+    stage = state.stage
+    return FrameWire(
+        frame=state.frame,
+        time=state.time,
+        name=stage.name,
+        manifest_hash=stage.manifest_hash,
+        grid=stage.grid,
+        transport=stage.transport,
+        count=stage.count,
+        conductor=state.conductor,
+        sound=state.sound,
+        values=state.values,
+        settings=state.settings,
+    )
 
 
-def encode(state: FrameState, frame: int) -> bytes:
-    """``state``, frame number ``frame`` of its show, as bytes."""
-    stage, conductor = state.stage, state.conductor
-    name = stage.name.encode()  # a folder name: at most 255 bytes on every file system
+def encode(frame: FrameState | FrameWire) -> bytes:
+    """A frame state (or its description) as bytes."""
+    wire = describe(frame) if isinstance(frame, FrameState) else frame
+    conductor = wire.conductor
+    name = wire.name.encode()  # a folder name: at most 255 bytes on every file system
     head = _HEAD.pack(
         MAGIC,
         VERSION,
         PARAMETER_SET,
-        frame,
-        state.time,
-        manifest_hash(stage),
-        *stage.grid,
-        _TRANSPORTS.index(stage.transport),
-        stage.count,
+        wire.frame,
+        wire.time,
+        wire.manifest_hash,
+        *wire.grid,
+        _TRANSPORTS.index(wire.transport),
+        wire.count,
         conductor.index,
         -1 if conductor.target is None else conductor.target,
         conductor.transition,
         conductor.paused,
         conductor.progress,
-        *(getattr(state.sound, field) for field in _SOUND),
-        state.sound.onset,
+        *(getattr(wire.sound, field) for field in _SOUND),
+        wire.sound.onset,
         len(name),
     )
-    values = _VALUES.pack(*_numbers(state.values), *_numbers(state.settings))
+    values = _VALUES.pack(*_numbers(wire.values), *_numbers(wire.settings))
     return head + values + name
 
 

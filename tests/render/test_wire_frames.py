@@ -44,6 +44,6 @@ def drawn(states: list[FrameState]) -> list[np.ndarray]:
 def test_frames_drawn_from_decoded_states_are_the_senders(gl_window, look: dict[str, float]) -> None:
     sent = states_of_a_look(look, 24)
     assert any(state.conductor.moving for state in sent)
-    received = [decode(encode(state, number)).state(state.stage) for number, state in enumerate(sent)]
+    received = [decode(encode(state)).state(state.stage) for state in sent]
     for original, copy in zip(drawn(sent), drawn(received), strict=True):
         assert np.array_equal(original, copy)
