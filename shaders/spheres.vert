@@ -7,6 +7,7 @@
 // sigma is scaled per sphere by how much its cell changes (``follow`` blends that with 1), so
 // the spheres that wander are those where the model changed the picture.
 // The CPU sends a handful of uniforms per frame, whatever the number of spheres.
+#include "curves.glsl"
 #include "grade.glsl"
 #include "place.glsl"
 
@@ -52,7 +53,7 @@ vec3 plane_position(vec2 uv) {
 
 void main() {
     float p = motion;
-    float eased = p * p * (3.0 - 2.0 * p);
+    float eased = ease(p);
     vec3 position = mix(plane_position(cell_a), plane_position(cell_b), eased);
     vec3 wander = vec3(0.0);
     if (p > 0.0 && p < 1.0) {

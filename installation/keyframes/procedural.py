@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from installation.curves import smoothstep
 from installation.keyframes.capture import capture_indices
 from installation.keyframes.images import fit, resize, to_uint8
 from installation.keyframes.request import Generated, KeyframeRequest, executed_count
@@ -69,7 +70,7 @@ class ProceduralTrajectory:
         last = len(self._bands) - 1
         for level, band in enumerate(self._bands):
             start = (1 - _BAND_WIDTH) * level / max(last, 1)
-            weight = _smoothstep((position - start) / _BAND_WIDTH)
+            weight = smoothstep((position - start) / _BAND_WIDTH)
             if weight > 0:
                 estimate += np.float32(weight) * band
         estimate += np.float32(_NOISE_PEAK * np.sin(np.pi * position)) * self._grain
@@ -96,11 +97,6 @@ class ProceduralTrajectory:
         abar_previous = self._abar[previous] if previous >= 0 else 1.0
         noise = (latent - np.sqrt(abar) * estimate) / np.sqrt(1 - abar)
         return (np.sqrt(abar_previous) * estimate + np.sqrt(1 - abar_previous) * noise).astype(np.float32)
-
-
-def _smoothstep(value: float) -> float:
-    value = min(max(value, 0.0), 1.0)
-    return value * value * (3 - 2 * value)
 
 
 def _laplacian_bands(image: np.ndarray) -> list[np.ndarray]:

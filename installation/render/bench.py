@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from OpenGL import GL
 
+from installation.curves import smoothstep
 from installation.keyframes.sequence import KeyframeSequence
 from installation.paths import shaders_dir
 from installation.render.framebuffer import Framebuffer
@@ -23,7 +24,6 @@ from installation.render.renderer import Renderer
 from installation.render.window import PygameWindow
 from installation.scene.show import transition_frame
 from installation.scene.stage import Stage, prepare_stage
-from installation.scene.transition import smoothstep
 
 RESOLUTIONS = ((1920, 1080), (3840, 2160))
 COUNTS = (10_000, 100_000, 1_000_000)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from OpenGL import GL
 
+from installation.curves import smoothstep
 from installation.render.post import GLOW_SCALE, REACH, PostChain, wanted
 from installation.render.program import ShaderProgram
 from installation.render.spheres import SphereField
@@ -133,9 +134,7 @@ class Renderer:
     def _draw_backdrop(self, state: FrameState) -> None:
         """The two keyframes cross-fading behind the spheres, at ``backdrop``: where wandering
         spheres leave gaps, the picture shows through instead of black."""
-        motion = state.blend.motion
-        eased = motion * motion * (3.0 - 2.0 * motion)  # as the spheres' colours (spheres.vert)
-        towards = (self._full_texture(state.index_b), eased)
+        towards = (self._full_texture(state.index_b), smoothstep(state.blend.motion))  # as the spheres' colours
         self.draw_picture(self._full_texture(state.index_a), state.values.backdrop, state.values, towards)
 
     def draw_picture(

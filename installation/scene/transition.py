@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from installation.curves import smoothstep
+
 FADE = 0.15
 """Share of a transition spent cross-fading at each end."""
 
@@ -37,9 +39,3 @@ def blend(progress: float, fade: float = FADE) -> Blend:
         image_b=smoothstep((p - (1.0 - fade)) / fade),
         motion=smoothstep((p - fade) / (1.0 - 2.0 * fade)),
     )
-
-
-def smoothstep(value: float) -> float:
-    """Hermite ease on [0, 1], flat at both ends, so motion starts and stops without a jerk."""
-    v = min(max(value, 0.0), 1.0)
-    return v * v * (3.0 - 2.0 * v)
