@@ -34,9 +34,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from installation.errors import UserError
-from installation.keyframes.capture import capture_indices
 from installation.keyframes.images import fit, to_uint8
-from installation.keyframes.request import DEFAULT_MODEL, Generated, KeyframeRequest
+from installation.keyframes.request import DEFAULT_MODEL, Generated, KeyframeRequest, capture_indices
 from installation.keyframes.sequence import Frame, frame_file
 
 log = logging.getLogger(__name__)
@@ -350,6 +349,8 @@ class Run:
     final: np.ndarray
     executed: int
     """The steps the pipeline executed (its ``num_timesteps``)."""
+    first_timestep: float | None
+    """Where the run started: its first step's timestep, the run's own noise level."""
     last_timestep: int | None
 
 
@@ -384,7 +385,14 @@ def capture_steps(torch: Any, pipe: Any, request: KeyframeRequest, size: tuple[i
         first = pipe.image_processor.postprocess(tensor, output_type="np")[0]
     with capture.installed():
         output = pipe(**arguments, callback_on_step_end=capture, callback_on_step_end_tensor_inputs=["latents"])
-    return Run(to_uint8(first), capture.pictures, to_uint8(output.images[0]), capture.executed, capture.last_timestep)
+    return Run(
+        to_uint8(first),
+        capture.pictures,
+        to_uint8(output.images[0]),
+        capture.executed,
+        capture.first_timestep,
+        capture.last_timestep,
+    )
 
 
 def _step_frames(request: KeyframeRequest, run: Run) -> Frames:
@@ -420,15 +428,18 @@ def _strength_sweep(
     sigma for flow matching), so every frame differs; letting the strength pick the level would
     round many strengths to the same step. One step of any first-order scheduler from a level to
     the end is the clean estimate from that level, so an Euler scheduler of the model's kind runs
-    them (Euler takes explicit levels; the model's own may not). The last frame is the run itself.
+    them (Euler takes explicit levels; the model's own may not). The last frame is the run itself,
+    so the sweep climbs to the run's own noise level, not to ``--strength``: the steps x strength
+    a scheduler rounds down (or a schedule whose late steps sit near its end) start the run lower,
+    and a sweep past it would get noisier and then jump back.
     """
     image = _photo(request, size)
-    strengths = [request.strength * (i + 1) / request.captures for i in range(request.captures)]
     own, flow = pipe.scheduler, not hasattr(pipe.scheduler, "alphas_cumprod")
+    assert run.first_timestep is not None  # a sweep follows a run that executed steps
+    top = _own_strength(request, run.first_timestep, run.executed, own.config.num_train_timesteps, flow)
+    strengths = [top * (i + 1) / request.captures for i in range(request.captures)]
     euler = diffusers.FlowMatchEulerDiscreteScheduler if flow else diffusers.EulerDiscreteScheduler
-    pipe.scheduler = euler.from_config(
-        own.config, use_karras_sigmas=False, use_exponential_sigmas=False, use_beta_sigmas=False
-    )
+    pipe.scheduler = euler.from_config(own.config, **_plain_levels(flow))
     levels = [_noise_level(pipe.scheduler, strength, flow) for strength in strengths[:-1]]
     frames, infos = [run.first], [Frame(frame_file(0), "photo")]
     pipe.set_progress_bar_config(disable=True)
@@ -454,14 +465,39 @@ def _strength_sweep(
         {
             "capture_method": "strength-sweep",
             "sweep_strengths": [round(s, 6) for s in strengths],
+            "sweep_timesteps": [frame.timestep for frame in infos[1:-1]] + [int(run.first_timestep)],
             "sweep_scheduler": euler.__name__,
         },
     )
 
 
+def _own_strength(request: KeyframeRequest, start: float, executed: int, total: int, flow: bool) -> float:
+    """The strength the run itself started from, read from its first timestep (the inverse of
+    ``_noise_level``; for flow matching the shifted sigma, since the sweep runs unshifted); one
+    sentence when it leaves too few noise levels for a distinct frame per capture."""
+    strength = start / total if flow else (start + 1) / total
+    if strength * total < request.captures:
+        raise UserError(
+            f"--steps {request.steps} with --strength {request.strength} runs {request.model} from timestep "
+            f"{start:.0f} of {total} only ({executed} of its {request.steps} steps), too little "
+            f"noise for --captures {request.captures} distinct frames; raise --steps or --strength, or lower "
+            "--captures."
+        )
+    return strength
+
+
+def _plain_levels(flow: bool) -> dict[str, Any]:
+    """Scheduler settings under which an explicit level is used as given: no Karras or other
+    re-spacing, and for flow matching no shift, since the levels are already the run's own sigmas."""
+    plain: dict[str, Any] = {"use_karras_sigmas": False, "use_exponential_sigmas": False, "use_beta_sigmas": False}
+    if flow:
+        plain |= {"shift": 1.0, "use_dynamic_shifting": False, "shift_terminal": None}
+    return plain
+
+
 def _noise_level(scheduler: Any, strength: float, flow: bool) -> float | int:
     """Where a run of ``strength`` starts: the training timestep that fraction of the way to pure
-    noise, or for flow matching the (unshifted) sigma itself."""
+    noise, or for flow matching the sigma itself."""
     if flow:
         return strength
     total = scheduler.config.num_train_timesteps
@@ -484,6 +520,7 @@ class StepCapture:
         self.sweep = sweep
         self.pictures: list[tuple[int, int, np.ndarray]] = []
         self.executed = 0
+        self.first_timestep: float | None = None
         self.last_timestep: int | None = None
         self._wanted: set[int] | None = None
         self._clean: Any = None
@@ -491,6 +528,7 @@ class StepCapture:
     def __call__(self, pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         if self._wanted is None:
             self.executed = pipe.num_timesteps
+            self.first_timestep = float(timestep)
             swept = self.sweep and self.executed < self.captures
             self._wanted = set() if swept else set(capture_indices(self.executed, min(self.captures, self.executed)))
         self.last_timestep = int(timestep)

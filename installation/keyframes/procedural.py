@@ -18,9 +18,8 @@ import numpy as np
 from tqdm import tqdm
 
 from installation.curves import smoothstep
-from installation.keyframes.capture import capture_indices
 from installation.keyframes.images import fit, resize, to_uint8
-from installation.keyframes.request import Generated, KeyframeRequest, executed_count
+from installation.keyframes.request import Generated, KeyframeRequest, capture_indices, executed_count
 from installation.keyframes.sequence import Frame, frame_file
 from installation.keyframes.style import Style, blur, read_prompt, stylize
 

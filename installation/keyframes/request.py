@@ -60,6 +60,15 @@ def executed_count(steps: int, strength: float) -> int:
     return min(int(steps * strength), steps)
 
 
+def capture_indices(executed: int, captures: int) -> list[int]:
+    """Which denoising steps become keyframes, for every backend: ``captures`` step indices spread
+    evenly over ``executed`` steps, the last step always last (it is the final picture, so a
+    sequence always ends on the result)."""
+    if not 1 <= captures <= executed:
+        raise ValueError(f"cannot capture {captures} of {executed} steps")
+    return [round((i + 1) * executed / captures) - 1 for i in range(captures)]
+
+
 @dataclass
 class Generated:
     """A backend's result: 8-bit frames with their manifest entries, and how they were made."""

@@ -51,7 +51,9 @@ def keyframes(capsys, photo: Path | None, out: Path, model: Path, *extra: str) -
     return code
 
 
-def plain_run(model: Path, photo: Path, size: tuple[int, int], steps: int, strength: float) -> np.ndarray:
+def plain_run(
+    model: Path, photo: Path, size: tuple[int, int], steps: int, strength: float, guidance: float = 7.5
+) -> np.ndarray:
     """The same request straight through diffusers, with no capture."""
     pipe = diffusers.AutoPipelineForImage2Image.from_pretrained(str(model), use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
@@ -61,7 +63,7 @@ def plain_run(model: Path, photo: Path, size: tuple[int, int], steps: int, stren
         image=image,
         strength=strength,
         num_inference_steps=steps,
-        guidance_scale=7.5,
+        guidance_scale=guidance,
         width=size[0],
         height=size[1],
         generator=torch.Generator("cpu").manual_seed(3),
@@ -131,7 +133,7 @@ def test_few_step_models_are_captured_by_a_strength_sweep(capsys, tiny, square_p
             out,
             tiny["model"],
             "--steps",
-            "2",
+            "4",
             "--strength",
             "0.5",
             "--captures",
@@ -142,12 +144,42 @@ def test_few_step_models_are_captured_by_a_strength_sweep(capsys, tiny, square_p
         == 0
     )
     sequence = load_sequence(out)
-    assert sequence.manifest.options["capture_method"] == "strength-sweep"
-    assert sequence.manifest.options["sweep_strengths"] == [0.125, 0.25, 0.375, 0.5]
-    assert sequence.manifest.options["sweep_scheduler"] == "EulerDiscreteScheduler"  # DDIM takes no explicit timestep
-    assert [f.timestep for f in sequence.manifest.frames[1:-1]] == [124, 249, 374]  # each run from its own noise level
+    options = sequence.manifest.options
+    assert options["capture_method"] == "strength-sweep" and sequence.manifest.steps_executed == 2
+    # DDIM's leading spacing puts 4 steps at 751, 501, 251, 1: strength 0.5 runs the last two, from 251
+    assert options["sweep_strengths"] == [0.063, 0.126, 0.189, 0.252]
+    assert options["sweep_timesteps"] == [62, 125, 188, 251]
+    assert options["sweep_scheduler"] == "EulerDiscreteScheduler"  # DDIM takes no explicit timestep
+    assert [f.timestep for f in sequence.manifest.frames[1:-1]] == [62, 125, 188]  # each run from its own noise level
     assert len(sequence) == 5 and len({frame.tobytes() for frame in sequence.frames}) == 5
-    np.testing.assert_array_equal(sequence.frames[-1], plain_run(tiny["model"], square_photo, (128, 128), 2, 0.5))
+    np.testing.assert_array_equal(sequence.frames[-1], plain_run(tiny["model"], square_photo, (128, 128), 4, 0.5))
+
+
+@pytest.fixture(scope="module")
+def turbo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny_families import build_tiny_family
+
+    return build_tiny_family("sd-turbo", tmp_path_factory.mktemp("turbo"))
+
+
+def test_a_sweep_rises_to_the_final_runs_own_noise_level(
+    capsys, turbo: Path, square_photo: Path, tmp_path: Path
+) -> None:
+    """--steps 2 at strength 0.75 executes int(1.5) = 1 step, from 499 of turbo's trailing 999, 499:
+    the noise of strength 0.5. The sweep climbs to that level, so the frames never get noisier than
+    the final one they end on."""
+    args = ("--steps", "2", "--strength", "0.75", "--captures", "4", "--guidance", "0", "--size", "128x128")
+    assert keyframes(capsys, square_photo, tmp_path / "sweep", turbo, *args) == 0
+    sequence = load_sequence(tmp_path / "sweep")
+    options, frames = sequence.manifest.options, sequence.manifest.frames
+    assert options["capture_method"] == "strength-sweep" and sequence.manifest.steps_executed == 1
+    assert options["sweep_strengths"] == [0.125, 0.25, 0.375, 0.5]
+    assert options["sweep_timesteps"] == [124, 249, 374, 499]
+    assert [f.timestep for f in frames[1:]] == [124, 249, 374, 499]  # rising, and the final's own level last
+    assert len({frame.tobytes() for frame in sequence.frames}) == 5
+    final = sequence.frames[-1]
+    np.testing.assert_array_equal(final, plain_run(turbo, square_photo, (128, 128), 2, 0.75, guidance=0.0))
+    np.testing.assert_array_equal(final, plain_run(turbo, square_photo, (128, 128), 2, 0.5, guidance=0.0))
 
 
 def test_preview_decoder_changes_only_the_intermediate_frames(capsys, tiny, square_photo: Path, tmp_path: Path) -> None:
@@ -175,6 +207,11 @@ BAD = {
     "no step": (
         ["--steps", "3", "--strength", "0.2"],
         "executes no denoising step (int(steps x strength) is 0); raise --steps or --strength.",
+    ),
+    "sweep below its captures": (
+        ["--steps", "2", "--strength", "0.5", "--captures", "4"],
+        "from timestep 1 of 1000 only (1 of its 2 steps), too little noise for --captures 4 distinct frames; "
+        "raise --steps or --strength, or lower --captures.",
     ),
     "scheduler": (["--scheduler", "warp"], "--scheduler warp is unknown; choose one of ddim, ddpm"),
     "size": (["--size", "100x100"], "--size 100x100 is not a multiple of 8 for this model; use --size 96x96."),

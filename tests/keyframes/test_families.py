@@ -135,10 +135,11 @@ def test_image_to_image_at_the_native_size(capsys, models, photos, tmp_path: Pat
     assert_all_distinct(sequence)
 
 
-SWEEPS = {  # family: its own scheduler, the sweep's, the timestep of the one step --steps 2 --strength 0.5 runs
-    "sd-turbo": ("EulerAncestralDiscreteScheduler", "EulerDiscreteScheduler", 499),
-    "sdxl-turbo": ("EulerAncestralDiscreteScheduler", "EulerDiscreteScheduler", 499),
-    "sd3": ("FlowMatchEulerDiscreteScheduler", "FlowMatchEulerDiscreteScheduler", 8),  # SD3 runs its last, sigma_min
+SWEEPS = {  # family: its own scheduler, the sweep's, --steps, the steps --strength 0.5 runs, the last one's timestep
+    "sd-turbo": ("EulerAncestralDiscreteScheduler", "EulerDiscreteScheduler", 2, 1, 499),
+    "sdxl-turbo": ("EulerAncestralDiscreteScheduler", "EulerDiscreteScheduler", 2, 1, 499),
+    # SD3's schedule ends at sigma_min: of 2 steps, strength 0.5 would run only that one, at almost no noise
+    "sd3": ("FlowMatchEulerDiscreteScheduler", "FlowMatchEulerDiscreteScheduler", 4, 2, 8),
 }
 
 
@@ -146,20 +147,22 @@ SWEEPS = {  # family: its own scheduler, the sweep's, the timestep of the one st
 def test_few_step_image_to_image_sweeps_strength_from_distinct_noise_levels(
     capsys, models, photos, tmp_path: Path, family: str
 ) -> None:
-    code, err = keyframes(
-        capsys, photos["16:9"], tmp_path / "seq", models[family], "--steps", "2", "--strength", "0.5", "--guidance", "0"
-    )
+    scheduler, sweeper, steps, executed, last = SWEEPS[family]
+    args = ("--steps", str(steps), "--strength", "0.5", "--guidance", "0")
+    code, err = keyframes(capsys, photos["16:9"], tmp_path / "seq", models[family], *args)
     assert code == 0, err
     sequence = load_sequence(tmp_path / "seq")
     manifest = sequence.manifest
-    scheduler, sweeper, last = SWEEPS[family]
     assert len(sequence) == 16 and manifest.options["capture_method"] == "strength-sweep"
-    assert (manifest.scheduler, manifest.options["sweep_scheduler"], manifest.steps_executed) == (scheduler, sweeper, 1)
+    assert (manifest.scheduler, manifest.options["sweep_scheduler"]) == (scheduler, sweeper)
+    assert manifest.steps_executed == executed
     timesteps = [f.timestep for f in manifest.frames[1:]]
     assert timesteps[:-1] == sorted(set(timesteps[:-1])) and timesteps[-1] == last  # each from its own noise level
+    swept = manifest.options["sweep_timesteps"]
+    assert swept[:-1] == timesteps[:-1] and swept[-2] < swept[-1]  # rising to where the final run itself starts
     assert_all_distinct(sequence)
     np.testing.assert_array_equal(
-        sequence.frames[-1], plain_run(models[family], photos["16:9"], manifest.size, 2, 0.0, 0.5)
+        sequence.frames[-1], plain_run(models[family], photos["16:9"], manifest.size, steps, 0.0, 0.5)
     )
 
 

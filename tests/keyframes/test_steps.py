@@ -1,10 +1,10 @@
-"""Which steps become keyframes."""
+"""Which denoising steps become keyframes (``keyframes/request.py``'s ``capture_indices``)."""
 
 import itertools
 
 import pytest
 
-from installation.keyframes.capture import capture_indices
+from installation.keyframes.request import capture_indices
 
 
 @pytest.mark.parametrize("executed, captures", [(37, 15), (15, 15), (50, 1), (7, 3), (1000, 15)])
