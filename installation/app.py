@@ -18,7 +18,7 @@ import pygame
 from PIL import Image
 
 from installation import signals
-from installation.control.mapping import DEFAULT_MAP, Mapping, load_mapping
+from installation.control.mapping import Mapping, learn_target, learned_map, load_mapping, show_map
 from installation.control.midi import MidiControl
 from installation.control.osc import OscControl, networks
 from installation.control.sound import open_sound
@@ -58,7 +58,7 @@ class Player:
         self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
         self.renderer = Renderer(shaders_dir())
         self.overlay = Overlay()
-        self.mapping = load_mapping(options.osc_map)
+        self.mapping = load_mapping(show_map(options.osc_map, learned_map(options.gallery.state_file)))
         self.osc = self._open_osc()
         self.web = self._open_web(library)
         self.midi = self._open_midi(self.mapping)
@@ -157,13 +157,10 @@ class Player:
 
     def _open_midi(self, mapping: Mapping) -> MidiControl | None:
         """The MIDI controller named by ``--midi``; a learned map is saved over the user's map file,
-        or next to the state file when the map is the built-in one."""
+        or next to the state file when the map is the package's (and loaded from there next time)."""
         if self.options.midi is None:
             return None
-        save_to = self.options.osc_map
-        if save_to == DEFAULT_MAP:
-            state = self.options.gallery.state_file
-            save_to = (state.parent if state else Path.home() / ".config" / "metamorph") / "control-map.toml"
+        save_to = learn_target(self.options.osc_map, learned_map(self.options.gallery.state_file))
         return MidiControl(mapping, self.pipeline.commands, self.options.midi, save_to)
 
     # The loop ---------------------------------------------------------------------------------
@@ -301,13 +298,27 @@ class Player:
         ]
 
     def _save_screenshot(self, target: Framebuffer) -> None:
+        """Save the frame as a PNG, whole or not at all (``save_png``). The `s` key's picture is a
+        convenience: its failure (a full disk, a folder that cannot be written) is one warning and
+        the show goes on. The --screenshot asked for at the end is the run's output: its failure
+        is the command's error."""
+        from installation.render.video import save_png
+
         self._screenshot_wanted = False
         path = self.options.screenshot
+        final = path is not None and not self.running
         if path is None or self.running:
             path = Path(f"metamorph-{datetime.now():%Y%m%d-%H%M%S-%f}.png")
-        pixels = target.read()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(pixels).save(path)
+        try:
+            save_png(Image.fromarray(target.read()), path, replace=final)
+        except (OSError, UserError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            fix = "choose another --screenshot" if final else "start the show in a folder that can be written"
+            message = f"The screenshot {path} could not be saved ({reason}); free disk space or {fix}."
+            if final:
+                raise UserError(message) from error
+            log.warning("%s", message)
+            return
         log.info("screenshot saved: %s", path)
 
 

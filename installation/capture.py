@@ -40,6 +40,8 @@ from installation.render.video import (
     VideoWriter,
     check_codec,
     concat,
+    finishing,
+    partial_path,
     probe_audio,
 )
 from installation.render.window import PygameWindow
@@ -122,7 +124,8 @@ def render_range(options: CaptureOptions, first: int, stop: int, path: Path) -> 
     sink: Sink
     if path.suffix.lower() in VIDEO_SUFFIXES:
         codec = CODECS[options.codec]
-        sink = VideoWriter(path, options.size, options.fps, codec, options.quality, preset=options.preset)
+        # A retry of a chunk whose worker died may find the segment written: this run's own file.
+        sink = VideoWriter(path, options.size, options.fps, codec, options.quality, preset=options.preset, force=True)
     else:
         sink = FrameFolder(path, options.size, first)
     return _write_all(sink, frames_of(options, stage, plan), plan, replace(options, quiet=True))
@@ -166,6 +169,11 @@ def _check_options(options: CaptureOptions) -> None:
         check_codec(CODECS[options.codec], out, options.size)
         if out.exists() and not options.force:
             raise UserError(f"The output {out} exists; choose another --out or add --force to replace it.")
+        if partial_path(out).exists() and not options.force:
+            raise UserError(
+                f"An interrupted capture's playable {partial_path(out)} is there; rename it to keep it, or add "
+                "--force to replace it."
+            )
     elif out.is_dir() and any(out.iterdir()) and not options.force:
         raise UserError(f"The output folder {out} is not empty; choose another --out or add --force to replace it.")
 
@@ -202,6 +210,7 @@ def open_sink(options: CaptureOptions, plan: Plan) -> Sink:
                 plan.first / options.fps,
                 plan.count / options.fps,
                 preset=options.preset,
+                force=options.force,
             )
         clear_frames(out)
         return FrameFolder(out, options.size, plan.first)
@@ -212,8 +221,9 @@ def open_sink(options: CaptureOptions, plan: Plan) -> Sink:
 
 
 def clear_frames(folder: Path) -> None:
+    """Remove the whole frames of an earlier capture; partial files belong to other runs."""
     if folder.is_dir():
-        for path in [*folder.glob("frame_[0-9]*.png"), *folder.glob("frame_[0-9]*.png.partial")]:
+        for path in folder.glob("frame_[0-9]*.png"):
             path.unlink()
 
 
@@ -275,13 +285,15 @@ def _write_all(sink: Sink, frames: Iterable[bytes], plan: Plan, options: Capture
                 if signals.stop_requested():
                     raise signals.Stopped()
     except (KeyboardInterrupt, signals.Stopped):
-        kept = sink.close(complete=False)
-        log.warning("interrupted: %d of %d frames are in %s, which stays playable", sink.frames, plan.count, kept)
+        with finishing(f"finishing the partial {options.out}"):  # a signal held back comes after the message
+            kept = sink.close(complete=False)
+            log.warning("interrupted: %d of %d frames are in %s, which stays playable", sink.frames, plan.count, kept)
         raise
     except BaseException:
         sink.discard()
         raise
-    log.info("%d frames written to %s", sink.frames, sink.close())
+    with finishing(f"finishing {options.out}"):
+        log.info("%d frames written to %s", sink.frames, sink.close())
     return sink.frames
 
 
@@ -310,4 +322,4 @@ def join(parts: list[Path], out: Path, force: bool) -> None:
     """``metamorph concat``: join videos rendered in ranges."""
     if out.exists() and not force:
         raise UserError(f"The output {out} exists; choose another --out or add --force to replace it.")
-    concat(parts, out)
+    concat(parts, out, force)

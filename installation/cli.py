@@ -8,18 +8,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import math
 import re
 import sys
 import textwrap
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from installation import __version__, signals
 from installation.errors import UserError
-from installation.logs import RateLimit
+from installation.logs import LogFile, RateLimit
 
 if TYPE_CHECKING:
     from installation.keyframes.request import KeyframeRequest, Photo
@@ -42,7 +41,10 @@ examples:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version, or a refused argument, already said in one line
+        return exit.code if isinstance(exit.code, int) else 2
     debug = getattr(args, "debug", False)
     _log_to_stderr(debug)
     if not hasattr(args, "run"):
@@ -82,20 +84,19 @@ def _log_to_stderr(debug: bool) -> None:
         root.addHandler(STDERR)
 
 
-def _log_to_file(path: Path) -> None:
-    """Also log to ``path``, rotated at 5 MB with 5 old files kept: weeks of heartbeats fit."""
-    from logging.handlers import RotatingFileHandler
-
+def _log_to_file(path: Path) -> LogFile:
+    """Also log to ``path`` (its folder made if missing); a path that cannot be written is refused."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
     except OSError as error:
         raise UserError(
             f"The log file {path} cannot be written ({error.strerror}); choose another --log-file."
         ) from error
+    handler = LogFile(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RATE_LIMIT)
     logging.getLogger().addHandler(handler)
+    return handler
 
 
 class Parser(argparse.ArgumentParser):
@@ -122,14 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(commands, common)
     _add_presets(commands, common)
     _add_devices(commands, common)
+    _add_ndi(commands, common)
     _add_touchosc(commands, common)
     _add_config(commands, common)
     return parser
 
 
 def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from installation.keyframes.make import MAX_SEED, MAX_SIDE
+    from installation.keyframes.procedural import TRAINING_STEPS
     from installation.keyframes.request import KeyframeRequest
     from installation.keyframes.style import describe_vocabulary
+    from installation.options import Bounds, Size
 
     request = KeyframeRequest(prompt="", out=Path("."))
 
@@ -168,9 +173,9 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
     )
     command.add_argument(
         "--guidance",
-        type=finite,
+        type=Bounds(0.0, 30.0, request.guidance),
         default=request.guidance,
-        help="classifier-free guidance (default %(default)g; 0 for turbo models)",
+        help="classifier-free guidance, 0..30 (default %(default)g; 0 for turbo models)",
     )
     command.add_argument(
         "--scheduler",
@@ -188,20 +193,26 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
     command.add_argument("--from-noise", action="store_true", help="text-to-image: start from pure noise, no photo")
     command.add_argument("--demo", action="store_true", help="rebuild the built-in demo sequence (keyframes/demo)")
     command.add_argument(
-        "--captures", type=int, default=request.captures, help="denoising steps to capture (default %(default)s)"
+        "--captures",
+        type=Bounds(1, TRAINING_STEPS, request.captures, whole=True),
+        default=request.captures,
+        help="denoising steps to capture (default %(default)s)",
     )
     command.add_argument(
-        "--steps", type=int, default=request.steps, help="denoising steps of the schedule (default %(default)s)"
+        "--steps",
+        type=Bounds(1, TRAINING_STEPS, request.steps, whole=True),
+        default=request.steps,
+        help="denoising steps of the schedule (default %(default)s)",
     )
     command.add_argument(
         "--strength",
-        type=finite,
+        type=Bounds(0.01, 1.0, request.strength),
         default=request.strength,
         help="how far the photo is noised, 0..1 (default %(default)g); steps executed = int(steps x strength)",
     )
     command.add_argument(
         "--seed",
-        type=int,
+        type=Bounds(0, MAX_SEED, request.seed, whole=True),
         nargs="+",
         action="extend",
         help=f"random seed; same arguments, same frames (default {request.seed}); several need --ray",
@@ -214,7 +225,7 @@ def _add_keyframes(commands: argparse._SubParsersAction, common: argparse.Argume
     )
     command.add_argument(
         "--size",
-        type=_size,
+        type=Size(16, MAX_SIDE, (768, 512)),
         help="frame size WxH (default: the photo's aspect; procedural at most 1920 wide, diffusers at the model's native resolution)",
     )
     command.add_argument(
@@ -252,8 +263,11 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
         epilog=_PLAY_KEYS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from installation.control.osc import DEFAULT_PORT
+    from installation.control.oscquery import DEFAULT_HTTP_PORT
     from installation.gallery import GalleryOptions
-    from installation.options import PlayOptions
+    from installation.options import Bounds, PlayOptions, Size
+    from installation.watchdog import SHORTEST_TIMEOUT
 
     play, gallery_defaults = PlayOptions(), GalleryOptions()
     command.add_argument(
@@ -265,11 +279,16 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     command.add_argument("--fullscreen", action="store_true", help="full screen, cursor hidden")
     command.add_argument(
         "--display",
-        type=number_in(0, 64, int),
+        type=Bounds(0, 64, play.display, whole=True),
         default=play.display,
         help=f"which display to use (default {play.display})",
     )
-    command.add_argument("--window", type=_size, default=play.window, help="window size WxH (default %(default)s)")
+    command.add_argument(
+        "--window",
+        type=Size(16, 16_384, play.window),
+        default=play.window,
+        help="window size WxH (default %(default)s)",
+    )
     command.add_argument("--no-vsync", action="store_true", help="do not wait for the display's refresh")
     gallery = command.add_argument_group("gallery")
     gallery.add_argument(
@@ -296,14 +315,14 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     gallery.add_argument("--log-file", type=Path, help="also log to this file, rotated at 5 MB")
     gallery.add_argument(
         "--heartbeat",
-        type=number_in(1, 86_400),
+        type=Bounds(1.0, 86_400.0, gallery_defaults.heartbeat),
         default=gallery_defaults.heartbeat,
         metavar="SECONDS",
         help="a log line with fps, memory and keyframe this often (default %(default)g)",
     )
     gallery.add_argument(
         "--watchdog",
-        type=number_in(0, 3600),
+        type=Bounds(SHORTEST_TIMEOUT, 3600.0, gallery_defaults.watchdog or SHORTEST_TIMEOUT, off=0.0),
         default=gallery_defaults.watchdog,
         metavar="SECONDS",
         help="exit with code 3 when no frame was drawn for this long, so the service restarts (default %(default)g; 0: off)",
@@ -311,7 +330,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     control = command.add_argument_group("control")
     control.add_argument(
         "--osc-port",
-        type=number_in(0, 65535, int),
+        type=Bounds(0, 65535, DEFAULT_PORT, whole=True),
         default=play.osc_port,
         help="UDP port for OSC (default %(default)s; 0 turns OSC off)",
     )
@@ -337,7 +356,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     )
     control.add_argument(
         "--http-port",
-        type=number_in(0, 65535, int),
+        type=Bounds(0, 65535, DEFAULT_HTTP_PORT, whole=True),
         default=play.http_port,
         help="TCP port for OSCQuery (JSON tree, websocket, zeroconf) and the control page at /control "
         "(default %(default)s; 0 turns it off); the same --osc-allow networks apply",
@@ -345,7 +364,14 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     control.add_argument(
         "--control-key",
         metavar="KEY",
-        help="writes from the network (the control page, OSCQuery clients) need this key; the page asks once",
+        help="writes from the network (the control page, OSCQuery clients) need this key; the page asks once "
+        "(ps shows it: --control-key-file or METAMORPH_CONTROL_KEY do not)",
+    )
+    control.add_argument(
+        "--control-key-file",
+        type=Path,
+        metavar="FILE",
+        help="the control key, on the first line of FILE (kept out of ps)",
     )
     control.add_argument(
         "--http-readonly", action="store_true", help="the web page and OSCQuery only show the show, never steer it"
@@ -366,11 +392,13 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
         help="MIDI controller whose input name contains NAME (see `metamorph devices`), mapped by the [[midi.controls]] of --osc-map",
     )
     _add_show_options(command)
-    command.add_argument("--frames", type=number_in(1, 1e12, int), help="stop after N frames")
+    command.add_argument(
+        "--frames", type=Bounds(1, 10**10, 600, whole=True), help="stop after N frames (up to 10^10: 5 years at 60 fps)"
+    )
     command.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
     command.add_argument(
         "--fixed-step",
-        type=number_in(1, 240),
+        type=Bounds(1.0, 240.0, 60.0),
         nargs="?",
         const=60.0,
         metavar="FPS",
@@ -391,7 +419,7 @@ keys:
 
 def _add_show_options(command: argparse.ArgumentParser) -> None:
     """The look and motion options of ``play`` and ``capture``, one per registry parameter."""
-    from installation.options import ShowOptions
+    from installation.options import Bounds, ShowOptions
     from installation.scene.conductor import Order
     from installation.scene.parameters import PLAYER_PARAMETERS
     from installation.scene.transport import Transport
@@ -412,7 +440,7 @@ def _add_show_options(command: argparse.ArgumentParser) -> None:
     )
     look.add_argument(
         "--grid",
-        type=number_in(1, 4096, int),
+        type=Bounds(1, 4096, ShowOptions.columns, whole=True),
         default=ShowOptions.columns,
         metavar="COLUMNS",
         help="sphere columns (default %(default)s; rows follow the picture's aspect)",
@@ -434,7 +462,7 @@ def _add_show_options(command: argparse.ArgumentParser) -> None:
         look.add_argument(
             spec.flag,
             dest=f"parameter_{spec.name}",
-            type=finite,
+            type=Bounds(spec.minimum, spec.maximum, spec.default),
             metavar="X",
             help=f"{spec.help} ({spec.minimum:g}..{spec.maximum:g}, default {spec.default:g})",
         )
@@ -455,14 +483,20 @@ def _show_options(args: argparse.Namespace):
 
 
 def _run_play(args: argparse.Namespace) -> None:
+    from installation.config import TOML_LIMIT
+    from installation.control.webserver import control_key
+    from installation.files import check_input
     from installation.render.platform import choose
 
+    if args.osc_map is not None:  # read once the window is open: refused before it opens
+        check_input(args.osc_map, "OSC map", "--osc-map", TOML_LIMIT)
     signals.install()
     choose(offscreen=False)
     from installation.app import play
     from installation.control.osc import networks
     from installation.gallery import GalleryOptions
     from installation.options import PlayOptions
+    from installation.render.video import check_screenshot
     from installation.scene.schedule import parse_schedule
     from installation.state import default_state_file
 
@@ -487,13 +521,13 @@ def _run_play(args: argparse.Namespace) -> None:
         osc_allow=tuple(args.osc_allow),
         osc_feedback=tuple(args.osc_feedback),
         http_port=args.http_port or None,
-        control_key=args.control_key or None,
+        control_key=control_key(args.control_key, args.control_key_file),
         http_readonly=args.http_readonly,
         audio=args.audio,
         audio_device=args.audio_device,
         midi=args.midi,
         frames=args.frames,
-        screenshot=args.screenshot,
+        screenshot=check_screenshot(args.screenshot),
         fixed_step=args.fixed_step,
         osd=args.osd,
     )
@@ -505,28 +539,6 @@ def _audio_source(text: str) -> str:
     if text in ("input", "none") or Path(text).is_file():
         return text
     raise argparse.ArgumentTypeError(f"{text!r} is neither input, none, nor a music file that exists")
-
-
-def number_in(low: float, high: float, kind: Callable[[str], float] = float) -> Callable[[str], float]:
-    """An argparse type: a finite number of ``kind`` between ``low`` and ``high``, else one sentence."""
-
-    def convert(text: str) -> float:
-        try:
-            value = kind(text)
-        except (ValueError, OverflowError):
-            value = math.nan
-        if not (math.isfinite(value) and low <= value <= high):
-            what = "a whole number" if kind is int else "a finite number"
-            span = "" if math.isinf(low) else f" from {low:g} to {high:g}"
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}{span}")
-        return value
-
-    convert.__name__ = kind.__name__
-    return convert
-
-
-finite = number_in(-math.inf, math.inf)
-"""Any finite number: NaN and infinities are refused where they are typed."""
 
 
 def _add_capture(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -544,21 +556,27 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
         epilog=_CAPTURE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from installation.options import Bounds, Size
     from installation.options import CaptureOptions as defaults
 
     command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
     command.add_argument("--out", type=Path, required=True, help="a .mp4/.mov/.mkv video, or a folder for PNG frames")
     command.add_argument(
         "--size",
-        type=_size,
+        type=Size(16, 16_384, defaults.size),
         default=defaults.size,
         help=f"output size WxH (default {defaults.size[0]}x{defaults.size[1]})",
     )
     command.add_argument(
-        "--fps", type=finite, default=defaults.fps, help="frames per second, 1..240 (default %(default)g)"
+        "--fps",
+        type=Bounds(1.0, 240.0, defaults.fps),
+        default=defaults.fps,
+        help="frames per second, 1..240 (default %(default)g)",
     )
     command.add_argument(
-        "--seconds", type=finite, help="length, up to 24 hours (default: the music's, else one pass of the sequence)"
+        "--seconds",
+        type=Bounds(0.01, 86_400.0, 20.0),
+        help="length, up to 24 hours (default: the music's, else one pass of the sequence)",
     )
     command.add_argument("--frames", type=_frame_range, metavar="A:B", help="render only frames A to B-1 of the whole")
     command.add_argument(
@@ -569,7 +587,7 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
     command.add_argument("--codec", default=defaults.codec, help="video codec: h264 (default), h265, prores or av1")
     command.add_argument(
         "--quality",
-        type=number_in(1, 100, int),
+        type=Bounds(1, 100, defaults.quality, whole=True),
         default=defaults.quality,
         help="1..100, higher is better and larger (default %(default)s)",
     )
@@ -587,7 +605,7 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
     )
     command.add_argument(
         "--in-betweens",
-        type=number_in(0, 10_000, int),
+        type=Bounds(0, 1000, defaults.in_betweens, whole=True),
         default=defaults.in_betweens,
         help="morph mode: frames between two keyframes (default %(default)s)",
     )
@@ -596,7 +614,7 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
     _add_ray(command, "the frames are split into chunks, each a task that renders a segment, joined in order")
     command.add_argument(
         "--chunk-frames",
-        type=number_in(1, 10**9, int),
+        type=Bounds(1, 10**7, 1800, whole=True),
         help="with --ray: frames per task (default: about 30 s of work each)",
     )
     _add_show_options(command)
@@ -691,11 +709,25 @@ def _add_bench(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
             "uploaded every frame); print frame times, the Python time of a frame, and the ratios."
         ),
     )
+    from installation.options import Bounds, Size
+
     command.add_argument(
-        "--seconds", type=number_in(0.01, 600), default=1.0, help="time spent on each measurement (default 1)"
+        "--seconds", type=Bounds(0.1, 600.0, 1.0), default=1.0, help="time spent on each measurement (default 1)"
     )
-    command.add_argument("--counts", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="sphere counts")
-    command.add_argument("--sizes", type=_size, nargs="+", default=[(1920, 1080), (3840, 2160)], help="resolutions WxH")
+    command.add_argument(
+        "--counts",
+        type=Bounds(1, 10_000_000, 10_000, whole=True),
+        nargs="+",
+        default=[10_000, 100_000, 1_000_000],
+        help="sphere counts",
+    )
+    command.add_argument(
+        "--sizes",
+        type=Size(16, 16_384, (1920, 1080)),
+        nargs="+",
+        default=[(1920, 1080), (3840, 2160)],
+        help="resolutions WxH",
+    )
     command.set_defaults(run=_run_bench)
 
 
@@ -720,13 +752,15 @@ def _add_presets(commands: argparse._SubParsersAction, common: argparse.Argument
             "transition of the sequence (the demo by default) rendered by the capture pipeline."
         ),
     )
+    from installation.options import Bounds
+
     command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
     command.add_argument(
         "--sheet", type=Path, default=Path("docs/presets.jpg"), help="where the sheet goes (default %(default)s)"
     )
     command.add_argument(
         "--grid",
-        type=number_in(1, 4096, int),
+        type=Bounds(1, 4096, 48, whole=True),
         default=48,
         metavar="COLUMNS",
         help="sphere columns (default %(default)s)",
@@ -798,6 +832,40 @@ def _run_devices(args: argparse.Namespace) -> None:
         print(f"  {name}")
 
 
+def _add_ndi(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from installation.options import Bounds
+
+    command = commands.add_parser(
+        "ndi",
+        parents=[common],
+        help="list the NDI sources on the network (is the show's source there, under which name, from where)",
+        description="List the NDI sources seen within --timeout seconds: each one's full name (HOST (name)) and address.",
+        epilog=(
+            "examples:\n  metamorph ndi\n      the sources seen in 2 s through mDNS and on this machine\n"
+            "  metamorph ndi --timeout 5 --extra-ips 192.168.2.20,192.168.2.21\n"
+            "      also ask two machines on another subnet directly"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument(
+        "--timeout", type=Bounds(0.1, 60.0, 2.0), default=2.0, help="seconds to look for sources (default 2)"
+    )
+    command.add_argument(
+        "--extra-ips",
+        default="127.0.0.1",
+        metavar="IPS",
+        help="comma-separated addresses to ask directly besides mDNS (default 127.0.0.1: this machine's senders)",
+    )
+    command.set_defaults(run=_run_ndi)
+
+
+def _run_ndi(args: argparse.Namespace) -> None:
+    from installation.outputs.ndi import ndi_command
+
+    if code := ndi_command(args.timeout, args.extra_ips or None):
+        raise SystemExit(code)  # none seen: exit 1, for a technician's check
+
+
 def _add_touchosc(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     command = commands.add_parser(
         "touchosc",
@@ -837,13 +905,6 @@ def _run_touchosc(args: argparse.Namespace) -> None:
 
         pages = draw_preview(args.out, args.preview)
         print(f"Preview of its {pages} page(s) drawn from the written file: {args.preview}")
-
-
-def _size(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size; write it as WIDTHxHEIGHT, e.g. 1920x1080")
-    return int(match[1]), int(match[2])
 
 
 def _run_keyframes(args: argparse.Namespace) -> None:

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from installation.errors import UserError
+from installation.files import MIB, read_input
 
+TOML_LIMIT = 16 * MIB
+"""The most a TOML input may hold: a controller map of 20,000 controls is about 1 MB."""
+CONFIG_LIMIT = MIB
+"""The most a config may hold: every option of ``play`` with its comments is about 10 KB."""
 _SKIP = {"help", "config", "debug"}
 
 
@@ -31,14 +36,11 @@ def _options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
     return options
 
 
-def read_toml(path: Path, what: str, flag: str) -> tuple[str, dict[str, Any]]:
+def read_toml(path: Path, what: str, flag: str, limit: int = TOML_LIMIT) -> tuple[str, dict[str, Any]]:
     """A TOML file's text and data, or one sentence naming the file (``what``) and the fix."""
+    data = read_input(path, what, flag, limit)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UserError(
-            f"The {what} {path} cannot be read ({error.strerror}); give an existing {flag} file."
-        ) from error
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads it
     except UnicodeDecodeError as error:
         line = error.object[: error.start].count(b"\n") + 1
         raise UserError(
@@ -71,7 +73,7 @@ def line_of(text: str, key: str) -> int:
 
 def apply_config(parser: argparse.ArgumentParser, path: Path, command: str) -> None:
     """Make the file's values the parser's defaults, so that options given on the command line win."""
-    text, data = read_toml(path, "config", "--config")
+    text, data = read_toml(path, "config", "--config", CONFIG_LIMIT)
     options = _options(parser)
     defaults = {}
     for key, value in data.items():

@@ -1,10 +1,16 @@
 """What ``play`` and ``capture`` are asked for: each option and its default, declared once.
 
-The command line reads its defaults from these dataclasses; the drivers read the options.
+The command line reads its defaults from these dataclasses; the drivers read the options. A
+number option's floor and ceiling are a ``Bounds`` (or a ``Size``) declared as its argparse type,
+next to it, so the command line and the config file (which converts through the same type)
+refuse the same values in the same words.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +28,61 @@ from installation.scene.transport import Transport
 
 DEFAULT_IN_BETWEENS = 30
 """Frames between two keyframes in the plain morph video of the source piece."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A number option's floor, ceiling and a sane value to suggest; an argparse type.
+
+    Every number option has one: an unchecked value only fails later, in the show (a watchdog of
+    a millisecond ends it before its first frame, over and over under a service manager).
+    """
+
+    low: float
+    high: float
+    sane: float
+    whole: bool = False
+    off: float | None = None
+    """A value outside the range that turns the option off (0 for ``--watchdog``)."""
+
+    def __call__(self, text: str) -> float:
+        value = self._number(text)
+        if value is not None and (value == self.off or self.low <= value <= self.high):
+            return value
+        kind = "a whole number" if self.whole else "a finite number"
+        off = "" if self.off is None else f" (or {_plain(self.off)}: off)"
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not {kind} from {_plain(self.low)} to {_plain(self.high)}{off}; give e.g. {_plain(self.sane)}"
+        )
+
+    def _number(self, text: str) -> float | None:
+        try:
+            value = int(text) if self.whole else float(text)
+        except (ValueError, OverflowError):
+            return None
+        return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class Size:
+    """A WIDTHxHEIGHT option whose sides lie in ``low..high``; an argparse type."""
+
+    low: int
+    high: int
+    sane: tuple[int, int]
+
+    def __call__(self, text: str) -> tuple[int, int]:
+        match = re.fullmatch(r"\s*(\d{1,9})\s*[xX]\s*(\d{1,9})\s*", text)
+        if match and all(self.low <= int(side) <= self.high for side in match.groups()):
+            return int(match[1]), int(match[2])
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size with sides from {self.low} to {self.high}; write it as WIDTHxHEIGHT, e.g. "
+            f"{self.sane[0]}x{self.sane[1]}"
+        )
+
+
+def _plain(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass(frozen=True)

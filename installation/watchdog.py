@@ -14,6 +14,10 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 STALLED_EXIT_CODE = 3
+SHORTEST_TIMEOUT = 5.0
+"""The shortest timeout ``--watchdog`` takes: a frame at 4K on a weak GPU takes a fifth of a
+second and the first one (textures uploaded, shaders compiled) a second or two, so anything
+shorter ends a healthy show before or between its frames, and under systemd restarts it in a loop."""
 
 
 class Watchdog:

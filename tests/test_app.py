@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 import time
 from pathlib import Path
 
@@ -110,11 +111,15 @@ def test_play_never_imports_torch(sequence_folder: Path) -> None:
             {},
             "argument --osc-port: '99999' is not a whole number from 0 to 65535",
         ),
-        (["play", "{seq}", "--watchdog", "-1"], {}, "argument --watchdog: '-1' is not a finite number from 0 to 3600"),
+        (
+            ["play", "{seq}", "--watchdog", "-1"],
+            {},
+            "argument --watchdog: '-1' is not a finite number from 5 to 3600 (or 0: off); give e.g. 15",
+        ),
         (
             ["play", "{seq}", "--watchdog", "nan"],
             {},
-            "argument --watchdog: 'nan' is not a finite number from 0 to 3600",
+            "argument --watchdog: 'nan' is not a finite number from 5 to 3600 (or 0: off)",
         ),
         (["play", "{seq}", "--hue", "inf"], {}, "argument --hue: 'inf' is not a finite number"),
         (["play", "{seq}", "--fixed-step", "0"], {}, "argument --fixed-step: '0' is not a finite number from 1 to 240"),
@@ -125,7 +130,11 @@ def test_play_never_imports_torch(sequence_folder: Path) -> None:
             {},
             "argument --fps: 'nan' is not a finite number",
         ),
-        (["capture", "{seq}", "--out", "{tmp}/v.mp4", "--fps", "0.5"], {}, "--fps 0.5 is outside 1..240"),
+        (
+            ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--fps", "0.5"],
+            {},
+            "argument --fps: '0.5' is not a finite number from 1 to 240; give e.g. 60",
+        ),
         (
             ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "nan"],
             {},
@@ -134,17 +143,17 @@ def test_play_never_imports_torch(sequence_folder: Path) -> None:
         (
             ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "1e308"],
             {},
-            "--seconds 1e+308 is outside 0..86400 (24 hours)",
+            "argument --seconds: '1e308' is not a finite number from 0.01 to 86400; give e.g. 20",
         ),
         (
             ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "-1"],
             {},
-            "--seconds -1 is outside 0..86400 (24 hours)",
+            "argument --seconds: '-1' is not a finite number from 0.01 to 86400",
         ),
         (
             ["capture", "{seq}", "--out", "{tmp}/v.mp4", "--seconds", "0"],
             {},
-            "--seconds 0 is outside 0..86400 (24 hours)",
+            "argument --seconds: '0' is not a finite number from 0.01 to 86400",
         ),
         (
             ["play", "{seq}"],
@@ -217,3 +226,76 @@ def test_devices_without_a_sound_card() -> None:
         "No sound input devices found; the show will run silent.",
         f"No MIDI inputs: there is no MIDI system (no ALSA sequencer, no JACK server) for user {getpass.getuser()}.",
     ]
+
+
+# Screenshots: refused at start-up when they could never be written, whole or absent, never ending a show ----
+
+from tests.media import fill, small_disk  # noqa: E402
+
+QUIET_PLAY = [
+    "--frames",
+    "2",
+    "--window",
+    "160x96",
+    "--audio",
+    "none",
+    "--osc-port",
+    "0",
+    "--http-port",
+    "0",
+    "--state",
+    "none",
+]
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("shot.txt", "--screenshot {tmp}/shot.txt does not end in .png; name the picture e.g. {tmp}/shot.png."),
+        (
+            "missing/shot.png",
+            "The folder {tmp}/missing of --screenshot {tmp}/missing/shot.png does not exist; create it or choose "
+            "another --screenshot.",
+        ),
+    ],
+    ids=["not a png name", "missing folder"],
+)
+def test_a_screenshot_that_cannot_be_written_is_refused_at_start(
+    sequence_folder: Path, tmp_path: Path, name: str, expected: str
+) -> None:
+    result = metamorph("play", str(sequence_folder), *QUIET_PLAY, "--screenshot", str(tmp_path / name))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert expected.format(tmp=tmp_path) in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_last_screenshot_on_a_full_disk_is_one_sentence_and_no_file(sequence_folder: Path, tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        fill(disk, 0)
+        shot = disk / "last.png"
+        result = metamorph("play", str(sequence_folder), *QUIET_PLAY, "--screenshot", str(shot))
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert (
+            f"The screenshot {shot} could not be saved (No space left on device); free disk space or choose another "
+            "--screenshot." in result.stderr
+        )
+        assert [path.name for path in disk.iterdir()] == ["filler"]  # no empty last.png, no partial
+
+
+def test_the_s_key_on_a_full_disk_warns_and_the_show_goes_on(
+    sequence_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        fill(disk, 0)
+        monkeypatch.chdir(disk)
+        player = Player(quiet_options(sequence_folder, 4))
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_s))
+        player.run()
+        assert player.frames == 4  # every frame after the failed picture was shown
+        warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+        assert len(warnings) == 1 and re.fullmatch(
+            r"The screenshot metamorph-[\d-]+\.png could not be saved \(No space left on device\); free disk space "
+            r"or start the show in a folder that can be written\.",
+            warnings[0],
+        )
+        assert [path.name for path in disk.iterdir()] == ["filler"]

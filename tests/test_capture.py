@@ -348,6 +348,7 @@ def test_music_steers_the_captured_show(sequence_folder: Path, tmp_path: Path, b
 # Data safety: nothing under a final name before it is complete, no part destroyed by a join ----------
 
 from installation.errors import UserError  # noqa: E402
+from tests.jack import wait_for  # noqa: E402
 from tests.media import decoded_frames, fill, noise_frame, read_only_folder, small_disk, write_video  # noqa: E402
 
 
@@ -461,16 +462,15 @@ def test_a_killed_capture_leaves_only_a_playable_partial_that_concat_refuses(
         progress += process.stderr.read(64)
     process.kill()
     process.wait()
-    partial = video.partial_path(out)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(str(partial) in arguments for arguments in _command_lines()):
-        time.sleep(0.1)  # ffmpeg, in its own session, finishes the file when its input closes
-    assert not out.exists()
+    # ffmpeg, in its own session, finishes the file when its input closes
+    wait_for(lambda: not any(f"{out}." in arguments for arguments in _command_lines()), 30, "ffmpeg's end")
+    [partial] = video.partials_of(out)  # under the killed run's own name: nothing could rename it
+    assert not out.exists() and re.fullmatch(r"killed\.mp4\.\d+-[0-9a-f]+\.partial", partial.name)
     assert decoded_frames(partial) >= 30
     result = metamorph("concat", str(out), str(out), "--out", str(tmp_path / "joined.mp4"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert (
-        f"The part {out} was never finished (only killed.mp4.partial exists, from an interrupted capture); capture that range again."
+        f"The part {out} was never finished (only {partial.name} exists, from an interrupted capture); capture that range again."
         in result.stderr
     )
 
@@ -484,3 +484,57 @@ def _command_lines() -> list[str]:
         except OSError:
             continue
     return lines
+
+
+# One run, one file: no two runs write into one partial, and none replaces what another finished ----------
+
+
+@pytest.mark.slow
+def test_a_second_capture_to_the_same_out_never_spoils_either(sequence_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "same.mp4"
+    argv = [sys.executable, "-m", "installation", "capture", str(sequence_folder), "--out", str(out), *SMALL]
+    first = subprocess.Popen([*argv, "--seconds", "10"], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: video.partials_of(out), 60, "the first capture's partial video")
+        os.kill(first.pid, signal.SIGSTOP)  # it holds its half-written video while the second one runs
+        second = subprocess.run([*argv, "--seconds", "1"], capture_output=True, text=True, timeout=120)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    errors = first.communicate(timeout=120)[1]
+    assert second.returncode == 0, second.stderr
+    assert decoded_frames(out) == 60  # the second one's video, whole
+    [kept] = video.partials_of(out)
+    assert first.returncode == 2 and "Traceback" not in errors
+    assert (
+        f"{out} was written by another run meanwhile and is left as it is; this run's result is kept as {kept.name}: "
+        "rename it to keep it, or run again with --force to replace same.mp4." in errors
+    )
+    assert decoded_frames(kept) == 600  # the first one's video, whole, under its own name
+
+
+@pytest.mark.slow
+def test_a_kept_partial_is_not_replaced_without_force(sequence_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "show.mp4"
+    partial = video.partial_path(out)
+    os.replace(write_video(tmp_path / "earlier.mp4", 7), partial)  # what an interrupted capture keeps
+    command = ["capture", str(sequence_folder), "--out", str(out), "--seconds", "0.5", *SMALL]
+    refused = metamorph(*command)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert (
+        f"An interrupted capture's playable {partial} is there; rename it to keep it, or add --force to replace it."
+        in refused.stderr
+    )
+    assert decoded_frames(partial) == 7 and not out.exists()
+    forced = metamorph(*command, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert decoded_frames(out) == 30 and decoded_frames(partial) == 7  # a whole run leaves the kept one alone
+
+
+def test_a_signal_while_a_file_is_finished_comes_after_it(caplog: pytest.LogCaptureFixture) -> None:
+    done: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        with video.finishing("finishing a test file"):
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("finished")
+    assert done == ["finished"]
+    assert "SIGINT arrived while finishing a test file; that was done first" in caplog.text

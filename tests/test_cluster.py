@@ -4,6 +4,7 @@ parts that need no cluster: chunking, the GL refusal of a node, Ray never loaded
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,12 +12,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import imageio_ffmpeg
 import pytest
 
 from installation.capture import Plan
 from installation.cluster.chunks import frames_per_chunk, split
 from installation.keyframes.sequence import load_sequence
 from tests.helpers import metamorph
+from tests.jack import wait_for
 from tests.media import decoded_frames
 from tests.ray_cluster import Cluster, two_nodes, worker_pids
 
@@ -123,7 +126,7 @@ def test_a_worker_killed_mid_chunk_still_gives_a_complete_video(
     _, stderr = run.communicate(timeout=120)
     assert run.returncode == 0, stderr
     assert decoded_frames(out) == 80
-    assert not out.with_name(f".{out.name}.chunks").exists() and not out.with_name(f"{out.name}.partial").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["killed.mp4"]  # no chunks folder, no partial
 
 
 @pytest.mark.slow
@@ -156,3 +159,94 @@ def test_three_keyframe_jobs_make_three_sequences(cluster: Cluster, photo_file: 
     assert sorted(sequence.manifest.prompt for sequence in sequences) == sorted(prompts)
     assert all(len(sequence) == 4 and sequence.manifest.seed == 5 for sequence in sequences)
     assert [folder.name for folder in folders] == ["alps-gold-s5", "alps-pink-wavy-s5", "alps-teal-cubist-s5"]
+
+
+def gated_ffmpeg(folder: Path) -> tuple[Path, Path, Path]:
+    """The real ffmpeg behind a gate that holds a join (``-f concat``) until the test opens it:
+    a script that says it is joining (a file), then waits on a FIFO. Returns the script, the file
+    and the FIFO."""
+    joining, gate, script = folder / "joining", folder / "gate", folder / "ffmpeg"
+    os.mkfifo(gate)
+    script.write_text(
+        "#!/bin/sh\n"
+        f'case " $* " in *" concat "*) : > "{joining}"; read go < "{gate}" ;; esac\n'
+        f'exec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n'
+    )
+    script.chmod(0o755)
+    return script, joining, gate
+
+
+def open_gate(gate: Path) -> None:
+    """Let the held join go on; fails at once (ENXIO) rather than waiting when nothing holds it."""
+    descriptor = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(descriptor, b"go\n")
+    finally:
+        os.close(descriptor)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda number: number.name)
+def test_a_signal_during_the_final_join_leaves_the_whole_video(
+    cluster: Cluster, sequence_folder: Path, tmp_path: Path, number: signal.Signals
+) -> None:
+    out_folder, gates = tmp_path / "out", tmp_path / "gates"
+    out_folder.mkdir()
+    gates.mkdir()
+    script, joining, gate = gated_ffmpeg(gates)
+    out = out_folder / "joined.mp4"
+    argv = ["capture", str(sequence_folder), *SHOW, "--seconds", "2", "--chunk-frames", "10", "--out", str(out)]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "installation", *argv, "--ray", cluster.address],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**cluster.env, "IMAGEIO_FFMPEG_EXE": str(script)},
+        start_new_session=True,
+    )
+    wait_for(lambda: joining.exists() or run.poll() is not None, 120, "the final join")
+    assert joining.exists(), run.communicate()[1]
+    os.killpg(run.pid, number)  # as a terminal (Ctrl-C), a service manager or a logout would
+    open_gate(gate)
+    _, errors = run.communicate(timeout=120)
+    assert run.returncode == 128 + number and "Traceback" not in errors, errors
+    assert f"{number.name} arrived while joining the chunks into {out}; that was done first" in errors
+    assert decoded_frames(out) == 40
+    assert [path.name for path in out_folder.iterdir()] == ["joined.mp4"]  # no chunks folder, no partial
+
+
+@pytest.mark.slow
+def test_a_second_signal_while_the_partial_is_joined_leaves_the_partial(
+    cluster: Cluster, sequence_folder: Path, tmp_path: Path
+) -> None:
+    out_folder, gates = tmp_path / "out", tmp_path / "gates"
+    out_folder.mkdir()
+    gates.mkdir()
+    script, joining, gate = gated_ffmpeg(gates)
+    out = out_folder / "joined.mp4"
+    shown = [arg for arg in SHOW if arg != "--quiet"]  # the progress bar says when a chunk is done
+    argv = ["capture", str(sequence_folder), *shown, "--seconds", "4", "--chunk-frames", "10", "--out", str(out)]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "installation", *argv, "--ray", cluster.address],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**cluster.env, "IMAGEIO_FFMPEG_EXE": str(script)},
+        start_new_session=True,
+    )
+    assert run.stderr is not None
+    progress, deadline = "", time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None and not re.search(r"\b[1-7]0/80", progress):
+        progress += run.stderr.read(16)
+    os.killpg(run.pid, signal.SIGTERM)  # a chunk is done: it is joined into the partial
+    wait_for(lambda: joining.exists() or run.poll() is not None, 60, "the join of the partial")
+    assert joining.exists(), run.communicate()[1]
+    os.killpg(run.pid, signal.SIGINT)  # then Ctrl-C, while that join runs
+    open_gate(gate)
+    errors = progress + run.communicate(timeout=120)[1]
+    partial = out_folder / "joined.mp4.partial"
+    frames = re.search(
+        rf"interrupted: (\d+) of 80 frames are in {re.escape(str(partial))}, which stays playable", errors
+    )
+    assert run.returncode == 130 and frames is not None and "Traceback" not in errors, errors
+    assert f"SIGINT arrived while joining the finished chunks into a partial {out}; that was done first" in errors
+    assert decoded_frames(partial) == int(frames[1]) >= 10
+    assert [path.name for path in out_folder.iterdir()] == ["joined.mp4.partial"]  # no chunks folder left

@@ -4,16 +4,16 @@ Frames are a pure function of the pipeline's inputs and a chunk fast-forwards to
 frame, so the chunks' PNG files are those of one run, and their video segments join (ffmpeg's
 concat, no re-encoding) into a video of the same frames and timestamps. The music is muxed once,
 over the joined video. A task whose worker dies is run again by Ray; a node without OpenGL gets
-no more chunks, which go to the other nodes. Ctrl-C or SIGTERM cancels the running tasks and
-joins the finished chunks at the start into a playable ``NAME.partial``, as a plain capture does.
+no more chunks, which go to the other nodes. Ctrl-C, SIGTERM or SIGHUP cancels the running tasks
+and joins the finished chunks at the start into a playable ``NAME.partial``, as a plain capture
+does. The chunks lie in a folder only this run uses; a signal during a join (the final one, or
+that of the partial) is held back until the join is done (``finishing``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,7 +30,16 @@ from installation.cluster.tasks import ChunkJob, Outcome, is_video, render_chunk
 from installation.cluster.transfer import Inputs, new_marker, pack_inputs, write_files
 from installation.errors import UserError
 from installation.options import CaptureOptions
-from installation.render.video import MUXERS, concat, partial_path, quiet_ffmpeg
+from installation.render.video import (
+    MUXERS,
+    concat,
+    ffmpeg_reason,
+    finishing,
+    keep_partial,
+    publish,
+    run_ffmpeg,
+    run_partial,
+)
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 3
@@ -51,17 +60,22 @@ def capture_on_ray(options: CaptureOptions) -> int:
     parts = split(plan, options.chunk_frames or frames_per_chunk(options.size))
     work = _workspace(options.out)
     marker = new_marker(work)
+    jobs = [
+        ChunkJob(i, options, part.first, part.stop, _target(options.out, work, i), marker)
+        for i, part in enumerate(parts)
+    ]
+    finished: set[int] = set()
     try:
-        with connected(address):
-            inputs = ray.put(pack_inputs(options))
-            jobs = [
-                ChunkJob(i, options, part.first, part.stop, _target(options.out, work, i), marker)
-                for i, part in enumerate(parts)
-            ]
-            _run(jobs, inputs, plan, options)
-        if is_video(options.out):
-            _finish_video(options, [job.target for job in jobs], plan.first, plan.count, complete=True)
-        log.info("%d frames written to %s in %d chunks", plan.count, options.out, len(jobs))
+        try:
+            with connected(address):
+                _run(jobs, ray.put(pack_inputs(options)), plan, options, finished)
+        except (KeyboardInterrupt, signals.Stopped):
+            _keep_partial(jobs, _prefix(finished), plan, options)
+            raise
+        with finishing(f"joining the chunks into {options.out}"):
+            if is_video(options.out):
+                _finish_video(options, [job.target for job in jobs], plan.first, plan.count, complete=True)
+            log.info("%d frames written to %s in %d chunks", plan.count, options.out, len(jobs))
         return plan.count
     finally:
         marker.unlink(missing_ok=True)
@@ -70,14 +84,15 @@ def capture_on_ray(options: CaptureOptions) -> int:
 
 
 def _workspace(out: Path) -> Path:
-    """Where chunks land: a hidden folder beside a video (removed at the end), or the PNG folder."""
+    """Where chunks land: beside a video, a hidden folder only this run uses (removed at the end),
+    or the PNG folder."""
     if not is_video(out):
         clear_frames(out)
         folder = out
     else:
-        folder = out.with_name(f".{out.name}.chunks")
+        folder = run_partial(out.with_name(f".{out.name}")).with_suffix(".chunks")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=not is_video(out))
     except OSError as error:
         raise UserError(f"The output {out} cannot be written ({error.strerror}); choose another --out.") from error
     return folder
@@ -87,11 +102,12 @@ def _target(out: Path, work: Path, index: int) -> Path:
     return work / f"chunk_{index:05d}{out.suffix}" if is_video(out) else out
 
 
-def _run(jobs: list[ChunkJob], inputs: ObjectRef[Inputs], plan: Plan, options: CaptureOptions) -> None:
-    """Run every chunk, one progress bar over all frames. Interrupted, it cancels what runs and
-    keeps the chunks finished from the first on."""
+def _run(
+    jobs: list[ChunkJob], inputs: ObjectRef[Inputs], plan: Plan, options: CaptureOptions, finished: set[int]
+) -> None:
+    """Run every chunk, one progress bar over all frames, adding each finished one to ``finished``;
+    stopped or failed, it cancels what still runs."""
     pending: dict[ObjectRef[Outcome], ChunkJob] = {_chunk_task.remote(job, inputs): job for job in jobs}
-    finished: set[int] = set()
     refused: set[str] = set()
     try:
         with signals.polling(), tqdm(total=plan.count, unit="frame", desc="capture", disable=options.quiet) as bar:
@@ -106,10 +122,6 @@ def _run(jobs: list[ChunkJob], inputs: ObjectRef[Inputs], plan: Plan, options: C
                     _deliver(job, outcome)
                     finished.add(job.index)
                     bar.update(job.stop - job.first)
-    except (KeyboardInterrupt, signals.Stopped):
-        _cancel(pending)
-        _keep_partial(jobs, _prefix(finished), plan, options)
-        raise
     except BaseException:
         _cancel(pending)
         raise
@@ -118,10 +130,14 @@ def _run(jobs: list[ChunkJob], inputs: ObjectRef[Inputs], plan: Plan, options: C
 def _keep_partial(jobs: list[ChunkJob], done: int, plan: Plan, options: CaptureOptions) -> None:
     """After a stop, join the first ``done`` chunks into the output's playable partial video."""
     frames = jobs[done - 1].stop - plan.first if done else 0
-    kept: Path = options.out
-    if is_video(options.out) and done:
-        kept = _finish_video(options, [job.target for job in jobs[:done]], plan.first, frames, complete=False)
-    log.warning("interrupted: %d of %d frames are in %s, which stays playable", frames, plan.count, kept)
+    if is_video(options.out) and not done:
+        log.warning("interrupted before the first chunk was finished; no video was written")
+        return
+    with finishing(f"joining the finished chunks into a partial {options.out}"):  # a signal held back comes last
+        kept = options.out
+        if is_video(options.out):
+            kept = _finish_video(options, [job.target for job in jobs[:done]], plan.first, frames, complete=False)
+        log.warning("interrupted: %d of %d frames are in %s, which stays playable", frames, plan.count, kept)
 
 
 def _outcome(ref: ObjectRef[Outcome], job: ChunkJob) -> Outcome:
@@ -178,24 +194,18 @@ def _finish_video(options: CaptureOptions, segments: list[Path], first: int, fra
     """Join ``segments`` (frames ``first`` on, ``frames`` of them), mux the music over them, and
     name the result: ``options.out`` when ``complete``, else its playable partial name."""
     joined = segments[0].with_name(f"joined{options.out.suffix}")
-    concat(segments, joined)
-    partial = partial_path(options.out)
-    _mux(joined, partial, options, first / options.fps, frames / options.fps)
+    concat(segments, joined, force=True)
+    working = run_partial(options.out)
+    _mux(joined, working, options, first / options.fps, frames / options.fps)
     if not complete:
-        return partial
-    try:
-        os.replace(partial, options.out)
-    except OSError as error:
-        raise UserError(
-            f"The finished video {partial} cannot be renamed to {options.out.name} ({error.strerror}); rename it by hand."
-        ) from error
-    return options.out
+        return keep_partial(working, options.out, options.force)
+    return publish(working, options.out, options.force)
 
 
 def _mux(joined: Path, out: Path, options: CaptureOptions, start: float, seconds: float) -> None:
     """Copy the joined video into ``out`` with the music of its time span, as a single capture
     muxes it (same audio codec, same offset and length); no video is re-encoded."""
-    command = [*quiet_ffmpeg(), "-i", str(joined)]
+    command = ["-i", str(joined)]
     if options.audio is not None:
         command += [
             "-ss",
@@ -214,8 +224,8 @@ def _mux(joined: Path, out: Path, options: CaptureOptions, start: float, seconds
     if options.out.suffix.lower() in (".mp4", ".mov"):
         command += ["-movflags", "+faststart"]
     command += ["-f", MUXERS[options.out.suffix.lower()], str(out)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = run_ffmpeg(command)
     if result.returncode != 0:
         out.unlink(missing_ok=True)
-        reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        reason = ffmpeg_reason(result.stderr) or "unknown error"
         raise UserError(f"ffmpeg could not mux the music into {options.out} ({reason}); check disk space and --audio.")

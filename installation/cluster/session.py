@@ -56,11 +56,12 @@ def connected(address: str) -> Iterator[ModuleType]:
         yield ray
     finally:
         ray.shutdown()
+        _restore(handlers)
 
 
 def _restore(handlers: Mapping[signal.Signals, object]) -> None:
-    """Give Ctrl-C, SIGTERM and SIGHUP back to the command: Ray's driver installs its own, which
-    would end the process before the finished chunks are joined."""
+    """Give Ctrl-C, SIGTERM and SIGHUP back to the command, after joining and after leaving: Ray's
+    driver installs its own, which would end the process before the finished chunks are joined."""
     if threading.current_thread() is threading.main_thread():
         for number, handler in handlers.items():
             if callable(handler) or handler in (signal.SIG_DFL, signal.SIG_IGN):

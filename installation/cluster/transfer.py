@@ -19,6 +19,7 @@ from pathlib import Path
 from installation.errors import UserError
 from installation.keyframes.sequence import MANIFEST
 from installation.options import CaptureOptions
+from installation.render.video import written
 
 CACHE = "metamorph-ray"
 """Folder in the node's temporary directory that holds copies of inputs, one per content hash."""
@@ -98,10 +99,10 @@ def read_files(folder: Path) -> dict[str, bytes]:
 
 
 def write_files(files: dict[str, bytes], folder: Path, last: str | None = None) -> None:
-    """Write ``files`` into ``folder``, each under a partial name then renamed, ``last`` after
-    all others (a sequence's manifest, whose presence says the folder is complete)."""
+    """Write ``files`` into ``folder``, each under this run's own partial name then renamed
+    (``written``), ``last`` after all others (a sequence's manifest, whose presence says the
+    folder is complete)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in sorted(files, key=lambda name: name == last):
-        partial = folder / f"{name}.partial"
-        partial.write_bytes(files[name])
-        os.replace(partial, folder / name)
+        with written(folder / name, replace=True) as working:
+            working.write_bytes(files[name])

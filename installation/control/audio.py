@@ -25,6 +25,7 @@ import queue
 import select
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -385,41 +386,107 @@ def _watch_parent(gone: threading.Event) -> None:
 
 
 class MusicFile:
-    """A music file decoded to mono samples, read in step with the show's clock."""
+    """A music file decoded to mono samples as show time advances, so memory stays flat in its length.
+
+    ffmpeg decodes into a pipe that this reads in blocks: only the samples from the start of the
+    last frame heard onwards are kept. Every frame hears the same samples as if the whole file had
+    been decoded at once (the pipe carries one continuous decode), so a capture range, which
+    listens to every frame before its first, matches the whole run bit for bit. Going back in time
+    decodes again from the beginning rather than seeking, since a seek restarts the resampler and
+    changes the samples.
+    """
 
     SAMPLE_RATE = 44100.0
+    BLOCK_SAMPLES = 1 << 16
+    """Samples read from the pipe at a time (256 KiB): a few frames' worth, never the whole file."""
 
     def __init__(self, path: Path) -> None:
-        from installation.render.video import ffmpeg
-
-        result = subprocess.run(
-            [
-                ffmpeg(),
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-i",
-                str(path),
-                "-f",
-                "f32le",
-                "-ac",
-                "1",
-                "-ar",
-                str(int(self.SAMPLE_RATE)),
-                "-",
-            ],
-            capture_output=True,
-        )
-        if result.returncode != 0:
-            raise UserError(
-                f"The audio file {path} could not be decoded ({result.stderr.decode(errors='replace').strip()[-200:]}); give a WAV, FLAC or MP3 file."
-            )
-        self.samples = np.frombuffer(result.stdout, dtype=np.float32)
+        self.path = path
         self.sample_rate = self.SAMPLE_RATE
+        self._process: subprocess.Popen[bytes] | None = None
+        self._start_decoding()
+        try:
+            self._read_block()  # an unreadable file is refused now, not at its first frame
+        except UserError:
+            self.close()
+            raise
 
     def between(self, start: float, stop: float) -> np.ndarray:
         """The samples heard from show time ``start`` to ``stop`` (seconds): what a frame hears."""
-        return self.samples[round(start * self.sample_rate) : round(stop * self.sample_rate)]
+        first, last = round(start * self.sample_rate), round(stop * self.sample_rate)
+        if first < self._first:
+            self._start_decoding()
+        while self._first + self._buffer.size < last and self._read_block():
+            self._forget_before(first)
+        self._forget_before(first)
+        return self._buffer[: max(last - first, 0)]
+
+    def close(self) -> None:
+        """End the decoder (it may be waiting to write samples no frame will hear)."""
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+            self._process.wait()
+            assert self._process.stdout is not None
+            self._process.stdout.close()
+            self._stderr.close()
+            self._process = None
+
+    def _start_decoding(self) -> None:
+        """(Re)start ffmpeg at the beginning of the file; its errors go to a file, which cannot fill up."""
+        from installation.render.video import ffmpeg
+
+        self.close()
+        self._stderr = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            [ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(self.path)]
+            + ["-f", "f32le", "-ac", "1", "-ar", str(int(self.SAMPLE_RATE)), "-"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
+        self._first = 0
+        self._buffer = NOTHING
+        self._ended = False
+        self._decoded = 0
+
+    def _read_block(self) -> bool:
+        """Append the next block from the pipe; False once the decode has ended."""
+        if self._ended:
+            return False
+        assert self._process is not None and self._process.stdout is not None
+        data = self._process.stdout.read(4 * self.BLOCK_SAMPLES)
+        whole = len(data) - len(data) % 4
+        if whole:
+            self._buffer = np.concatenate([self._buffer, np.frombuffer(data[:whole], dtype=np.float32)])
+            self._decoded += whole // 4
+        if len(data) < 4 * self.BLOCK_SAMPLES:
+            self._ended = True
+            self._check_exit()
+        return whole > 0
+
+    def _forget_before(self, sample: int) -> None:
+        drop = min(max(sample - self._first, 0), self._buffer.size)
+        self._buffer, self._first = self._buffer[drop:], self._first + drop
+
+    def _check_exit(self) -> None:
+        """Refuse a file ffmpeg cannot decode (one sentence); a decode that breaks off later
+        leaves the rest of the show silent, with one warning."""
+        assert self._process is not None
+        if self._process.wait() == 0:
+            return
+        from installation.render.video import ffmpeg_reason
+
+        self._stderr.seek(0)
+        reason = ffmpeg_reason(self._stderr.read().decode(errors="replace")) or "ffmpeg gave no reason"
+        if not self._decoded:
+            raise UserError(
+                f"The audio file {self.path} could not be decoded ({reason}); give a WAV, FLAC or MP3 file."
+            )
+        seconds = self._decoded / self.sample_rate
+        log.warning(
+            "sound: the audio file %s stopped decoding at %.1f s (%s); the rest is silent", self.path, seconds, reason
+        )
 
 
 if __name__ == "__main__":

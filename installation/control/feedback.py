@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from installation.control.mapping import TOGGLES, Control, Mapping
+from installation.control.mapping import Control, Mapping
+from installation.scene.commands import TOGGLES
 from installation.scene.parameters import SPECS
 from installation.scene.show import FrameState
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from installation.config import is_finite_number, line_of, read_toml
 from installation.control.midimap import MidiBinding, read_midi
 from installation.errors import UserError
-from installation.scene.commands import COMMANDS
+from installation.scene.commands import ACTIONS
 from installation.scene.parameters import PLAYER_PARAMETERS
 
+log = logging.getLogger(__name__)
 DEFAULT_MAP = Path(__file__).with_name("touchosc.toml")
-ACTIONS = tuple(name for name, spec in COMMANDS.items() if spec.arguments == "T")
-"""Commands a button or toggle can run: those that take a press or nothing."""
+PACKAGE = Path(os.path.realpath(__file__)).parent.parent
+"""The installed package: its maps are never written (an upgrade would replace them, and with
+them what was learned), so learned bindings go to ``learned_map``."""
+LEARNED_NAME = "control-map.toml"
 _SPECS = {spec.name: spec for spec in PLAYER_PARAMETERS}
-TOGGLES = ("pause", "blackout")
-"""Actions that hold a state (a toggle shows it); the others (next, prev) are pushes."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,37 @@ class Mapping:
     """The file's text, kept so that MIDI learn can save the map with its comments."""
 
 
+def learned_map(state_file: Path | None) -> Path:
+    """Where MIDI learn keeps the map when the show's map is the package's: next to the state
+    file (the show's other memory), else in ~/.config/metamorph."""
+    folder = state_file.parent if state_file is not None else Path.home() / ".config" / "metamorph"
+    return folder / LEARNED_NAME
+
+
+def show_map(osc_map: Path, learned: Path) -> Path:
+    """The map a show loads: ``learned`` in place of the built-in map once MIDI learn saved it,
+    so that what was learned still drives the show after a restart with the same options."""
+    if _real(osc_map) != _real(DEFAULT_MAP) or not learned.is_file():
+        return osc_map
+    log.info("control map: %s, the built-in map with the MIDI bindings learned", learned)
+    return learned
+
+
+def learn_target(osc_map: Path, learned: Path) -> Path:
+    """Where MIDI learn saves the map: over the user's own ``--osc-map`` file, but never over a
+    file of the installed package (however its path is written), which goes to ``learned``."""
+    if not _real(osc_map).is_relative_to(PACKAGE):
+        return osc_map
+    log.info("midi: learned bindings will be saved to %s (%s belongs to the installed package)", learned, osc_map)
+    return learned
+
+
+def _real(path: Path) -> Path:
+    """The path with its links followed (``os.path.realpath`` does not raise on a link loop, which
+    is then refused as unreadable by ``load_mapping``)."""
+    return Path(os.path.realpath(path))
+
+
 def load_mapping(path: Path = DEFAULT_MAP) -> Mapping:
     """Read a mapping file; a mistake is one sentence naming the file, the line and the fix."""
     text, data = read_toml(path, "OSC map", "--osc-map")
@@ -68,10 +102,10 @@ def load_mapping(path: Path = DEFAULT_MAP) -> Mapping:
 
 
 def _control(path: Path, text: str, address: str, entry: object) -> Control:
-    line = line_of(text, address)
-
     def fail(problem: str) -> UserError:
-        return UserError(f"The OSC map {path}, line {line}: control {address} {problem}.")
+        # The line is looked for only for a mistake: a scan of the text for each of 20,000
+        # controls made a large map's start grow with the square of its size.
+        return UserError(f"The OSC map {path}, line {line_of(text, address)}: control {address} {problem}.")
 
     if not address.startswith("/") or not isinstance(entry, dict):
         raise fail("must be a table under an address that starts with /")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -120,6 +121,23 @@ def feedback_messages(bindings: tuple[MidiBinding, ...], state: FrameState) -> d
                 wanted[("cc", binding.number, channel)] = fine >> 7
                 wanted[("cc", binding.lsb, channel)] = fine & 127
     return wanted
+
+
+def write_map(path: Path, text: str) -> None:
+    """Save a learned map atomically, under a temporary name that only this save uses: another
+    show learning into the same file, or a power cut, never leaves half a map or mixes two."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def midi_api() -> str | None:
@@ -272,11 +290,8 @@ class MidiControl:
         self.mapping = replace(self.mapping, midi=bindings)
         self.counts["learned"] += 1
         try:
-            self.save_to.parent.mkdir(parents=True, exist_ok=True)
             source = self.mapping.text or self.mapping.path.read_text(encoding="utf-8")
-            temporary = self.save_to.with_suffix(".tmp")
-            temporary.write_text(save_midi(source, bindings), encoding="utf-8")
-            temporary.replace(self.save_to)
+            write_map(self.save_to, save_midi(source, bindings))
             log.info("midi: %s %d now drives %s; map saved to %s", event.kind, event.number, target, self.save_to)
         except OSError as error:
             log.warning(

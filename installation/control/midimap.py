@@ -17,11 +17,10 @@ from typing import Any
 
 from installation.config import is_finite_number
 from installation.errors import UserError
-from installation.scene.commands import COMMANDS
+from installation.scene.commands import ACTIONS
 from installation.scene.parameters import PLAYER_PARAMETERS
 
 HEADER = "[[midi.controls]]"
-ACTIONS = tuple(name for name, spec in COMMANDS.items() if spec.arguments == "T")
 _SPECS = {spec.name: spec for spec in PLAYER_PARAMETERS}
 _KEYS = {"cc", "note", "lsb", "channel", "parameter", "range", "action", "led", "feedback"}
 
@@ -86,16 +85,44 @@ def read_midi(path: Path, text: str, data: dict[str, Any]) -> tuple[MidiBinding,
     if not isinstance(entries, list):
         raise UserError(f"The control map {path}: [midi] must hold [[midi.controls]] tables; see the default map.")
     lines = _header_lines(text)
-    bindings: dict[tuple[str, int, int | None], MidiBinding] = {}
+    bindings: list[MidiBinding] = []
+    taken = Taken()
     for index, entry in enumerate(entries):
         line = lines[index] if index < len(lines) else 0
         binding = _binding(path, line, entry)
-        if any(_overlaps(binding, other) for other in bindings.values()):
+        if taken.clashes(binding):
             raise _fail(
                 path, line, f"binds {binding.kind} {binding.number} a second time; keep one binding per control"
             )
-        bindings[binding.key] = binding
-    return tuple(bindings.values())
+        taken.add(binding)
+        bindings.append(binding)
+    return tuple(bindings)
+
+
+class Taken:
+    """The controls a map has bound so far, for the duplicate check: each (kind, number)'s
+    channels (None: every channel). Looking a binding up here costs the same whatever the map's
+    size, where comparing it with every earlier binding made a large map's load quadratic."""
+
+    def __init__(self) -> None:
+        self._channels: dict[tuple[str, int], set[int | None]] = {}
+
+    def clashes(self, binding: MidiBinding) -> bool:
+        """Whether ``binding`` overlaps one already taken (as ``_overlaps`` would say)."""
+        for number in _numbers(binding):
+            held = self._channels.get((binding.kind, number))
+            if held and (binding.channel is None or None in held or binding.channel in held):
+                return True
+        return False
+
+    def add(self, binding: MidiBinding) -> None:
+        for number in _numbers(binding):
+            self._channels.setdefault((binding.kind, number), set()).add(binding.channel)
+
+
+def _numbers(binding: MidiBinding) -> tuple[int, ...]:
+    """The CC or note numbers a binding uses: its own, and a 14-bit pair's low byte."""
+    return (binding.number,) if binding.lsb is None else (binding.number, binding.lsb)
 
 
 def _overlaps(one: MidiBinding, other: MidiBinding) -> bool:
@@ -103,8 +130,7 @@ def _overlaps(one: MidiBinding, other: MidiBinding) -> bool:
     same_channel = one.channel is None or other.channel is None or one.channel == other.channel
     if not same_channel or one.kind != other.kind:
         return False
-    numbers = {one.number, one.lsb} - {None}
-    return bool(numbers & ({other.number, other.lsb} - {None}))
+    return bool(set(_numbers(one)) & set(_numbers(other)))
 
 
 def _header_lines(text: str) -> list[int]:

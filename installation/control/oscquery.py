@@ -18,7 +18,7 @@ from typing import Any
 from installation.scene.commands import COMMANDS, CommandSpec
 from installation.scene.parameters import PLAYER_PARAMETERS, Parameter
 from installation.scene.presets import shipped_presets
-from installation.scene.show import FrameState
+from installation.scene.wire import FrameWire
 
 DEFAULT_HTTP_PORT = 8080
 READ, WRITE = 1, 2
@@ -51,7 +51,7 @@ class Method:
     """One range per type tag, as (key, value) pairs (MIN, MAX or VALS): hashable, so spaces compare."""
     clipmode: str = ""
     unit: str = ""
-    value: Callable[[FrameState], list[Any]] | None = None
+    value: Callable[[FrameWire], list[Any]] | None = None
 
     def attributes(self, values: Values) -> dict[str, Any]:
         """Its JSON attributes; VALUE only when it can be read and a frame has given one."""
@@ -81,28 +81,28 @@ def _parameter(spec: Parameter, writes: int) -> Method:
     )
 
 
-def _setting(name: str) -> Callable[[FrameState], list[Any]]:
+def _setting(name: str) -> Callable[[FrameWire], list[Any]]:
     """The operator's value of ``name`` (what was set, before smoothing and sound)."""
-    return lambda state: [getattr(state.settings, name)]
+    return lambda frame: [getattr(frame.settings, name)]
 
 
 _SETTINGS = {spec.name: _setting(spec.name) for spec in PLAYER_PARAMETERS}
 """One reader per parameter, made once, so that two address spaces built apart compare equal."""
 
 
-def _keyframe(state: FrameState) -> list[Any]:
-    return [state.conductor.index]
+def _keyframe(frame: FrameWire) -> list[Any]:
+    return [frame.conductor.index]
 
 
-def _paused(state: FrameState) -> list[Any]:
-    return [int(state.conductor.paused)]
+def _paused(frame: FrameWire) -> list[Any]:
+    return [int(frame.conductor.paused)]
 
 
-def _sequence(state: FrameState) -> list[Any]:
-    return [state.stage.name]
+def _sequence(frame: FrameWire) -> list[Any]:
+    return [frame.name]
 
 
-_VALUES: dict[str, Callable[[FrameState], list[Any]]] = {"goto": _keyframe, "pause": _paused, "sequence": _sequence}
+_VALUES: dict[str, Callable[[FrameWire], list[Any]]] = {"goto": _keyframe, "pause": _paused, "sequence": _sequence}
 """Commands whose effect can be read back from a frame state."""
 
 
@@ -193,6 +193,7 @@ _READABLE = readable(address_space(1))
 """Which methods can be read does not depend on the keyframe count, the sequences or read-only mode."""
 
 
-def readings(state: FrameState) -> Values:
-    """The value of every readable method in ``state``: all a tree or a stream needs from the show."""
-    return {path: method.value(state) for path, method in _READABLE.items() if method.value is not None}
+def readings(frame: FrameWire) -> Values:
+    """The value of every readable method in ``frame`` (the frame's one description, from the
+    show or decoded from its wire form): all a tree or a stream needs from the show."""
+    return {path: method.value(frame) for path, method in _READABLE.items() if method.value is not None}

@@ -57,7 +57,7 @@ class MusicSound:
         return {"input": "file", "level_db": self._analysis.level_db, "noise_db": self._analysis.noise_db}
 
     def close(self) -> None:
-        pass
+        self.music.close()
 
 
 def open_sound(audio: str | Path | None, device: str | None = None) -> SoundSource:

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from installation.control.mapping import TOGGLES, Control, Mapping
+from installation.control.mapping import Control, Mapping
 from installation.errors import UserError
+from installation.scene.commands import TOGGLES
 
 PAGE_W, PAGE_H = 1024, 768
 """The landscape iPad page (TouchOSC Mk1 mode 1 is its 768x1024 portrait frame)."""

@@ -4,42 +4,59 @@ Started by ``webserver.ShowServer`` as ``python -m installation.control.webproce
 (two inherited file descriptors: the link to the show and the listening socket). It knows the
 show only through the link: the settings first, then a ``Snapshot`` whenever the tree's values
 change; it sends up commands (translated exactly as OSC over UDP is), its counts and its log
-lines. When the link closes (the show ended or died) it withdraws its zeroconf services and ends.
+lines, and sends each heartbeat straight back (so the show sees it is alive, paused show or not).
+When the link closes (the show ended or died) it withdraws its zeroconf services and ends.
 
 Values stream to websocket clients that LISTEN, as binary OSC packets, as soon as a snapshot
 changes them; the address space is remade when the keyframe count or the sequence folder (read
 every 2 s) changes, and every client hears PATH_REMOVED, then PATH_ADDED. Only the allowed
 networks are answered; with a control key a websocket writes only when it brought the key, and
-in read-only mode nothing writes and the tree says so (ACCESS).
+in read-only mode nothing writes and the tree says so (ACCESS). An address that gives too many
+wrong keys is refused (429) for a while, whatever it asks for. A malformed request or a client
+gone in the middle of an answer is a counted debug line, never a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
+import math
 import signal
 import socket
 import sys
 import threading
-from collections import Counter
+import time
+from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from installation.control.advertise import Advertisement
 from installation.control.mapping import Mapping
 from installation.control.osc import SentThisSecond, allowed, osc_message, packet_messages, translate
-from installation.control.oscquery import Method, Values, address_space, attribute, host_info, node, readable
-from installation.control.webserver import Commands, LogLine, Report, Snapshot, WebSettings, offer
+from installation.control.oscquery import Method, Values, address_space, attribute, host_info, node, readable, readings
+from installation.control.webserver import (
+    Commands,
+    Heartbeat,
+    LogLine,
+    Report,
+    Snapshot,
+    WebSettings,
+    key_digest,
+    offer,
+    same_key,
+)
 from installation.scene.commands import Command
 from installation.scene.parameters import SPECS
 from installation.scene.playlist import sequences_in
+from installation.scene.wire import decode
 
 log = logging.getLogger("installation.control.webprocess")
 MAX_SOCKETS = 500
@@ -58,6 +75,15 @@ MAX_BATCH = 256
 REPORT_SECONDS = 0.25
 """How often the counts go to the show, when they changed (a thousand requests a second change them always)."""
 RESCAN_SECONDS = 2.0
+KEY_TRIES = 5
+"""Wrong control keys after which, in KEY_WINDOW seconds, an address is refused (429)."""
+KEY_WINDOW = 60.0
+BLOCK_SECONDS = 30.0
+"""How long an address that guessed too often is refused; doubled at each block, up to BLOCK_LIMIT_SECONDS.
+Unthrottled, 7,400 guesses a second found a 4-digit key in a second; now a 4-digit key takes months."""
+BLOCK_LIMIT_SECONDS = 3600.0
+GUESSERS = 10_000
+"""Addresses whose wrong keys are remembered at once: guesses from many addresses cannot fill the memory."""
 PAGE_FILES = {"": "index.html", "control.js": "control.js", "control.css": "control.css"}
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
@@ -135,6 +161,85 @@ _RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) - {"exc_info"}
 """A record's standard fields (extras may not pickle; the exception travels written out)."""
 
 
+@dataclass
+class _Guesser:
+    """One address's wrong keys: when (those in the window), how often it was blocked, until when."""
+
+    wrong: deque[float] = field(default_factory=deque)
+    blocks: int = 0
+    until: float = 0.0
+
+
+class KeyGuard:
+    """Wrong control keys per client address: past KEY_TRIES in KEY_WINDOW seconds the address is
+    refused everything for BLOCK_SECONDS, twice as long at each block (one log line a block)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._guessers: OrderedDict[str, _Guesser] = OrderedDict()
+        """By address, the one that guessed last at the end (the first to forget when full)."""
+
+    def refused_for(self, address: str) -> float:
+        """The seconds ``address`` is still refused (0: it is not)."""
+        guesser = self._guessers.get(address)
+        return max(0.0, guesser.until - self._clock()) if guesser else 0.0
+
+    def wrong(self, address: str) -> None:
+        """One more wrong key from ``address``; one too many starts a block."""
+        now = self._clock()
+        guesser = self._guessers.pop(address, None) or _Guesser()
+        self._guessers[address] = guesser
+        while len(self._guessers) > GUESSERS:
+            self._guessers.popitem(last=False)
+        while guesser.wrong and guesser.wrong[0] <= now - KEY_WINDOW:
+            guesser.wrong.popleft()
+        guesser.wrong.append(now)
+        if len(guesser.wrong) >= KEY_TRIES:
+            self._block(address, guesser, now)
+
+    def right(self, address: str) -> None:
+        """The key, from ``address``: its mistakes are forgiven."""
+        self._guessers.pop(address, None)
+
+    def _block(self, address: str, guesser: _Guesser, now: float) -> None:
+        seconds = min(BLOCK_SECONDS * 2**guesser.blocks, BLOCK_LIMIT_SECONDS)
+        guesser.blocks += 1
+        guesser.until = now + seconds
+        guesser.wrong.clear()
+        log.warning(
+            "http: %d wrong control keys from %s in %.0f s: everything it asks is refused (429) for %.0f s",
+            KEY_TRIES,
+            address,
+            KEY_WINDOW,
+            seconds,
+        )
+
+
+class _ServerLog(logging.LoggerAdapter):
+    """aiohttp's server log. A malformed request, or a client gone while it is answered (a dropped
+    ping flood), is the network's ordinary noise: one counted debug line, not a traceback in the
+    show's log. Anything else keeps its traceback: it is a bug of ours."""
+
+    def __init__(self, counts: Counter[str]) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"), {})
+        self._counts = counts
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        error = sys.exc_info()[1] if error is True else error
+        if isinstance(error, HttpProcessingError):
+            self._noise("malformed requests", msg, args, error.message)
+        elif isinstance(error, ConnectionError):
+            self._noise("lost clients", msg, args, str(error))
+        else:
+            super().log(level, msg, *args, **kwargs)
+
+    def _noise(self, count: str, msg: object, args: tuple[object, ...], reason: str) -> None:
+        self._counts[count] += 1
+        line = reason.strip().splitlines()[0][:200] if reason.strip() else "no reason given"
+        self.logger.debug("http: %s (%s)", str(msg) % args, line)
+
+
 class _Client:
     """One websocket: what it listens to, whether it may write, and its bounded outbox."""
 
@@ -191,6 +296,8 @@ class WebServer:
         self._cache: dict[str, tuple[int, bytes]] = {}
         """Answers to the last snapshot's queries, by path and query: many clients, one JSON encoding."""
         self._advertisement = Advertisement(settings.host, _services(settings))
+        self._key = key_digest(settings.key) if settings.key is not None else None
+        self._guard_keys = KeyGuard()
         self.ended = asyncio.Event()
 
     # Start and stop ---------------------------------------------------------------------------
@@ -204,7 +311,9 @@ class WebServer:
         app.router.add_get("/control/keyframe.jpg", self._keyframe)
         app.router.add_get("/control/{name}", self._page)
         app.router.add_get("/{path:.*}", self._query)
-        runner = web.AppRunner(app, access_log=None, keepalive_timeout=10, max_line_size=4096)
+        runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=10, max_line_size=4096, logger=_ServerLog(self.counts)
+        )
         await runner.setup()
         await web.SockSite(runner, listener).start()
         loop = asyncio.get_running_loop()
@@ -232,19 +341,25 @@ class WebServer:
     # The link ---------------------------------------------------------------------------------
 
     def _receive(self) -> None:
-        """Snapshots from the show (values streamed at once); the link shut or closed is the end."""
+        """Snapshots from the show (values streamed at once), heartbeats sent back; the link shut
+        or closed is the end."""
         try:
             while self._link.connection.poll():
-                self._take(self._link.connection.recv())
+                message = self._link.connection.recv()
+                if isinstance(message, Heartbeat):
+                    self._link.offer(message)
+                else:
+                    self._take(message)
         except (EOFError, OSError):
             self.ended.set()
 
     def _take(self, snapshot: Snapshot) -> None:
-        self._values = snapshot.values
+        frame = decode(snapshot.frame)
+        self._values = readings(frame)
         if snapshot.thumbnail is not None:
             self._thumbnail = snapshot.thumbnail
         self._cache.clear()
-        self._reshape(snapshot.keyframes, self._names)
+        self._reshape(frame.count, self._names)
         self._stream()
 
     async def _watch(self) -> None:
@@ -284,10 +399,16 @@ class WebServer:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
-        """Only the allowed networks are answered (the same ``--osc-allow`` as OSC)."""
+        """Only the allowed networks are answered (the same ``--osc-allow`` as OSC), and not an
+        address that guessed the key too often, whatever it asks for now."""
         if not allowed(request.remote, self._settings.allow):
             self.counts["refused"] += 1
             return web.Response(status=403, text="not from an allowed network\n")
+        wait = self._guard_keys.refused_for(request.remote or "")
+        if wait:
+            self.counts["throttled"] += 1
+            retry = {"Retry-After": str(math.ceil(wait))}
+            return web.Response(status=429, text="too many wrong control keys; wait\n", headers=retry)
         self.counts["requests"] += 1
         return await handler(request)
 
@@ -340,11 +461,13 @@ class WebServer:
         if len(self._clients) >= MAX_SOCKETS:
             return web.Response(status=503, text="too many websockets\n")
         given = request.query.get("key")
-        key = self._settings.key
-        keyed = key is None or (given is not None and hmac.compare_digest(given.encode(), key.encode()))
+        keyed = self._key is None or (given is not None and same_key(given, self._key))
         if given is not None and not keyed:
             self.counts["bad key"] += 1
+            self._guard_keys.wrong(request.remote or "")
             return web.Response(status=403, text="wrong control key\n")
+        if given is not None:
+            self._guard_keys.right(request.remote or "")
         socket_ = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=20, compress=False, timeout=2)
         await socket_.prepare(request)
         client = _Client(socket_, request.transport, keyed and not self._settings.readonly)

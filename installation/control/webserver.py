@@ -10,14 +10,18 @@ process what the tree's values are made of (a ``Snapshot``, only when it changed
 JPEG of the keyframe when that changed); it hands the commands the web process sends up to the
 command queue, applied between frames like every other command, and its log lines to the
 show's log. Neither end ever waits to send (``offer``): what the other cannot take now is sent
-later (the latest snapshot) or dropped and counted (commands in a flood). A web process that
-dies, hangs or garbles the link is started again on the same socket; a show that dies closes
-the link, and the web process ends with it.
+later (the latest snapshot) or dropped and counted (commands in a flood). Every second,
+whatever changed, the link sends a ``Heartbeat`` that the web process sends straight back: one
+that answers none for HUNG_SECONDS (stopped, or its loop stuck) is hung, paused show or not. A
+web process that dies, hangs or garbles the link is started again on the same socket; a show
+that dies closes the link, and the web process ends with it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import io
 import logging
 import os
@@ -30,6 +34,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, field
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
@@ -41,11 +46,13 @@ from PIL import Image
 
 from installation.control.mapping import Mapping
 from installation.control.osc import Network
-from installation.control.oscquery import DEFAULT_HTTP_PORT, Values, readings
+from installation.control.oscquery import DEFAULT_HTTP_PORT
 from installation.errors import UserError
+from installation.files import read_input
 from installation.scene.commands import Command, CommandQueue
 from installation.scene.show import FrameState
 from installation.scene.stage import Stage
+from installation.scene.wire import encode
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1 / 30
@@ -56,10 +63,15 @@ RESTART_LIMIT_SECONDS = 60.0
 STEADY_SECONDS = 60.0
 """A web process that ran this long was fine: the next restart waits RESTART_SECONDS again."""
 HUNG_SECONDS = 10.0
-"""A web process that takes nothing from the link this long is stopped and started again."""
+"""A web process that answers no heartbeat this long is stopped and started again."""
+HEARTBEATS = 10
+"""Heartbeats sent in HUNG_SECONDS: a web process is hung only after missing ten in a row."""
 CLOSE_SECONDS = 3.0
 """How long the web process may take to say goodbye (zeroconf, sockets) before it is killed."""
 THUMBNAIL_WIDTH = 240
+KEY_VARIABLE = "METAMORPH_CONTROL_KEY"
+"""Where the control key may come from instead of the command line, which ``ps`` shows anyone."""
+KEY_FILE_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,12 +92,19 @@ class WebSettings:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The show as the tree shows it: every readable value, the keyframe count, and the keyframe's
-    thumbnail when it changed since the last snapshot (None: keep the one you have)."""
+    """The show as the tree shows it: the frame's wire form (``scene/wire.py``, the one
+    description of a frame), and the keyframe's thumbnail when it changed since the last snapshot
+    (None: keep the one you have)."""
 
-    values: Values
-    keyframes: int
+    frame: bytes
     thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """Sent by the show every HUNG_SECONDS / HEARTBEATS and sent straight back by the web process.
+    Snapshots go only on change, so without it a stopped web process under a paused show would
+    never be noticed (and under a playing one only once the link's buffer filled)."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +176,8 @@ class _WebProcess:
             stdin=subprocess.DEVNULL,
         )
         far_end.close()
-        self.started = time.monotonic()
+        self.started = self.answered = time.monotonic()
+        """When it started, and when it last sent a heartbeat back (it has HUNG_SECONDS to start)."""
         self.link.send(settings)  # the first message, into an empty buffer
 
     def shut(self) -> None:
@@ -182,7 +202,7 @@ class _WebProcess:
 
 
 class WebProcessHung(Exception):
-    """The web process took nothing from the link for HUNG_SECONDS."""
+    """The web process sent no heartbeat back for HUNG_SECONDS."""
 
 
 class ShowServer:
@@ -219,7 +239,6 @@ class ShowServer:
         self._pictures: tuple[Stage | None, dict[int, bytes]] = (None, {})
         """The thumbnails made of the stage's keyframes: each made once, however often the show loops
         its keyframes or a send waits."""
-        self._refused_since: float | None = None
         self._pause = RESTART_SECONDS
         self._closing = threading.Event()
         self._web = _WebProcess(self._listener, self._settings)
@@ -253,16 +272,29 @@ class ShowServer:
     def _serve_link(self) -> None:
         """Take what the web process says; every tick, tell it what changed."""
         link = self._web.link
-        next_tick = time.monotonic()
+        next_tick = next_beat = time.monotonic()
         while not self._closing.is_set():
             if wait([link], timeout=max(0.0, next_tick - time.monotonic())):
                 self._take(link.recv())
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + TICK_SECONDS
+            now = time.monotonic()
+            if now >= next_tick:
+                next_tick = now + TICK_SECONDS
                 self._publish(link)
+            if now >= next_beat:
+                next_beat = now + HUNG_SECONDS / HEARTBEATS
+                self._beat(link, now)
+
+    def _beat(self, link: Connection, now: float) -> None:
+        """Send a heartbeat (if the link takes it: a full link is what a hung process makes);
+        a web process that sent none back for HUNG_SECONDS is hung."""
+        if now - self._web.answered > HUNG_SECONDS:
+            raise WebProcessHung(f"answered nothing for {HUNG_SECONDS:g} s")
+        offer(link, Heartbeat())
 
     def _take(self, message: object) -> None:
-        if isinstance(message, Commands):
+        if isinstance(message, Heartbeat):
+            self._web.answered = time.monotonic()
+        elif isinstance(message, Commands):
             for command in message.commands:
                 self._commands.put(command)
         elif isinstance(message, Report):
@@ -273,7 +305,7 @@ class ShowServer:
             logging.getLogger(record.name).handle(record)
 
     def _publish(self, link: Connection) -> None:
-        """Send the tree's values when they changed; a process that takes nothing for long is hung."""
+        """Send the tree's values when they changed (if the link cannot take them now, a tick later)."""
         state = self._latest()
         if state is None:
             return
@@ -282,12 +314,8 @@ class ShowServer:
             return
         pictured = (state.stage, state.conductor.index)
         picture = None if pictured == self._pictured else self._picture(state.stage, state.conductor.index)
-        if offer(link, Snapshot(readings(state), state.stage.count, picture)):
-            self._shown, self._pictured, self._refused_since = shown, pictured, None
-        elif self._refused_since is None:
-            self._refused_since = time.monotonic()
-        elif time.monotonic() - self._refused_since > HUNG_SECONDS:
-            raise WebProcessHung(f"took nothing for {HUNG_SECONDS:.0f} s")
+        if offer(link, Snapshot(encode(state), picture)):
+            self._shown, self._pictured = shown, pictured
 
     def _picture(self, stage: Stage, index: int) -> bytes:
         if self._pictures[0] is not stage:
@@ -307,14 +335,39 @@ class ShowServer:
             why = f"ended ({ending})"
         else:
             why = f"garbled its link ({error!r}) and was stopped"
-        ran = time.monotonic() - self._web.started
-        self._pause = RESTART_SECONDS if ran > STEADY_SECONDS else min(self._pause * 2, RESTART_LIMIT_SECONDS)
-        log.warning("http: the web server process %s; starting it again in %.0f s", why, self._pause)
-        if self._closing.wait(self._pause):
+        if time.monotonic() - self._web.started > STEADY_SECONDS:
+            self._pause = RESTART_SECONDS
+        pause, self._pause = self._pause, min(self._pause * 2, RESTART_LIMIT_SECONDS)
+        log.warning("http: the web server process %s; starting it again in %.0f s", why, pause)
+        if self._closing.wait(pause):
             return
         self._shown = self._pictured = ()
-        self._refused_since = None
         try:
             self._web = _WebProcess(self._listener, self._settings)
         except OSError as failed:
             log.warning("http: the web server process cannot be started (%s)", failed)
+
+
+def control_key(given: str | None, file: Path | None, environment: AnyMapping[str, str] = os.environ) -> str | None:
+    """The control key: ``--control-key``, else the first line of ``--control-key-file``, else
+    METAMORPH_CONTROL_KEY (the last two keep it out of ``ps``); None when none is given."""
+    if given is not None and file is not None:
+        raise UserError("--control-key and --control-key-file both give the key: keep one (the file stays out of ps).")
+    if file is not None:
+        data = read_input(file, "control key file", "--control-key-file", KEY_FILE_LIMIT)
+        key = data.decode("utf-8", "replace").splitlines()[0] if data.strip() else ""
+        if not key:
+            raise UserError(f"The control key file {file} is empty; write the key on its first line.")
+        return key
+    return given or environment.get(KEY_VARIABLE) or None
+
+
+def key_digest(key: str) -> bytes:
+    """What keys are compared by: digests of one length, so ``hmac.compare_digest`` takes the same
+    time whatever a guess shares with the key, its length included."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+def same_key(given: str, digest: bytes) -> bool:
+    """Whether ``given`` is the key whose ``key_digest`` is ``digest``, in constant time."""
+    return hmac.compare_digest(key_digest(given), digest)

@@ -9,22 +9,33 @@ session: Ctrl-C reaches only metamorph, which closes ffmpeg's input, and ffmpeg 
 playable file with the frames it has. Even if metamorph dies, the closed pipe ends the video
 cleanly. The ffmpeg used is the static build inside the imageio-ffmpeg wheel.
 
-Nothing appears under its final name before it is complete: a video (captured or joined) grows
-as ``NAME.partial`` in the same folder and is renamed when finished, so a killed capture leaves a
-playable ``.partial`` that ``concat`` does not take for a whole part; each PNG frame is written
-the same way, so a frame file is never half-written.
+Nothing appears under its final name before it is complete, and no two runs share a file: every
+output (a captured or joined video, a PNG frame, a screenshot) grows under a name only its own
+run uses, ``NAME.<pid>-<random>.partial`` in the same folder (``run_partial``), and is renamed
+when finished (``publish``), replacing a file already there only with ``--force``; a run that
+finds the name taken by another run meanwhile keeps its result under its own name and says so.
+An interrupted capture's playable video is renamed to ``NAME.partial`` (``keep_partial``), which
+a later run does not replace without ``--force`` and ``concat`` does not take for a whole part.
+While a file is being finished, signals are deferred (``finishing``): a stop then can never
+leave a half-joined file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import glob
+import logging
 import os
 import queue
 import re
+import secrets
+import signal
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +43,18 @@ from pathlib import Path
 import imageio_ffmpeg
 from PIL import Image
 
+from installation import signals
 from installation.errors import UserError
 
+log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 MUXERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 """ffmpeg's muxer for each video suffix: named explicitly, since the file grows as ``.partial``."""
 PARTIAL_SUFFIX = ".partial"
+DEFERRED = (signal.SIGINT, *signals.SIGNALS)
+"""The signals held back while a file is being finished: Ctrl-C, SIGTERM and SIGHUP."""
+_NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK)
+"""What ``os.link`` answers on a file system without hard links (FAT, some network mounts)."""
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 DEFAULT_PRESET = "faster"
 
@@ -80,8 +97,144 @@ def ffmpeg() -> str:
 
 
 def partial_path(path: Path) -> Path:
-    """Where ``path`` grows until it is complete: beside it, so the final rename is atomic."""
+    """Where an interrupted run keeps its playable ``path``: the one name a user (and ``concat``)
+    looks for, so a run refuses to start over it without --force."""
     return path.with_name(path.name + PARTIAL_SUFFIX)
+
+
+def run_partial(path: Path) -> Path:
+    """Where this run writes ``path`` until it is whole: a name no other run uses (process id and a
+    random tag), beside ``path`` so the final rename is atomic. Two runs given the same output
+    never write into one file, and each removes or renames only its own."""
+    return path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+
+
+def partials_of(path: Path) -> list[Path]:
+    """The unfinished files of ``path``: its kept partial, and the files of runs killed (or still
+    running) while writing it."""
+    own = re.compile(re.escape(path.name) + r"(\.\d+-[0-9a-f]+)?" + re.escape(PARTIAL_SUFFIX))
+    candidates = path.parent.glob(glob.escape(path.name) + "*" + PARTIAL_SUFFIX)
+    return sorted(candidate for candidate in candidates if own.fullmatch(candidate.name))
+
+
+@contextlib.contextmanager
+def written(path: Path, replace: bool) -> Iterator[Path]:
+    """This run's own partial name for ``path``: what the block writes there takes the name
+    ``path`` when the block ends (``publish``), and is removed if the block raises."""
+    working = run_partial(path)
+    try:
+        yield working
+    except BaseException:
+        with contextlib.suppress(OSError):  # a read-only folder answers EROFS even for a missing file
+            working.unlink()
+        raise
+    publish(working, path, replace)
+
+
+def publish(working: Path, path: Path, replace: bool) -> Path:
+    """Give this run's finished ``working`` file the name ``path`` in one atomic step. A file there
+    is replaced only when ``replace`` (--force): one that another run finished meanwhile is left
+    alone, and this run's file stays under its own name, which the sentence gives."""
+    if not _rename(working, path, replace):
+        raise UserError(
+            f"{path} was written by another run meanwhile and is left as it is; this run's result is kept as "
+            f"{working.name}: rename it to keep it, or run again with --force to replace {path.name}."
+        )
+    return path
+
+
+def keep_partial(working: Path, path: Path, replace: bool) -> Path:
+    """Rename an interrupted run's playable ``working`` file to ``partial_path(path)``; an older
+    kept partial there is replaced only when ``replace``, else this one stays under its own name.
+    Return where it is."""
+    kept = partial_path(path)
+    return kept if _rename(working, kept, replace) else working
+
+
+def _rename(source: Path, target: Path, replace: bool) -> bool:
+    """Rename atomically (same folder); without ``replace``, False where ``target`` exists."""
+    try:
+        if replace:
+            os.replace(source, target)
+            return True
+        return _rename_new(source, target)
+    except OSError as error:
+        raise UserError(
+            f"The finished file {source} cannot be renamed to {target.name} ({error.strerror}); rename it by hand."
+        ) from error
+
+
+def _rename_new(source: Path, target: Path) -> bool:
+    """Rename only onto a free name, in one step: a hard link refuses an existing name (without
+    hard links, a check right before the rename)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        return False
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        if os.path.lexists(target):
+            return False
+        os.rename(source, target)
+        return True
+    os.unlink(source)
+    return True
+
+
+@contextlib.contextmanager
+def finishing(what: str) -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP back while a file is being finished (ffmpeg's trailer, a
+    join, a mux, the rename), then deliver them to the handlers they had: stopping half-way would
+    leave neither a whole file nor a playable partial. A signal held back is logged."""
+    if threading.current_thread() is not threading.main_thread():  # only it receives signals
+        yield
+        return
+    held: list[int] = []
+    previous = {number: signal.getsignal(number) for number in DEFERRED}
+    for number in DEFERRED:
+        signal.signal(number, lambda arrived, frame: held.append(arrived))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        if held:
+            log.warning("%s arrived while %s; that was done first", signal.Signals(held[0]).name, what)
+        for arrived in dict.fromkeys(held):
+            signal.raise_signal(arrived)
+
+
+def run_ffmpeg(arguments: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a writing ffmpeg to its end in its own session: Ctrl-C, which a terminal sends to
+    metamorph's whole process group, never kills a join or a mux half-way."""
+    return subprocess.run([*quiet_ffmpeg(), *arguments], capture_output=True, text=True, start_new_session=True)
+
+
+def save_png(image: Image.Image, path: Path, replace: bool) -> None:
+    """Write ``image`` to ``path`` whole or not at all (``written``): a PNG frame or a screenshot.
+    A failed write raises its ``OSError`` and leaves nothing behind."""
+    with written(path, replace) as working:
+        image.save(working, format="PNG", compress_level=3)
+
+
+def check_screenshot(path: Path | None) -> Path | None:
+    """Refuse at start-up, in one sentence, a --screenshot the show could not write at its end:
+    Pillow picks the format by the name's ending, and the folder must already be there."""
+    if path is None:
+        return None
+    if path.suffix.lower() != ".png":
+        raise UserError(f"--screenshot {path} does not end in .png; name the picture e.g. {path.with_suffix('.png')}.")
+    if os.path.lexists(path) and not path.is_file():
+        raise UserError(f"--screenshot {path} is not a file (a folder, a FIFO or a device); name a .png file.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UserError(
+            f"The folder {folder} of --screenshot {path} does not exist; create it or choose another --screenshot."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"The folder {folder} of --screenshot {path} cannot be written; choose another --screenshot.")
+    return path
 
 
 def quiet_ffmpeg() -> list[str]:
@@ -149,7 +302,8 @@ def probe_audio(path: Path) -> float:
 class VideoWriter:
     """Frames piped into ffmpeg, with music muxed in when given.
 
-    The video grows under ``partial_path(path)`` and takes its final name in ``close``.
+    The video grows under this run's own ``run_partial(path)`` and takes its final name in
+    ``close``; ``force`` lets it replace a video already there.
     """
 
     def __init__(
@@ -163,9 +317,11 @@ class VideoWriter:
         audio_start: float = 0.0,
         duration: float | None = None,
         preset: str = DEFAULT_PRESET,
+        force: bool = False,
     ) -> None:
         self.path = path
-        self.partial = partial_path(path)
+        self.force = force
+        self.working = run_partial(path)
         self.frames = 0
         command = [
             *quiet_ffmpeg(),
@@ -198,7 +354,7 @@ class VideoWriter:
             command += ["-c:a", "pcm_s24le" if codec.name == "prores" else "aac", "-b:a", "320k"]
         if path.suffix.lower() in (".mp4", ".mov"):
             command += ["-movflags", "+faststart"]
-        command += ["-f", MUXERS[path.suffix.lower()], str(self.partial)]
+        command += ["-f", MUXERS[path.suffix.lower()], str(self.working)]
         # ffmpeg's messages go to a file: a pipe read only on failure could fill and stall ffmpeg.
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=self._stderr, start_new_session=True)
@@ -228,7 +384,8 @@ class VideoWriter:
         """Finish the file (ffmpeg gets end of input and writes its trailer); return where it is.
 
         A ``complete`` video then takes its final name; an interrupted capture passes
-        ``complete=False`` and stays under ``self.partial``: playable, never taken for a whole one.
+        ``complete=False`` and its video becomes the kept ``NAME.partial``: playable, never taken
+        for a whole one.
         """
         self._queue.put(None)
         self._thread.join()
@@ -238,9 +395,8 @@ class VideoWriter:
         if code != 0 or self._error is not None:
             raise self._failure()
         if not complete:
-            return self.partial
-        _rename(self.partial, self.path)
-        return self.path
+            return keep_partial(self.working, self.path, self.force)
+        return publish(self.working, self.path, self.force)
 
     def discard(self) -> None:
         """After a failure elsewhere: stop ffmpeg and remove the unfinished file."""
@@ -250,26 +406,16 @@ class VideoWriter:
             self._stdin.close()
         self._process.kill()
         self._process.wait()
-        self.partial.unlink(missing_ok=True)
+        self.working.unlink(missing_ok=True)
 
     def _failure(self) -> UserError:
         """The reason ffmpeg stopped, as one sentence; its unplayable output is removed."""
         self._process.wait()
-        self.partial.unlink(missing_ok=True)
+        self.working.unlink(missing_ok=True)
         self._stderr.seek(0)
-        message = self._stderr.read().decode(errors="replace").strip().splitlines()
-        reason = message[-1] if message else f"ffmpeg exited with code {self._process.returncode}"
+        reason = ffmpeg_reason(self._stderr.read().decode(errors="replace"))
+        reason = reason or f"ffmpeg exited with code {self._process.returncode}"
         return UserError(f"ffmpeg could not write {self.path} ({reason}); check the path, disk space and --codec.")
-
-
-def _rename(partial: Path, path: Path) -> None:
-    """Give a finished file its final name, atomically (same folder), replacing an older one."""
-    try:
-        os.replace(partial, path)
-    except OSError as error:
-        raise UserError(
-            f"The finished video {partial} cannot be renamed to {path.name} ({error.strerror}); rename it by hand."
-        ) from error
 
 
 class FrameFolder:
@@ -293,14 +439,11 @@ class FrameFolder:
         self.frames += 1
 
     def _save(self, frame: bytes, path: Path) -> None:
-        """Write under the partial name, then rename: a frame file is whole or absent, never cut."""
-        image = Image.frombytes("RGB", self.size, frame)
-        partial = partial_path(path)
+        """Whole or absent, never cut (``save_png``); an older frame of the name is replaced, since
+        the folder was emptied (or --force given) for this run."""
         try:
-            image.save(partial, format="PNG", compress_level=3)
-            os.replace(partial, path)
+            save_png(Image.frombytes("RGB", self.size, frame), path, replace=True)
         except OSError as error:
-            partial.unlink(missing_ok=True)
             raise UserError(
                 f"The frame {path} could not be written ({error.strerror or error}); free disk space or choose another --out."
             ) from error
@@ -331,59 +474,41 @@ def frame_name(index: int) -> str:
     return f"frame_{index:06d}.png"
 
 
-def concat(parts: list[Path], out: Path) -> None:
+def concat(parts: list[Path], out: Path, force: bool) -> None:
     """Join videos rendered in ranges, stream for stream, without re-encoding.
 
-    The joined video grows under its partial name and replaces ``out`` only when finished, so a
-    failed join leaves any older ``out`` as it was; an output that is one of the parts is refused,
-    since writing it would destroy that part.
+    The joined video grows under this run's own partial name and takes the name ``out`` only when
+    finished (replacing a video there only with ``force``), so a failed join leaves any older
+    ``out`` as it was; an output that is one of the parts is refused, since writing it would
+    destroy that part.
     """
     if out.suffix.lower() not in MUXERS:
         raise UserError(f"The output {out} is not a video file name; name it .mp4, .mov or .mkv like the parts.")
     for part in parts:
         _check_part(part, out)
-    partial = partial_path(out)
-    try:
-        partial.touch()
-    except OSError as error:
-        raise UserError(f"The output {out} cannot be written ({error.strerror}); choose another --out.") from error
-    with tempfile.TemporaryDirectory(prefix="metamorph-concat-") as folder:
+    with written(out, force) as working, tempfile.TemporaryDirectory(prefix="metamorph-concat-") as folder:
+        try:
+            working.touch()
+        except OSError as error:
+            raise UserError(f"The output {out} cannot be written ({error.strerror}); choose another --out.") from error
         listing = Path(folder) / "parts.txt"
         listing.write_text("".join(f"file '{_concat_quote(part.resolve())}'\n" for part in parts))
-        result = subprocess.run(
-            [
-                *quiet_ffmpeg(),
-                "-f",
-                "concat",
-                "-safe",
-                "0",
-                "-i",
-                str(listing),
-                "-c",
-                "copy",
-                "-f",
-                MUXERS[out.suffix.lower()],
-                str(partial),
-            ],
-            capture_output=True,
-            text=True,
-        )
-    if result.returncode != 0:
-        partial.unlink(missing_ok=True)
-        reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise UserError(
-            f"ffmpeg could not join the parts into {out} ({reason}); check disk space, and that the parts share "
-            "codec, size and frame rate."
-        )
-    _rename(partial, out)
+        arguments = ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy"]
+        result = run_ffmpeg([*arguments, "-f", MUXERS[out.suffix.lower()], str(working)])
+        if result.returncode != 0:
+            reason = ffmpeg_reason(result.stderr) or "unknown error"
+            raise UserError(
+                f"ffmpeg could not join the parts into {out} ({reason}); check disk space, and that the parts share "
+                "codec, size and frame rate."
+            )
 
 
 def _check_part(part: Path, out: Path) -> None:
     """One sentence for a part that is missing, unfinished, not a video, or the output itself."""
     if not os.path.isfile(part):
-        if os.path.isfile(partial_path(part)):
+        if unfinished := partials_of(part):
             raise UserError(
-                f"The part {part} was never finished (only {partial_path(part).name} exists, from an interrupted "
+                f"The part {part} was never finished (only {unfinished[0].name} exists, from an interrupted "
                 "capture); capture that range again."
             )
         raise UserError(
@@ -399,3 +524,18 @@ def _check_part(part: Path, out: Path) -> None:
 
 def _concat_quote(path: Path) -> str:
     return str(path).replace("'", "'\\''")
+
+
+def ffmpeg_reason(stderr: str) -> str:
+    """ffmpeg's reason for failing, as a clause that fits inside one of our sentences ("" if it
+    gave none).
+
+    ffmpeg ends on a summary line that repeats the cause after its context ("Error opening input
+    files: Invalid data found when processing input"), often after lines prefixed with the
+    component ("[in#0 @ 0x5559...]"): the cause is the text after the last line's last ": ".
+    """
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    last = re.sub(r"^(\[[^]]*\]\s*)+", "", lines[-1])
+    return last.rsplit(": ", 1)[-1].strip() or last

@@ -202,6 +202,10 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
     )
 }
+ACTIONS = tuple(name for name, spec in COMMANDS.items() if spec.arguments == "T")
+"""Commands a button fires: what a controller map's ``action`` may name."""
+TOGGLES = tuple(name for name, spec in COMMANDS.items() if spec.parse is _toggle_or_button)
+"""Actions that hold a state (a toggle shows it); the others (next, prev) are pushes."""
 
 
 def parse(name: str, args: tuple[Any, ...]) -> Command | None:

@@ -10,10 +10,14 @@ in beats (start so as to land on a bar line), so neither the conductor nor the l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from installation.scene.parameters import ParameterValues
 from installation.scene.stage import transition_seconds
+
+if TYPE_CHECKING:
+    from installation.scene.conductor import ConductorState
+    from installation.scene.modulation import SoundFeatures
 
 
 class Pacing(Protocol):
@@ -35,6 +39,15 @@ class Policy(Protocol):
         """The pacing of a frame drawn with ``values``, whose move changes the picture by ``pace``
         (``Stage.pace``: 0 nothing, 1 a typical step)."""
         ...
+
+
+@runtime_checkable
+class ObservingPolicy(Policy, Protocol):
+    """A policy that follows a clock of its own (a tempo): told each frame, before ``pacing``,
+    the frame's show time, its step, where the conductor stands and what the show heard
+    (``scene/tempo.py``)."""
+
+    def observe(self, time: float, dt: float, conductor: ConductorState, sound: SoundFeatures) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,15 @@ from pathlib import Path
 
 from installation.config import is_finite_number, line_of, read_toml
 from installation.errors import UserError
+from installation.files import MIB
 from installation.scene.parameters import SPECS
 
 PRESET_FOLDER = Path(__file__).parent / "presets"
 DEFAULT_LOOK = "gentle"
 FITS = {"contain": 0.0, "cover": 1.0}
 """``fit`` words and the ``cover`` parameter's value for each."""
+PRESET_LIMIT = MIB
+"""The most a preset file may hold: a preset of every parameter is under 1 KB."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def load_preset(wanted: str | Path) -> Preset:
 
 def read_preset(path: Path) -> Preset:
     """The preset in ``path``: every key a parameter name, ``fit`` or ``description``."""
-    text, data = read_toml(path, "preset", "--preset")
+    text, data = read_toml(path, "preset", "--preset", PRESET_LIMIT)
     values: dict[str, float] = {}
     for key, value in data.items():
         where = f"The preset {path}, line {line_of(text, key)}: {key}"

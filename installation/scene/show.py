@@ -15,7 +15,7 @@ import numpy as np
 
 from installation.scene.conductor import Conductor, ConductorState, Order
 from installation.scene.modulation import SILENCE, SoundFeatures, modulate
-from installation.scene.pacing import Policy, SecondsPolicy
+from installation.scene.pacing import ObservingPolicy, Policy, SecondsPolicy
 from installation.scene.parameters import Parameters, ParameterValues
 from installation.scene.schedule import closed_look
 from installation.scene.stage import Stage
@@ -87,6 +87,8 @@ class Show:
         if closed:
             values = closed_look(values, closed)
         pace = self.stage.pace(self.conductor.index, self.conductor.target)
+        if isinstance(self.policy, ObservingPolicy):
+            self.policy.observe(time, dt, self.conductor.state(), sound)
         self.conductor.update(dt, values.speed, self.policy.pacing(values, pace))
         targets = self.parameters.targets()
         return frame_state(self.stage, self.conductor.state(), values, targets, time, sound, frame)

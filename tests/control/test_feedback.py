@@ -16,7 +16,9 @@ from installation.app import KEY_COMMANDS
 from installation.control.feedback import MAX_CONTROLLERS
 from installation.control.mapping import load_mapping
 from installation.control.osc import OscControl
+from installation.errors import UserError
 from installation.scene.clock import FixedClock
+from installation.scene.commands import Command, CommandQueue
 from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
@@ -143,6 +145,63 @@ def test_only_the_named_targets_when_given() -> None:
         osc.close()
         for tablet in tablets:
             tablet.sock.close()
+
+
+class Resolver:
+    """``socket.getaddrinfo`` with one name of its own (the show's DNS, for a tablet on
+    127.0.0.2) and a count of the times that name is looked up."""
+
+    NAME = "tablet.show.invalid"
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.real = socket.getaddrinfo
+        self.asked = 0
+        monkeypatch.setattr(socket, "getaddrinfo", self)
+
+    def __call__(self, host, port, *args, **kwargs):
+        if host != self.NAME:
+            return self.real(host, port, *args, **kwargs)
+        self.asked += 1
+        return [(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP, "", ("127.0.0.2", port))]
+
+
+def test_a_named_target_is_looked_up_once_at_the_start_never_per_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    resolver = Resolver(monkeypatch)
+    tablet = tablet_on("127.0.0.2", 0)
+    pipeline = FramePipeline(Show(flat_stage(5)), FixedClock(60.0))
+    target = (Resolver.NAME, tablet.sock.getsockname()[1])
+    osc = OscControl(
+        load_mapping(), pipeline.commands, lambda: pipeline.latest, 0, host="127.0.0.1", feedback=(target,)
+    )
+    rig = Rig(pipeline, osc, [tablet])
+    try:
+        assert resolver.asked == 1
+        for hue in (45.0, -90.0):  # two changes, so that at least two sends follow the start
+            pipeline.commands.put(Command("set", ("hue", hue)))
+            rig.frames_until(lambda hue=hue: tablet.last("/hue") == (hue,))
+        assert resolver.asked == 1
+    finally:
+        osc.close()
+        tablet.sock.close()
+
+
+def test_a_target_that_cannot_be_looked_up_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.getaddrinfo
+
+    def unknown(host, *args, **kwargs):
+        if host == "nowhere.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    with pytest.raises(UserError) as raised:
+        OscControl(
+            load_mapping(), CommandQueue(), lambda: None, 0, host="127.0.0.1", feedback=(("nowhere.invalid", 9000),)
+        )
+    assert str(raised.value) == (
+        "The --osc-feedback host nowhere.invalid cannot be found (Name or service not known); "
+        "give its IP address, such as 192.168.1.20:9000, or a name this machine can look up."
+    )
 
 
 def test_at_most_sixteen_controllers_and_status_is_no_controller(rig: Rig) -> None:

@@ -3,20 +3,24 @@ MIDI ports (python-rtmidi's JACK API; the ALSA sequencer does not exist on these
 
 from __future__ import annotations
 
-import time
+import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from installation.control.mapping import load_mapping
+from installation.app import Player
+from installation.control import mapping
+from installation.control.mapping import DEFAULT_MAP, load_mapping
 from installation.control.midimap import MidiBinding
 from installation.errors import UserError
+from installation.gallery import GalleryOptions
 from installation.scene.clock import FixedClock
 from installation.scene.commands import LEARNING, Command, CommandQueue
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
-from tests.helpers import flat_stage
+from tests.helpers import flat_stage, quiet_options
 from tests.jack import JackServer, jack_server, wait_for
 
 mido = pytest.importorskip("mido")
@@ -130,6 +134,8 @@ def test_a_controller_on_real_ports(jack: JackServer, tmp_path: Path) -> None:
     show = pipeline.show
     controller = Controller()
     saved = tmp_path / "learned.toml"
+    others = tmp_path / "learned.tmp"  # the name every run's save once shared
+    others.write_text("another show's half-written map")
     control = midi.MidiControl(load_mapping(), pipeline.commands, "apc mini", saved)
     try:
         wait_for(lambda: control.device, 10, "the controller to be found by name")
@@ -153,6 +159,8 @@ def test_a_controller_on_real_ports(jack: JackServer, tmp_path: Path) -> None:
         controller.send(0xB0, 20, 127)
         until(lambda: show.parameters.target("hue") == 180.0, "the learned CC to set the hue")
         assert any(b.key == ("cc", 20, 0) and b.parameter == ("hue", -180.0, 180.0) for b in load_mapping(saved).midi)
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["learned.tmp", "learned.toml"]
+        assert others.read_text() == "another show's half-written map"
         controller.close()  # unplugged
         wait_for(lambda: control.device is None, 5, "the unplugged controller to be noticed")
         controller = Controller()  # plugged in again: found by name
@@ -164,13 +172,99 @@ def test_a_controller_on_real_ports(jack: JackServer, tmp_path: Path) -> None:
         controller.close()
 
 
+# The player: learned maps across restarts ------------------------------------------------------
+
+
+def player_with_midi(sequence: Path, state: Path, **extra) -> Player:
+    """A one-frame offscreen show with ``--midi "apc mini"`` and a state file, once it found the
+    controller."""
+    gallery = GalleryOptions(state_file=state, watchdog=None)
+    player = Player(quiet_options(sequence, 1, midi="apc mini", gallery=gallery, **extra))
+    wait_for(lambda: player.midi is not None and player.midi.device, 10, "the controller to be found")
+    return player
+
+
+def bound(path: Path) -> dict[tuple[str, int, int | None], MidiBinding]:
+    """The MIDI bindings a saved map holds (none before it exists)."""
+    return {b.key: b for b in load_mapping(path).midi} if path.exists() else {}
+
+
+def learn(controller: Controller, target: str, cc: int, saved: Path) -> None:
+    LEARNING.ask(target)
+    controller.send(0xB0, cc, 5)
+    wait_for(lambda: ("cc", cc, 0) in bound(saved), 5, f"CC {cc} learned for {target} and saved")
+
+
+def until(player: Player, condition, what: str) -> None:
+    wait_for(lambda: player.pipeline.step() and condition(), 5, what)
+
+
+@pytest.mark.slow
+def test_what_was_learned_drives_the_show_after_a_restart(
+    jack: JackServer, sequence_folder: Path, tmp_path: Path
+) -> None:
+    shipped = DEFAULT_MAP.read_bytes()
+    saved = tmp_path / "control-map.toml"
+    controller = Controller()
+    try:
+        first = player_with_midi(sequence_folder, tmp_path / "state.json")
+        learn(controller, "hue", 20, saved)
+        first.run()  # one frame, then everything closes, as at the end of a show
+        second = player_with_midi(sequence_folder, tmp_path / "state.json")  # the same options
+        controller.send(0xB0, 20, 127)
+        until(second, lambda: second.pipeline.show.parameters.target("hue") == 180.0, "the learned CC to set the hue")
+        learn(controller, "saturation", 21, saved)
+        second.run()
+    finally:
+        controller.close()
+    learned = bound(saved)
+    assert (learned[("cc", 20, 0)].parameter, learned[("cc", 21, 0)].parameter) == (
+        ("hue", -180.0, 180.0),
+        ("saturation", 0.0, 2.0),
+    )
+    assert DEFAULT_MAP.read_bytes() == shipped
+
+
+@pytest.mark.slow
+def test_learn_with_the_shipped_map_by_a_relative_path_saves_beside_the_state(
+    jack: JackServer,
+    sequence_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=mapping.__name__)
+    shipped = DEFAULT_MAP.read_bytes()
+    monkeypatch.chdir(DEFAULT_MAP.parents[2])
+    relative = Path("installation/control/touchosc.toml")
+    saved = tmp_path / "control-map.toml"
+    controller = Controller()
+    try:
+        player = player_with_midi(sequence_folder, tmp_path / "state.json", osc_map=relative)
+        learn(controller, "hue", 20, saved)
+        player.run()
+    finally:
+        controller.close()
+    assert DEFAULT_MAP.read_bytes() == shipped
+    said = [r.getMessage() for r in caplog.records if "belongs to the installed package" in r.getMessage()]
+    assert said == [f"midi: learned bindings will be saved to {saved} ({relative} belongs to the installed package)"]
+
+
 @pytest.mark.slow
 def test_no_midi_system_is_one_warning(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("JACK_DEFAULT_SERVER", "metamorph-nobody-runs-this")
     monkeypatch.setattr(midi, "RETRY_SECONDS", 0.05)
-    commands = CommandQueue()
-    control = midi.MidiControl(load_mapping(), commands, "apc", Path("unused.toml"))
-    time.sleep(0.5)  # ten tries
+    tries: list[object] = []
+    ten_done = threading.Event()
+
+    def backend() -> object:
+        tries.append(None)
+        if len(tries) > 10:  # the eleventh try: ten have run their course
+            ten_done.set()
+        return midi._backend()
+
+    control = midi.MidiControl(load_mapping(), CommandQueue(), "apc", Path("unused.toml"), backend=backend)
+    assert ten_done.wait(10), "ten tries within 10 s"
     control.close()
     warnings = [r for r in caplog.records if r.name == midi.__name__ and r.levelname == "WARNING"]
     assert len(warnings) == 1 and "no MIDI system" in warnings[0].getMessage() and control.device is None

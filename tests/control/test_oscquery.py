@@ -4,10 +4,13 @@ streaming, writes over the websocket, the allow-list, the key, read-only mode an
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
+import logging
 import math
 import re
 import socket
+import struct
 from urllib.parse import quote
 
 import aiohttp
@@ -17,11 +20,13 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from installation.control.mapping import load_mapping
 from installation.control.osc import OscControl, networks, osc_message
-from installation.control.oscquery import ATTRIBUTES
-from installation.control.webprocess import MAX_MESSAGE
+from installation.control.oscquery import ATTRIBUTES, readings
+from installation.control.webprocess import BLOCK_SECONDS, KEY_TRIES, MAX_MESSAGE
 from installation.scene.commands import COMMANDS
 from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.presets import shipped_presets
+from installation.scene.show import Show
+from installation.scene.wire import decode, describe, encode
 from tests.control.showserver import get, next_message, running_show, wait_for, write_packets
 from tests.helpers import flat_stage
 
@@ -138,10 +143,62 @@ def test_absurd_bytes_bodies_and_methods() -> None:
         ):
             with socket.create_connection(("127.0.0.1", show.server.port), timeout=10) as raw:
                 raw.sendall(garbage)
-                answer = raw.recv(100)
-                assert answer == b"" or re.match(rb"HTTP/1\.[01] 4\d\d ", answer)  # closed, or told why
+                assert re.match(rb"HTTP/1\.[01] 400 ", raw.recv(100))
         assert get(show.url + "/speed?VALUE")[0] == 200
         assert show.state().settings.speed == 1.0
+
+
+MALFORMED = [
+    b"\x00\xff" * 5000 + b"\r\n\r\n",
+    b"GET /" + b"/" * 70000 + b" HTTP/1.1\r\n\r\n",
+    b"GET\r\n\r\n",
+    b"GET / HTTP/1.1\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+]
+
+
+def test_malformed_requests_are_one_counted_debug_line_each(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with running_show() as show:
+        for garbage in MALFORMED:
+            with socket.create_connection(("127.0.0.1", show.server.port), timeout=10) as raw:
+                raw.sendall(garbage)
+                assert re.match(rb"HTTP/1\.[01] 400 ", raw.recv(100))
+        wait_for(lambda: show.server.counts["malformed requests"] == len(MALFORMED))
+        wait_for(lambda: len([r for r in caplog.records if r.name == "aiohttp.server"]) == len(MALFORMED))
+    server_lines = [record for record in caplog.records if record.name == "aiohttp.server"]
+    assert {record.levelno for record in server_lines} == {logging.DEBUG}
+    assert "Traceback" not in caplog.text
+
+
+def _ping_flood_and_vanish(port: int) -> None:
+    """A websocket sending pings and never reading the pongs, until the server stops reading it;
+    then the connection reset under the pongs the server is still writing."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    raw.sendall(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    assert raw.recv(4096).startswith(b"HTTP/1.1 101 ")
+    ping = bytes([0x89, 0x80 | 125]) + bytes(4) + b"x" * 125  # masked with zeros, so sent as is
+    raw.settimeout(1.0)
+    try:
+        while True:
+            raw.sendall(ping * 500)
+    except TimeoutError:  # the server's pongs back up: it reads no more
+        pass
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends a reset
+    raw.close()
+
+
+def test_a_dropped_ping_flood_is_one_counted_debug_line(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with running_show() as show:
+        _ping_flood_and_vanish(show.server.port)
+        wait_for(lambda: show.server.counts["lost clients"] == 1, 30)
+        assert get(show.url + "/speed?VALUE") == (200, {"VALUE": [1.0]})
+    assert "Traceback" not in caplog.text
 
 
 def test_a_slow_client_does_not_hold_up_the_others() -> None:
@@ -190,6 +247,47 @@ def test_websocket_writes_with_the_key_only() -> None:
         )
         wait_for(lambda: show.state().settings.speed == 2.5 and show.state().conductor.target == 1)
         assert get(show.url + "/control/config.json")[1]["key"] is True
+
+
+async def _try_keys(url: str, keys: list[str], source: str = "127.0.0.1") -> list[int]:
+    """Each key tried as a websocket upgrade on one keep-alive connection from ``source``, as a
+    guesser would: the status of each (101: the socket opened)."""
+    statuses = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0))) as session:
+        for key in keys:
+            try:
+                async with session.ws_connect(f"{url}?key={quote(key)}"):
+                    statuses.append(101)
+            except aiohttp.WSServerHandshakeError as refused:
+                statuses.append(refused.status)
+    return statuses
+
+
+def _status_from(source: str, port: int, path: str) -> tuple[int, str | None]:
+    """The status and Retry-After of one HTTP GET sent from the loopback address ``source``."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        return answer.status, answer.getheader("Retry-After")
+    finally:
+        connection.close()
+
+
+def test_an_address_guessing_the_key_is_refused_everything_for_a_while(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    with running_show(key="4711") as show:
+        url = show.url.replace("http", "ws") + "/"
+        guesses = [f"{number:04}" for number in range(KEY_TRIES + 2)] + ["4711"]
+        assert asyncio.run(_try_keys(url, guesses)) == [403] * KEY_TRIES + [429] * 3  # the key too, now
+        assert _status_from("127.0.0.1", show.server.port, "/speed?VALUE") == (429, str(int(BLOCK_SECONDS)))
+        assert _status_from("127.0.0.1", show.server.port, "/control")[0] == 429
+        assert _status_from("127.0.0.2", show.server.port, "/speed?VALUE") == (200, None)  # another address
+        assert asyncio.run(_try_keys(url, ["4711"], source="127.0.0.2")) == [101]
+        wait_for(lambda: show.server.counts["throttled"] == 5 and show.server.counts["bad key"] == KEY_TRIES)
+        wait_for(lambda: "wrong control keys from 127.0.0.1 in 60 s" in caplog.text)
+        lines = [record for record in caplog.records if "wrong control keys" in record.getMessage()]
+        assert len(lines) == 1  # one line for the burst, not one per guess
 
 
 def test_read_only_says_so_and_writes_nothing() -> None:
@@ -273,3 +371,15 @@ def test_a_sequence_with_another_keyframe_count_changes_the_address_space() -> N
         assert events == [{"COMMAND": "PATH_REMOVED", "DATA": "/goto"}, {"COMMAND": "PATH_ADDED", "DATA": "/goto"}]
         assert get(show.url + "/goto?RANGE") == (200, {"RANGE": [{"MIN": 0, "MAX": 6}]})
         assert get(show.url + "/sequence?VALUE") == (200, {"VALUE": ["seven"]})
+
+
+def test_the_trees_values_are_read_from_the_frames_wire_form() -> None:
+    """The web process only gets the frame's wire form: the values it reads from the decoded
+    bytes are the show's own."""
+    show = Show(flat_stage(4, name="alps"))
+    show.parameters.set("hue", 42.0)
+    show.conductor.goto(2)
+    state = show.advance(1 / 60)
+    told = readings(decode(encode(state)))
+    assert told == readings(describe(state))
+    assert told["/hue"] == [42.0] and told["/goto"] == [state.conductor.index] and told["/sequence"] == ["alps"]

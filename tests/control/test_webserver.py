@@ -8,6 +8,7 @@ import asyncio
 import io
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,12 +27,12 @@ from PIL import Image
 from installation.control import webserver
 from installation.control.mapping import load_mapping
 from installation.control.osc import osc_message
-from installation.control.webprocess import FLOOD_MESSAGES, Link, _LogUp
-from installation.control.webserver import RESTART_SECONDS, LogLine, ShowServer
+from installation.control.webprocess import BLOCK_SECONDS, FLOOD_MESSAGES, KEY_TRIES, KEY_WINDOW, KeyGuard, Link, _LogUp
+from installation.control.webserver import KEY_VARIABLE, RESTART_SECONDS, LogLine, ShowServer, control_key
 from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue
-from tests.control.showserver import get, running_show, wait_for, write_packets
-from tests.helpers import stage_of
+from tests.control.showserver import RunningShow, get, running_show, wait_for, write_packets
+from tests.helpers import metamorph, stage_of
 
 ROOT = Path(__file__).parents[2]
 SHOW = """
@@ -137,23 +138,30 @@ def test_a_flooding_websocket_is_cut_off_and_the_page_beside_it_is_not() -> None
         wait_for(lambda: get(show.url + "/speed?VALUE") == (200, {"VALUE": [1.6875]}))  # a tick later
 
 
+def _replaced(show: RunningShow, stopped: int, changing: bool) -> bool:
+    """Whether another web process serves now; on a changing show, change the hue again first
+    (values change every frame: snapshots pile up unread)."""
+    if changing:
+        show.pipeline.commands.put(Command("set", ("hue", float(time.monotonic_ns() % 180))))
+    return show.server.process_id != stopped
+
+
 @pytest.mark.slow
-def test_a_web_process_that_stops_reading_is_replaced(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("changing", [False, True], ids=["paused-show", "changing-show"])
+def test_a_stopped_web_process_is_noticed_and_replaced(
+    changing: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(webserver, "HUNG_SECONDS", 1.0)
     caplog.set_level(logging.WARNING)
     with running_show() as show:
+        show.pipeline.commands.put(Command("pause", (True,)))
+        wait_for(lambda: get(show.url + "/pause?VALUE") == (200, {"VALUE": [1]}))  # nothing changes from here
         stopped = show.server.process_id
         os.kill(stopped, signal.SIGSTOP)
-        hue = 0.0
-        deadline = time.monotonic() + 60
-        while show.server.process_id == stopped:  # values change every frame: snapshots pile up unread
-            assert time.monotonic() < deadline, "the stopped web process was never replaced"
-            hue = (hue + 1.0) % 180
-            show.pipeline.commands.put(Command("set", ("hue", hue)))
-            time.sleep(0.01)
-        assert "the web server process took nothing for 1 s and was stopped" in caplog.text
+        wait_for(lambda: _replaced(show, stopped, changing), 30)
+        assert "the web server process answered nothing for 1 s and was stopped; starting it again in 3 s" in (
+            caplog.text
+        )
         assert _ended(stopped)
         wait_for(lambda: get(show.url + "/hue?VALUE") == (200, {"VALUE": [show.state().settings.hue]}))
 
@@ -201,3 +209,63 @@ def test_the_page_thumbnail_is_the_keyframe_shown_made_once_per_keyframe(monkeyp
         light = stage_of([np.full((8, 16, 3), 200, np.uint8), np.full((8, 16, 3), 240, np.uint8)], name="light")
         show.on_render_thread(lambda: show.pipeline.show.switch(light))  # another sequence, its own keyframe 0
         wait_for(lambda: abs(_keyframe_picture(show.url).mean() - 200) < 3)
+
+
+def test_the_control_key_can_stay_out_of_the_arguments(tmp_path: Path) -> None:
+    (tmp_path / "key").write_text("sesame ü\n")
+    assert control_key(None, tmp_path / "key", {KEY_VARIABLE: "other"}) == "sesame ü"
+    assert control_key(None, None, {KEY_VARIABLE: "from the environment"}) == "from the environment"
+    assert control_key("given", None, {KEY_VARIABLE: "from the environment"}) == "given"
+    assert control_key(None, None, {}) is None
+
+
+@pytest.mark.parametrize(
+    ("arguments", "sentence"),
+    [
+        (["--control-key-file", "FIFO"], r"The control key file .*fifo is a FIFO, not a regular file; give "),
+        (["--control-key-file", "EMPTY"], r"The control key file .*empty is empty; write the key on its first line\."),
+        (["--control-key", "k", "--control-key-file", "EMPTY"], r"--control-key and --control-key-file both give "),
+    ],
+)
+def test_a_key_file_that_cannot_serve_is_one_sentence(tmp_path: Path, arguments: list[str], sentence: str) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "empty").write_text("\n")
+    paths = {"FIFO": str(tmp_path / "fifo"), "EMPTY": str(tmp_path / "empty")}
+    result = metamorph("play", *(paths.get(argument, argument) for argument in arguments), timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert re.search(sentence, result.stderr)
+
+
+def test_each_block_of_a_guessing_address_lasts_twice_as_long() -> None:
+    now = [0.0]
+    guard = KeyGuard(clock=lambda: now[0])
+    blocks = []
+    for _ in range(3):
+        for _ in range(KEY_TRIES):
+            guard.wrong("192.0.2.7")
+        blocks.append(guard.refused_for("192.0.2.7"))
+        now[0] += blocks[-1]
+    assert blocks == [BLOCK_SECONDS, 2 * BLOCK_SECONDS, 4 * BLOCK_SECONDS]
+    assert guard.refused_for("192.0.2.8") == 0.0
+
+
+def test_wrong_keys_spread_over_more_than_a_window_are_no_block() -> None:
+    now = [0.0]
+    guard = KeyGuard(clock=lambda: now[0])
+    for _ in range(3 * KEY_TRIES):
+        guard.wrong("192.0.2.7")
+        now[0] += KEY_WINDOW / (KEY_TRIES - 1)
+    assert guard.refused_for("192.0.2.7") == 0.0
+
+
+def test_the_right_key_forgives_the_earlier_blocks() -> None:
+    now = [0.0]
+    guard = KeyGuard(clock=lambda: now[0])
+    for _ in range(KEY_TRIES):
+        guard.wrong("192.0.2.7")
+    now[0] += BLOCK_SECONDS
+    guard.right("192.0.2.7")
+    for _ in range(KEY_TRIES):
+        guard.wrong("192.0.2.7")
+    assert guard.refused_for("192.0.2.7") == BLOCK_SECONDS  # not twice as long: a typing user, not a guesser

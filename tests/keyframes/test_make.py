@@ -129,14 +129,17 @@ def test_default_size_is_at_most_1920_in_multiples_of_8() -> None:
 BAD_REQUESTS = {
     "negative seed": (
         ["--seed", "-1"],
-        "--seed -1 is outside 0..18446744073709551615; pick a value such as 0 or 1234.",
+        "argument --seed: '-1' is not a whole number from 0 to 18446744073709551615; give e.g. 0",
     ),
-    "seed past 64 bits": (["--seed", str(2**64)], "--seed 18446744073709551616 is outside 0..18446744073709551615;"),
+    "seed past 64 bits": (
+        ["--seed", str(2**64)],
+        "argument --seed: '18446744073709551616' is not a whole number from 0 to 18446744073709551615;",
+    ),
     "huge size": (
         ["--size", "99999x99999"],
-        "--size 99999x99999 is too large; keyframes are at most 8192 pixels on a side and 33 MP in all, e.g. 7680x4320 or 1920x1080.",
+        "argument --size: '99999x99999' is not a size with sides from 16 to 8192; write it as WIDTHxHEIGHT",
     ),
-    "too long a side": (["--size", "16384x16"], "--size 16384x16 is too large;"),
+    "too long a side": (["--size", "16384x16"], "argument --size: '16384x16' is not a size with sides from 16 to 8192;"),
     "too many pixels": (["--size", "8192x8192"], "--size 8192x8192 is too large;"),
 }
 
