@@ -19,8 +19,9 @@ from installation.render.platform import choose
 
 choose(offscreen=True)
 
-from installation.capture import Plan, capture_pipeline, open_sink, render_frames  # noqa: E402
+from installation.capture import capture_pipeline, open_sink  # noqa: E402
 from installation.options import CaptureOptions, ShowOptions  # noqa: E402
+from installation.render.offline import Plan, render_frames  # noqa: E402
 from installation.render.video import DEFAULT_PRESET  # noqa: E402
 
 START = 200  # 3.3 s in: the spheres are travelling

@@ -1,11 +1,9 @@
-"""The offline loop: the live loop's frame pipeline and renderer, headless, with sinks.
+"""``metamorph capture``: the show rendered offline into a video or a PNG folder.
 
-Frame i is the show at time i / fps: the frame ``play --fixed-step FPS`` shows, fed the same
-audio. Because every frame is a pure function of the pipeline's inputs, a range ``--frames A:B``
-steps the pipeline (no drawing) to A and renders from there, so ranges rendered apart join into
-the same video as one run. Rendering, readback (pixel buffer objects) and encoding (ffmpeg, its
-own process) overlap. The caller chooses the offscreen GL platform first
-(``installation.render.platform.choose``).
+This driver checks the options, plans which frames to render, opens the sink (``render/video.py``)
+and feeds it the frames of the offline loop (``render/offline.py``) with a progress bar; a stop
+finishes the file as a playable partial. ``capture --ray`` splits the same plan into chunks
+(``cluster/render.py``), each rendered by ``render_range``.
 """
 
 from __future__ import annotations
@@ -13,25 +11,17 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
-import numpy as np
-from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from installation import signals
 from installation.control.sound import open_sound
 from installation.errors import UserError
 from installation.options import CaptureOptions
-from installation.paths import shaders_dir
-from installation.render.framebuffer import Framebuffer
-from installation.render.post import TRAILS_MEMORY
-from installation.render.readback import PixelReader
-from installation.render.renderer import Renderer
+from installation.render.offline import Plan, Sink, fit_keyframe, morph_frame, morph_length, render_frames
 from installation.render.video import (
     CODECS,
     PRESETS,
@@ -39,44 +29,21 @@ from installation.render.video import (
     FrameFolder,
     VideoWriter,
     check_codec,
+    clear_frames,
     concat,
     finishing,
     partial_path,
     probe_audio,
 )
-from installation.render.window import PygameWindow
 from installation.scene.clock import FixedClock
 from installation.scene.pipeline import FramePipeline
-from installation.scene.show import FrameState, Show
+from installation.scene.show import Show
 from installation.scene.stage import Stage
 
 log = logging.getLogger(__name__)
 MAX_SECONDS = 86_400.0
 MAX_SIDE = 16_384
 """The largest framebuffer side most GPUs (and llvmpipe) allow; larger fails only once GL starts."""
-
-
-class Sink(Protocol):
-    frames: int
-
-    def write(self, frame: bytes) -> None: ...
-
-    def close(self, complete: bool = True) -> Path: ...
-
-    def discard(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Which frames to render (``first`` to ``stop`` - 1) out of the ``total`` of the whole capture."""
-
-    first: int
-    stop: int
-    total: int
-
-    @property
-    def count(self) -> int:
-        return self.stop - self.first
 
 
 def capture(options: CaptureOptions) -> int:
@@ -107,7 +74,8 @@ def frames_of(options: CaptureOptions, stage: Stage, plan: Plan) -> Iterator[byt
     if options.mode == "morph":
         keyframes = stage.sequence.frames
         return (
-            _fit(morph_frame(keyframes, options.in_betweens, i), options.size) for i in range(plan.first, plan.stop)
+            fit_keyframe(morph_frame(keyframes, options.in_betweens, i), options.size)
+            for i in range(plan.first, plan.stop)
         )
     return render_frames(capture_pipeline(options, stage), options.size, plan)
 
@@ -220,61 +188,6 @@ def open_sink(options: CaptureOptions, plan: Plan) -> Sink:
         ) from error
 
 
-def clear_frames(folder: Path) -> None:
-    """Remove the whole frames of an earlier capture; partial files belong to other runs."""
-    if folder.is_dir():
-        for path in folder.glob("frame_[0-9]*.png"):
-            path.unlink()
-
-
-def render_frames(pipeline: FramePipeline, size: tuple[int, int], plan: Plan) -> Iterator[bytes]:
-    """Rendered frames (top row first) of ``plan``, read back through pixel buffer objects.
-
-    The pipeline steps through every frame from 0, so sound envelopes and smoothing are the same
-    as in a whole run; the frames before the plan are drawn only as far as its first frame's
-    trails remember them.
-    """
-    window = PygameWindow((64, 64), vsync=False, hidden=True)
-    try:
-        renderer = Renderer(shaders_dir())
-        target = Framebuffer(size)
-        reader = PixelReader(target)
-        for state, wanted in planned_states(pipeline, plan):
-            target.bind()
-            renderer.draw(state, size)
-            if not wanted:
-                continue
-            reader.request()
-            if (frame := reader.ready()) is not None:
-                yield frame
-        yield from reader.drain()
-    finally:
-        pipeline.sound.close()
-        window.close()
-
-
-def planned_states(pipeline: FramePipeline, plan: Plan) -> Iterator[tuple[FrameState, bool]]:
-    """The states to draw for ``plan``, each with whether it is one of the plan's frames.
-
-    Before the plan's first frame come the frames its trails would remember in one run: back to
-    the last frame without trails (whose output owes nothing to the past), at most
-    ``TRAILS_MEMORY``. Drawing them is what makes a range join its neighbours byte for byte.
-    """
-    remembered: deque[FrameState] = deque(maxlen=TRAILS_MEMORY)
-    for index in range(plan.stop):
-        state = pipeline.step()
-        if index >= plan.first:
-            if index == plan.first and state.values.trails > 0.0:
-                yield from ((past, False) for past in remembered)
-            yield state, True
-            continue
-        if signals.stop_requested():  # a long fast-forward draws nothing to stop between
-            raise signals.Stopped()
-        if state.values.trails <= 0.0:
-            remembered.clear()
-        remembered.append(state)
-
-
 def _write_all(sink: Sink, frames: Iterable[bytes], plan: Plan, options: CaptureOptions) -> int:
     """Feed every frame to ``sink`` with a progress bar; always finish the file, even when stopped."""
     try:
@@ -295,27 +208,6 @@ def _write_all(sink: Sink, frames: Iterable[bytes], plan: Plan, options: Capture
     with finishing(f"finishing {options.out}"):
         log.info("%d frames written to %s", sink.frames, sink.close())
     return sink.frames
-
-
-def morph_length(keyframes: int, in_betweens: int) -> int:
-    """Frames of the plain morph: each pair's first keyframe and its in-betweens, then the last."""
-    return (keyframes - 1) * (in_betweens + 1) + 1
-
-
-def morph_frame(keyframes: list[np.ndarray], in_betweens: int, index: int) -> np.ndarray:
-    """Frame ``index`` of the source piece's plain morph: keyframes cross-faded in even steps."""
-    pair, step = divmod(index, in_betweens + 1)
-    if pair >= len(keyframes) - 1:
-        return keyframes[-1]
-    t = step / (in_betweens + 1)
-    a, b = keyframes[pair].astype(np.float32), keyframes[pair + 1].astype(np.float32)
-    return np.rint(a + (b - a) * t).astype(np.uint8)
-
-
-def _fit(frame: np.ndarray, size: tuple[int, int]) -> bytes:
-    """A keyframe letterboxed into the output size, as the renderer would place it."""
-    image = ImageOps.pad(Image.fromarray(frame), size, Image.Resampling.LANCZOS, color=(0, 0, 0))
-    return image.tobytes()
 
 
 def join(parts: list[Path], out: Path, force: bool) -> None:

@@ -1,6 +1,6 @@
 """Trails across ranges: a capture split into ``--frames A:B`` ranges joins into the single run,
 byte for byte, with the looks that keep trails (each range starts with the trails it would have
-had, see ``installation.capture.planned_states``)."""
+had, see ``installation.render.offline.planned_states``)."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from installation.capture import Plan
 from installation.cluster.chunks import frames_per_chunk, split
 from installation.keyframes.sequence import load_sequence
+from installation.render.offline import Plan
 from tests.helpers import metamorph
 from tests.jack import wait_for
 from tests.media import decoded_frames
@@ -91,10 +91,12 @@ def test_misuse_is_one_sentence(photo_file: Path, argv: list[str], message: str)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("look", [[], ["--preset", "drift"], ["--preset", "storm"]], ids=["gentle", "drift", "storm"])
 def test_four_chunks_give_the_png_files_of_a_single_run(
-    cluster: Cluster, sequence_folder: Path, tmp_path: Path
+    cluster: Cluster, sequence_folder: Path, tmp_path: Path, look: list[str]
 ) -> None:
-    common = ["capture", str(sequence_folder), *SHOW, "--seconds", "1.2"]
+    # with trails (drift, storm), each chunk starts with the trails of one run: edges mid-transition
+    common = ["capture", str(sequence_folder), *look, *SHOW, "--seconds", "1.2"]
     assert metamorph(*common, "--out", str(tmp_path / "single")).returncode == 0
     split_run = metamorph(
         *common, "--out", str(tmp_path / "ray"), "--chunk-frames", "6", "--ray", cluster.address, env=cluster.env

@@ -6,7 +6,7 @@ that a few percent, while a lost task costs at most 30 s again and the progress 
 
 from __future__ import annotations
 
-from installation.capture import Plan
+from installation.render.offline import Plan
 
 SECONDS_PER_CHUNK = 30.0
 PIXELS_PER_SECOND = 30e6

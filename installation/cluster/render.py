@@ -23,15 +23,17 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from tqdm import tqdm
 
 from installation import signals
-from installation.capture import Plan, clear_frames, plan_capture
+from installation.capture import plan_capture
 from installation.cluster.chunks import frames_per_chunk, split
 from installation.cluster.session import connected, failure_reason, wait_ready
 from installation.cluster.tasks import ChunkJob, Outcome, is_video, render_chunk
 from installation.cluster.transfer import Inputs, new_marker, pack_inputs, write_files
 from installation.errors import UserError
 from installation.options import CaptureOptions
+from installation.render.offline import Plan
 from installation.render.video import (
     MUXERS,
+    clear_frames,
     concat,
     ffmpeg_reason,
     finishing,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from installation.capture import Plan, render_frames
+from installation.render.offline import Plan, render_frames
 from installation.scene.clock import FixedClock
 from installation.scene.pipeline import FramePipeline
 from installation.scene.presets import load_preset

@@ -539,3 +539,10 @@ def ffmpeg_reason(stderr: str) -> str:
         return ""
     last = re.sub(r"^(\[[^]]*\]\s*)+", "", lines[-1])
     return last.rsplit(": ", 1)[-1].strip() or last
+
+
+def clear_frames(folder: Path) -> None:
+    """Remove the whole frames of an earlier capture; partial files belong to other runs."""
+    if folder.is_dir():
+        for path in folder.glob("frame_[0-9]*.png"):
+            path.unlink()
