@@ -6,13 +6,15 @@
 // the mean of its two pixels'.
 uniform sampler2D frame;
 uniform int layout_kind;       // 0 RGBA, 1 BGRA, 2 UYVY
+uniform vec2 size;             // the packed picture's size in pixels (the frame is scaled to it)
 out vec4 colour;
 
 const vec3 LUMA = vec3(0.2126, 0.7152, 0.0722);
 
+// Pixel (x, y) of the packed picture, row 0 at the top: the frame sampled at that pixel's centre,
+// exactly one of its texels when the sizes agree, filtered when the output is scaled.
 vec3 pixel(int x, int y) {
-    ivec2 size = textureSize(frame, 0);
-    return texelFetch(frame, ivec2(x, size.y - 1 - y), 0).rgb;
+    return texture(frame, vec2((float(x) + 0.5) / size.x, 1.0 - (float(y) + 0.5) / size.y)).rgb;
 }
 
 void main() {

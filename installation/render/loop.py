@@ -108,23 +108,25 @@ class Readback:
 
     ``lossless`` (a capture): every frame, in order, waiting for the GPU when the ring is full.
     Live: never waits; a frame is dropped (and counted) when the GPU has not finished the
-    copies before it, and each output writes on a thread of its own (``Dropping``).
+    copies before it, and each output writes on a thread of its own (``Dropping``). ``size``
+    scales the frame on the GPU (NDI at ``--ndi-size``); without it the readback follows the
+    target's size (a window that is resized).
     """
 
-    def __init__(self, target: Framebuffer, pixel_format: PixelFormat, lossless: bool) -> None:
-        self.reader = PixelReader(target, pixel_format)
+    def __init__(self, pixel_format: PixelFormat, lossless: bool, size: tuple[int, int] | None = None) -> None:
+        self.format = pixel_format
         self.lossless = lossless
+        self.size = size
         self.outputs: list[PixelOutput] = []
-
-    @property
-    def format(self) -> PixelFormat:
-        return self.reader.format
+        self._reader: PixelReader | None = None
+        self._lost = 0
+        """Frames dropped by readers already replaced (the target changed size)."""
 
     @property
     def dropped(self) -> int:
         """Frames that never reached every output: at the GPU, or at an output still busy."""
         busy = sum(output.dropped for output in self.outputs if isinstance(output, Dropping))
-        return self.reader.dropped + busy
+        return self._lost + (self._reader.dropped if self._reader else 0) + busy
 
     def add(self, output: PixelOutput) -> PixelOutput:
         """Write each frame's pixels to ``output`` too; live, it writes on its own thread."""
@@ -132,14 +134,35 @@ class Readback:
         return output
 
     def after_frame(self, frame: Frame) -> None:
+        reader = self._reader_for(frame.target)
         if self.lossless:
-            self.reader.request()
-            if (data := self.reader.ready()) is not None:
+            reader.request(frame.target)
+            if (data := reader.ready()) is not None:
                 self._send(data)
             return
-        self.reader.offer()
-        while (data := self.reader.poll()) is not None:
+        reader.offer(frame.target)
+        while (data := reader.poll()) is not None:
             self._send(data)
+
+    def _reader_for(self, target: Framebuffer) -> PixelReader:
+        """The reader at the output's size: made at the first frame, made again when the target
+        (which sets the size when none is asked for) changes size."""
+        size = self.size or target.size
+        if self._reader is not None and self._reader.size != size:
+            self._finish(self._reader)
+            self._reader = None
+        if self._reader is None:
+            self._reader = PixelReader(size, self.format)
+        return self._reader
+
+    def _finish(self, reader: PixelReader) -> None:
+        """Hand on the frames ``reader`` has in flight (a capture) or count them dropped (live)."""
+        if self.lossless:
+            for data in reader.drain():
+                self._send(data)
+        else:
+            self._lost += reader.dropped + reader.in_flight
+        reader.delete()
 
     def _send(self, data: bytes) -> None:
         for output in self.outputs:
@@ -147,15 +170,12 @@ class Readback:
 
     def close(self) -> None:
         """Hand on the frames still in flight (a capture's last frames; live ones are dropped),
-        then free the GPU's buffers."""
+        then free the GPU's buffers and end the outputs' threads."""
         try:
-            if self.lossless:
-                for data in self.reader.drain():
-                    self._send(data)
-            else:
-                self.reader.dropped += self.reader.in_flight
+            if self._reader is not None:
+                reader, self._reader = self._reader, None
+                self._finish(reader)
         finally:
-            self.reader.delete()
             for output in self.outputs:
                 if isinstance(output, Dropping):
                     output.close()

@@ -66,7 +66,7 @@ def render_frames(pipeline: FramePipeline, size: tuple[int, int], plan: Plan) ->
     try:
         loop = FrameLoop(Renderer(shaders_dir()), Framebuffer(size))
         ready: deque[bytes] = deque()
-        loop.add(Readback(loop.target, PixelFormat.RGB, lossless=True)).add(_Collected(ready))
+        loop.add(Readback(PixelFormat.RGB, lossless=True)).add(_Collected(ready))
         try:
             for state, shown in planned_states(pipeline, plan):
                 loop.draw(state, shown)

@@ -59,13 +59,16 @@ def read_pixels(size: tuple[int, int]) -> np.ndarray:
 
 
 class Packer:
-    """The packing pass for one frame size and format, with the texture it packs into."""
+    """The packing pass for one output size and format, with the texture it packs into; a frame of
+    another size is scaled to it on the GPU."""
 
     def __init__(self, size: tuple[int, int], pixel_format: PixelFormat, shader_folder: Path | None = None) -> None:
         width, height = size
         if pixel_format is PixelFormat.UYVY and width % 2:
             raise ValueError(f"UYVY needs an even width, not {width}")
         self.format = pixel_format
+        self.pixels = size
+        """The output's size in pixels."""
         self.size = (width // 2, height) if pixel_format is PixelFormat.UYVY else size
         """The packed picture's size in texels (UYVY: one texel per two pixels)."""
         self.program = ShaderProgram(shader_folder or shaders_dir(), "post.vert", "pack.frag")
@@ -92,6 +95,7 @@ class Packer:
         GL.glBindTexture(GL.GL_TEXTURE_2D, source.colour)
         self.program.set_int("frame", 0)
         self.program.set_int("layout_kind", _LAYOUT_KIND[self.format])
+        self.program.set_vec2("size", *self.pixels)
         GL.glBindVertexArray(self._quad)
         GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
         GL.glEnable(GL.GL_BLEND)
@@ -110,11 +114,11 @@ class Packer:
 
 
 class PixelReader:
-    """Frames of ``framebuffer`` read back in ``pixel_format`` through ``depth`` + 1 pixel buffers."""
+    """Frames read back at ``size`` in ``pixel_format`` through ``depth`` + 1 pixel buffers."""
 
-    def __init__(self, framebuffer: Framebuffer, pixel_format: PixelFormat = PixelFormat.RGB, depth: int = 2) -> None:
-        self.framebuffer = framebuffer
-        self.packer = Packer(framebuffer.size, pixel_format)
+    def __init__(self, size: tuple[int, int], pixel_format: PixelFormat = PixelFormat.RGB, depth: int = 2) -> None:
+        self.size = size
+        self.packer = Packer(size, pixel_format)
         self.frame_bytes = self.packer.frame_bytes
         self.depth = depth
         self.dropped = 0
@@ -136,25 +140,25 @@ class PixelReader:
     def in_flight(self) -> int:
         return len(self._pending)
 
-    def request(self) -> None:
-        """Start copying the framebuffer's current picture (a capture: every frame is wanted)."""
+    def request(self, source: Framebuffer) -> None:
+        """Start copying ``source``'s current picture (a capture: every frame is wanted)."""
         if not self._free:
             raise RuntimeError("every pixel buffer is in flight; take a frame first")
         buffer = self._free.pop()
-        self.packer.pack(self.framebuffer)
+        self.packer.pack(source)
         GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, buffer)
         self.packer.read_into()
         GL.glBindBuffer(GL.GL_PIXEL_PACK_BUFFER, 0)
         self._pending.append((buffer, GL.glFenceSync(GL.GL_SYNC_GPU_COMMANDS_COMPLETE, 0)))
-        self.framebuffer.bind()
+        source.bind()
 
-    def offer(self) -> bool:
-        """Start copying the current picture if a buffer is free; otherwise count it dropped.
+    def offer(self, source: Framebuffer) -> bool:
+        """Start copying ``source``'s picture if a buffer is free; otherwise count it dropped.
         Never waits: what a live output uses."""
         if not self._free:
             self.dropped += 1
             return False
-        self.request()
+        self.request(source)
         return True
 
     def ready(self) -> bytes | None:

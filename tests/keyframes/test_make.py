@@ -139,7 +139,10 @@ BAD_REQUESTS = {
         ["--size", "99999x99999"],
         "argument --size: '99999x99999' is not a size with sides from 16 to 8192; write it as WIDTHxHEIGHT",
     ),
-    "too long a side": (["--size", "16384x16"], "argument --size: '16384x16' is not a size with sides from 16 to 8192;"),
+    "too long a side": (
+        ["--size", "16384x16"],
+        "argument --size: '16384x16' is not a size with sides from 16 to 8192;",
+    ),
     "too many pixels": (["--size", "8192x8192"], "--size 8192x8192 is too large;"),
 }
 

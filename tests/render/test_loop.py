@@ -65,7 +65,7 @@ def test_outputs_get_each_shown_frame_in_the_order_added_and_close_in_reverse(lo
 
 def test_a_capture_readback_writes_every_frame_in_order(loop: FrameLoop) -> None:
     collect = Collect()
-    readback = loop.add(Readback(loop.target, PixelFormat.RGB, lossless=True))
+    readback = loop.add(Readback(PixelFormat.RGB, lossless=True))
     readback.add(collect)
     pictures = []
     for state in states(loop, 6):
@@ -90,7 +90,7 @@ class Stuck:
 
 def test_a_stalled_live_output_costs_frames_counted_never_the_loop(loop: FrameLoop) -> None:
     stuck = Stuck()
-    readback = loop.add(Readback(loop.target, PixelFormat.BGRA, lossless=False))
+    readback = loop.add(Readback(PixelFormat.BGRA, lossless=False))
     readback.add(stuck)
     drawn = iter(states(loop, 60))
     while not stuck.entered.is_set() and loop.frames < 20:

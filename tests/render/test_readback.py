@@ -33,8 +33,8 @@ def drawn(gl_window) -> Framebuffer:
 
 
 def read(target: Framebuffer, pixel_format: PixelFormat) -> bytes:
-    reader = PixelReader(target, pixel_format)
-    reader.request()
+    reader = PixelReader(target.size, pixel_format)
+    reader.request(target)
     (data,) = reader.drain()
     reader.delete()
     return data
@@ -80,11 +80,23 @@ def test_uyvy_is_what_ffmpeg_makes_of_the_picture(drawn: Framebuffer) -> None:
 
 
 def test_frames_come_out_in_order_and_a_full_ring_drops(drawn: Framebuffer) -> None:
-    reader = PixelReader(drawn, PixelFormat.BGRA, depth=1)
-    accepted = [reader.offer() for _ in range(5)]
+    reader = PixelReader(drawn.size, PixelFormat.BGRA, depth=1)
+    accepted = [reader.offer(drawn) for _ in range(5)]
     assert accepted == [True, True, False, False, False] and reader.dropped == 3
     GL.glFinish()  # the copies are done: polling hands them over without waiting
     frames = [reader.poll() for _ in range(2)]
     assert all(frame is not None and len(frame) == SIZE[0] * SIZE[1] * 4 for frame in frames)
-    assert reader.poll() is None and reader.offer()
+    assert reader.poll() is None and reader.offer(drawn)
     reader.delete()
+
+
+def test_a_readback_of_another_size_is_the_frame_scaled(drawn: Framebuffer) -> None:
+    width, height = SIZE
+    reader = PixelReader((width // 2, height // 2), PixelFormat.RGB)
+    reader.request(drawn)
+    (data,) = reader.drain()
+    reader.delete()
+    half = np.frombuffer(data, np.uint8).reshape(height // 2, width // 2, 3).astype(int)
+    picture = drawn.read().astype(int)
+    mean_of_fours = (picture[0::2, 0::2] + picture[1::2, 0::2] + picture[0::2, 1::2] + picture[1::2, 1::2]) / 4
+    assert np.abs(half - mean_of_fours).max() <= 1  # sampled between four pixels: their mean
