@@ -1,8 +1,13 @@
-"""The live loop: a window, keys and an on-screen display around the frame pipeline.
+"""``metamorph play``: the live loop, a window, keys and an on-screen display around the frame
+pipeline.
 
-``Player`` is a thin driver: the pipeline decides what each frame is (``scene/pipeline.py``),
-the renderer draws it, the gallery does the chores of a long run (``gallery.py``). Keys, OSC and
-any other surface only put commands in the pipeline's queue.
+``Player`` only assembles parts: the pipeline decides what each frame is (``scene/pipeline.py``),
+the frame loop draws it and hands it to its outputs (``render/loop.py``): the screenshot, the
+window's present, then the chores (OSC feedback, MIDI lights, the gallery's heartbeat, state and
+playlist). Each part is opened inside an ``ExitStack``, so a start-up that fails half-way (a bad
+``--audio`` file after the OSC thread and the web process started) closes what it opened, in
+reverse order, before its one sentence. Keys, OSC and any other surface only put commands in the
+pipeline's queue.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import logging
 import textwrap
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -28,8 +34,10 @@ from installation.gallery import Gallery
 from installation.options import PlayOptions
 from installation.paths import keyframes_dir, shaders_dir
 from installation.render.framebuffer import Framebuffer
+from installation.render.loop import Chore, Frame, FrameLoop
 from installation.render.overlay import Overlay
 from installation.render.renderer import Renderer
+from installation.render.view import View
 from installation.render.window import GLError, PygameWindow
 from installation.scene.clock import Clock, FixedClock, WallClock
 from installation.scene.commands import Command
@@ -50,31 +58,57 @@ class Player:
 
     def __init__(self, options: PlayOptions) -> None:
         self.options = options
-        folder = options.show.sequence
-        self.playlist = Playlist(folder, options.shuffle) if folder and is_playlist(folder) else None
-        library = self.playlist.folder if self.playlist else keyframes_dir()
-        saved = self._saved_state()
-        self.pipeline = FramePipeline(self._open_show(saved), self._clock())
-        self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
-        self.renderer = Renderer(shaders_dir())
-        self.overlay = Overlay()
-        self.mapping = load_mapping(show_map(options.osc_map, learned_map(options.gallery.state_file)))
-        self.osc = self._open_osc()
-        self.web = self._open_web(library)
-        self.midi = self._open_midi(self.mapping)
-        self.gallery = Gallery(options.gallery, self.pipeline, self.playlist, self._describe)
-        self.pipeline.closed = self.gallery.closed
-        # Last, as they start a thread and a process: nothing above can fail and leave them behind.
-        self.pipeline.sound = open_sound(options.audio, options.audio_device)
-        self.pipeline.loader = SequenceLoader(library, options.show.prepare)
-        self.osd = options.osd
         self.running = True
         self.frames = 0
         self.state: FrameState | None = None
         self._screenshot_wanted = False
         self._frame_seconds = 1.0 / 60.0
         self._next_shader_check = 0.0
-        self._framebuffer: Framebuffer | None = None
+        self._parts = ExitStack()
+        try:
+            self._assemble()
+        except BaseException:
+            self._parts.close()  # what was opened before the failure, last first
+            raise
+
+    def _assemble(self) -> None:
+        """Open every part, each closed by ``_parts`` when the run ends (or start-up fails)."""
+        options, parts = self.options, self._parts
+        folder = options.show.sequence
+        self.playlist = Playlist(folder, options.shuffle) if folder and is_playlist(folder) else None
+        library = self.playlist.folder if self.playlist else keyframes_dir()
+        saved = self._saved_state()
+        self.pipeline = FramePipeline(self._open_show(saved), self._clock())
+        self.mapping = load_mapping(show_map(options.osc_map, learned_map(options.gallery.state_file)))
+        self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
+        parts.callback(self.window.close)
+        self.renderer = Renderer(shaders_dir())
+        self.overlay = Overlay()
+        self.loop = FrameLoop(self.renderer, Framebuffer(self.window.size))
+        parts.callback(self.loop.close)
+        self.osc = self._open_osc()
+        self.web = self._open_web(library)
+        self.midi = self._open_midi(self.mapping)
+        self.gallery = Gallery(options.gallery, self.pipeline, self.playlist, self._describe)
+        parts.callback(lambda: self.gallery.close(self.state))
+        self.pipeline.closed = self.gallery.closed
+        self.pipeline.sound = open_sound(options.audio, options.audio_device)
+        parts.callback(self.pipeline.sound.close)
+        self.pipeline.loader = SequenceLoader(library, options.show.prepare)
+        parts.callback(self.pipeline.loader.close)
+        self.osd = options.osd
+        self._add_outputs()
+
+    def _add_outputs(self) -> None:
+        """What each drawn frame goes to, in order: the screenshot, the window, the chores."""
+        self.loop.add(Chore(self._screenshot))
+        self.loop.add(Chore(self._present))
+        osc, midi = self.osc, self.midi
+        if osc is not None:
+            self.loop.add(Chore(lambda frame: osc.after_frame(frame.state)))
+        if midi is not None:
+            self.loop.add(Chore(lambda frame: midi.after_frame(frame.state)))
+        self.loop.add(Chore(lambda frame: self.gallery.after_frame(frame.state, self._frame_seconds)))
 
     # Start-up ---------------------------------------------------------------------------------
 
@@ -128,22 +162,24 @@ class Player:
         options = self.options
         if options.osc_port is None:
             return None
-        return OscControl(
+        osc = OscControl(
             self.mapping,
             self.pipeline.commands,
             lambda: self.pipeline.latest,
             options.osc_port,
-            hearing=self.pipeline.sound.describe,
+            hearing=lambda: self.pipeline.sound.describe(),
             allow=networks(list(options.osc_allow)),
             feedback=options.osc_feedback,
         )
+        self._parts.callback(osc.close)
+        return osc
 
     def _open_web(self, library: Path) -> ShowServer | None:
         """OSCQuery and the control page, on the OSC allow-list; they read frame states and queue commands."""
         options = self.options
         if options.http_port is None:
             return None
-        return ShowServer(
+        web = ShowServer(
             lambda: self.pipeline.latest,
             self.pipeline.commands,
             self.mapping,
@@ -154,6 +190,8 @@ class Player:
             osc_port=self.osc.port if self.osc else None,
             library=library,
         )
+        self._parts.callback(web.close)
+        return web
 
     def _open_midi(self, mapping: Mapping) -> MidiControl | None:
         """The MIDI controller named by ``--midi``; a learned map is saved over the user's map file,
@@ -161,61 +199,38 @@ class Player:
         if self.options.midi is None:
             return None
         save_to = learn_target(self.options.osc_map, learned_map(self.options.gallery.state_file))
-        return MidiControl(mapping, self.pipeline.commands, self.options.midi, save_to)
+        midi = MidiControl(mapping, self.pipeline.commands, self.options.midi, save_to)
+        self._parts.callback(midi.close)
+        return midi
 
     # The loop ---------------------------------------------------------------------------------
 
     def run(self) -> None:
         """Draw frames until q, the window closing, ``options.frames`` or a stop signal (read
         between frames); then close everything, saving the state."""
-        with signals.polling():
+        with self._parts, signals.polling():
             self._loop()
 
     def _loop(self) -> None:
         last = time.perf_counter()
-        try:
-            while self.running and not signals.stop_requested():
-                now = time.perf_counter()
-                self._frame_seconds += (max(now - last, 1e-6) - self._frame_seconds) * 0.05
-                last = now
-                self._handle_events()
-                self._check_shaders(now)
-                self.state = self.pipeline.step()
-                self._draw(self.state)
-                self.frames += 1
-                if self.osc is not None:
-                    self.osc.after_frame(self.state)
-                if self.midi is not None:
-                    self.midi.after_frame(self.state)
-                self.gallery.after_frame(self.state, self._frame_seconds)
-        finally:
-            self.gallery.close(self.state)
-            if self.osc is not None:
-                self.osc.close()
-            if self.web is not None:
-                self.web.close()
-            if self.midi is not None:
-                self.midi.close()
-            self.pipeline.sound.close()
-            if self.pipeline.loader is not None:
-                self.pipeline.loader.close()
-            self.window.close()
-
-    def _draw(self, state: FrameState) -> None:
-        """Draw the frame offscreen (as capture does), maybe save it, show it with the on-screen
-        display over it; a lost GL context ends the process (code 4)."""
-        try:
-            target = self._target()
-            target.bind()
-            self.renderer.draw(state, target.size)
+        while self.running and not signals.stop_requested():
+            now = time.perf_counter()
+            self._frame_seconds += (max(now - last, 1e-6) - self._frame_seconds) * 0.05
+            last = now
+            self._handle_events()
+            self._check_shaders(now)
+            self.state = self.pipeline.step()
             if self.options.frames is not None and self.frames + 1 >= self.options.frames:
                 self.running = False
-            if self._screenshot_wanted or (not self.running and self.options.screenshot):
-                self._save_screenshot(target)
-            if not self.window.offscreen:  # nobody sees an offscreen window: no copy, no display
-                target.blit_to_window()
-                self._draw_overlay(state)
-            self.window.swap()
+            self._draw(self.state)
+            self.frames += 1
+
+    def _draw(self, state: FrameState) -> None:
+        """Draw the frame offscreen (as capture does) and hand it to the outputs; a lost GL
+        context ends the process (code 4)."""
+        try:
+            self._follow_window()
+            self.loop.draw(state)
         except (GLError, pygame.error) as error:
             log.critical(
                 "the OpenGL context was lost (%s); exiting with code %d so the service restarts the show",
@@ -224,14 +239,25 @@ class Player:
             )
             raise SystemExit(CONTEXT_LOST_EXIT_CODE) from error
 
-    def _target(self) -> Framebuffer:
-        """The offscreen picture, the window's size (made again when the window is resized)."""
+    def _follow_window(self) -> None:
+        """The offscreen picture has the window's size: made again when the window is resized."""
         size = self.window.size
-        if self._framebuffer is None or self._framebuffer.size != size:
-            if self._framebuffer is not None:
-                self._framebuffer.delete()
-            self._framebuffer = Framebuffer(size)
-        return self._framebuffer
+        if self.loop.target.size != size:
+            self.loop.target.delete()
+            self.loop.target = Framebuffer(size)
+            self.loop.view = View.whole(size)
+
+    def _present(self, frame: Frame) -> None:
+        """The window's output: the frame and the on-screen display over it, swapped in."""
+        if not self.window.offscreen:  # nobody sees an offscreen window: no copy, no display
+            frame.target.blit_to_window()
+            self._draw_overlay(frame.state)
+        self.window.swap()
+
+    def _screenshot(self, frame: Frame) -> None:
+        """The `s` key's picture, or --screenshot's of the last frame."""
+        if self._screenshot_wanted or (not self.running and self.options.screenshot):
+            self._save_screenshot(frame.target)
 
     def _describe(self) -> str:
         """The heartbeat's words on the inputs."""

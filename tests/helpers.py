@@ -97,7 +97,7 @@ def quiet_options(sequence: Path, frames: int, **extra) -> PlayOptions:
         vsync=False,
         frames=frames,
         fixed_step=60.0,
-        audio="none",
+        audio=extra.pop("audio", "none"),
         osc_port=extra.pop("osc_port", None),
         http_port=extra.pop("http_port", None),
         **extra,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import multiprocessing
 import re
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 from PIL import Image
 
 from installation.app import Player
+from installation.errors import UserError
 from tests.helpers import metamorph, quiet_options, run_without_torch
 
 SIZE = (160, 96)
@@ -299,3 +303,28 @@ def test_the_s_key_on_a_full_disk_warns_and_the_show_goes_on(
             warnings[0],
         )
         assert [path.name for path in disk.iterdir()] == ["filler"]
+
+
+def test_a_start_that_fails_half_way_closes_what_it_opened(sequence_folder: Path, tmp_path: Path) -> None:
+    """A bad --audio file is found after the OSC thread and the web process started: both end,
+    their ports are free again, and the error is the file's one sentence."""
+    noise = tmp_path / "noise.wav"
+    noise.write_bytes(bytes(range(256)) * 40)
+    threads = {thread.ident for thread in threading.enumerate()}
+    options = quiet_options(sequence_folder, 3, osc_port=0, http_port=0, audio=str(noise))
+    opened: list[int] = []
+    listen = socket.socket.listen
+
+    def note_port(sock: socket.socket, *args) -> None:  # the web server's port, chosen by the system
+        opened.append(sock.getsockname()[1])
+        listen(sock, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "listen", note_port)
+        with pytest.raises(UserError, match="noise.wav") as refused:
+            Player(options)
+    assert "\n" not in str(refused.value)
+    assert opened and multiprocessing.active_children() == []  # the web process was started, and ended
+    with socket.socket() as again:
+        again.bind(("0.0.0.0", opened[0]))  # its port is free
+    assert {thread.ident for thread in threading.enumerate()} == threads  # the OSC thread ended

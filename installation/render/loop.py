@@ -90,14 +90,15 @@ class FrameLoop:
 
 
 class Chore:
-    """A task after each frame that needs only its state (OSC feedback, MIDI lights): an output."""
+    """A task after each frame (OSC feedback, MIDI lights, the gallery's heartbeat, the window's
+    present) registered as an output: ``after`` gets each frame; ``close`` ends it."""
 
-    def __init__(self, after: Callable[[FrameState], object], close: Callable[[], object] = lambda: None) -> None:
+    def __init__(self, after: Callable[[Frame], object], close: Callable[[], object] = lambda: None) -> None:
         self._after = after
         self._close = close
 
     def after_frame(self, frame: Frame) -> None:
-        self._after(frame.state)
+        self._after(frame)
 
     def close(self) -> None:
         self._close()

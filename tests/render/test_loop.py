@@ -54,7 +54,7 @@ class Collect:
 def test_outputs_get_each_shown_frame_in_the_order_added_and_close_in_reverse(loop: FrameLoop) -> None:
     log: list[tuple[str, int]] = []
     loop.add(Recorder("window", log))
-    loop.add(Chore(lambda state: log.append(("osc", state.index_a)), lambda: log.append(("osc", -1))))
+    loop.add(Chore(lambda frame: log.append(("osc", frame.state.index_a)), lambda: log.append(("osc", -1))))
     drawn = states(loop, 3)
     loop.draw(drawn[0], shown=False)
     for state in drawn[1:]:
