@@ -47,16 +47,16 @@ def in_turns(
     return runs
 
 
-def demo_player(osc_port: int | None, http_port: int | None):
-    """The live loop these benchmarks time: the demo offscreen at 640x360, FRAMES frames at a fixed
-    step, no sound, no saved state (imported here: Mesa's settings come first)."""
+def demo_player(osc_port: int | None, http_port: int | None, window: tuple[int, int] = (640, 360)):
+    """The live loop these benchmarks time: the demo offscreen at ``window`` (640x360), FRAMES
+    frames at a fixed step, no sound, no saved state (imported here: Mesa's settings come first)."""
     from installation.app import Player
     from installation.gallery import GalleryOptions
     from installation.options import PlayOptions, ShowOptions
 
     options = PlayOptions(
         show=ShowOptions(),
-        window=(640, 360),
+        window=window,
         vsync=False,
         frames=FRAMES,
         fixed_step=60.0,

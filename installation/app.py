@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygame
 from PIL import Image
@@ -34,8 +35,9 @@ from installation.gallery import Gallery
 from installation.options import PlayOptions
 from installation.paths import keyframes_dir, shaders_dir
 from installation.render.framebuffer import Framebuffer
-from installation.render.loop import Chore, Frame, FrameLoop
+from installation.render.loop import Chore, Frame, FrameLoop, Readback
 from installation.render.overlay import Overlay
+from installation.render.readback import PixelFormat
 from installation.render.renderer import Renderer
 from installation.render.view import View
 from installation.render.window import GLError, PygameWindow
@@ -47,6 +49,9 @@ from installation.scene.playlist import Playlist, is_playlist, sequence_named
 from installation.scene.show import FrameState, Show
 from installation.scene.stage import Stage
 from installation.state import SavedState, check_state_file, load_state
+
+if TYPE_CHECKING:
+    from installation.outputs.ndi import NdiSender
 
 log = logging.getLogger(__name__)
 CONTEXT_LOST_EXIT_CODE = 4
@@ -82,6 +87,7 @@ class Player:
         self.mapping = load_mapping(show_map(options.osc_map, learned_map(options.gallery.state_file)))
         self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
         parts.callback(self.window.close)
+        self.ndi = self._open_ndi()
         self.renderer = Renderer(shaders_dir())
         self.overlay = Overlay()
         self.loop = FrameLoop(self.renderer, Framebuffer(self.window.size))
@@ -100,7 +106,12 @@ class Player:
         self._add_outputs()
 
     def _add_outputs(self) -> None:
-        """What each drawn frame goes to, in order: the screenshot, the window, the chores."""
+        """What each drawn frame goes to, in order: the readback of video out (first, so that the
+        copy overlaps the rest), the screenshot, the window, the chores."""
+        if self.ndi is not None:
+            sender, readback = self.ndi
+            self.loop.add(readback)
+            self.loop.add(Chore(lambda frame: sender.describe(frame.state.stage.name, frame.state.conductor.index)))
         self.loop.add(Chore(self._screenshot))
         self.loop.add(Chore(self._present))
         osc, midi = self.osc, self.midi
@@ -158,6 +169,30 @@ class Player:
             f"No sequence in the playlist {self.playlist.folder} can be played; the first problem: {problems[0]}"
         )
 
+    def _open_ndi(self) -> tuple[NdiSender, Readback] | None:
+        """The NDI source of ``--ndi``, fed by a live readback at ``--ndi-size`` (the window's size
+        by default), UYVY or BGRA with alpha, off the render thread."""
+        options = self.options
+        if options.ndi is None:
+            return None
+        from installation.outputs.ndi import open_ndi
+
+        pixels = PixelFormat.BGRA if options.ndi_alpha else PixelFormat.UYVY
+        size = options.ndi_size or self.window.size
+        sender = self._parts.enter_context(open_ndi(options.ndi, size, options.fixed_step or 60.0, pixels))
+        log.info("sending the show over NDI as %r at %dx%d", sender.full_name, *size)
+        readback = Readback(pixels, lossless=False, size=size)
+        readback.add(sender)
+        return sender, readback
+
+    def reports(self) -> dict[str, object]:
+        """What the show tells beside its frame (``/status``): its outputs."""
+        if self.ndi is None:
+            return {"outputs": {}}
+        sender, readback = self.ndi
+        ndi = {"name": sender.full_name, "receivers": sender.receivers, "sent": sender.sent}
+        return {"outputs": {"ndi": ndi | {"dropped": readback.dropped, "failed": sender.failed}}}
+
     def _open_osc(self) -> OscControl | None:
         options = self.options
         if options.osc_port is None:
@@ -168,6 +203,7 @@ class Player:
             lambda: self.pipeline.latest,
             options.osc_port,
             hearing=lambda: self.pipeline.sound.describe(),
+            reports=self.reports,
             allow=networks(list(options.osc_allow)),
             feedback=options.osc_feedback,
         )
@@ -264,7 +300,14 @@ class Player:
         received = self.osc.counts["received"] if self.osc else 0
         hearing = self.pipeline.sound.describe()
         sound = hearing["input"] if "connected" not in hearing else "on" if hearing["connected"] else "off"
-        return f", osc {received} messages, sound {sound}"
+        return f", osc {received} messages, sound {sound}{self._ndi_words()}"
+
+    def _ndi_words(self) -> str:
+        """The NDI output in a few words, for the heartbeat and the on-screen display."""
+        if self.ndi is None:
+            return ""
+        sender, readback = self.ndi
+        return f", ndi {sender.receivers} receivers, {sender.sent} sent, {readback.dropped} dropped"
 
     # Keys, shaders, display -------------------------------------------------------------------
 
@@ -317,7 +360,8 @@ class Player:
         values = state.values.as_dict()
         spheres = self.renderer.field.count if self.renderer.field else 0
         return [
-            f"{1.0 / self._frame_seconds:5.1f} fps  {self._frame_seconds * 1000:5.1f} ms  {spheres} spheres",
+            f"{1.0 / self._frame_seconds:5.1f} fps  {self._frame_seconds * 1000:5.1f} ms  {spheres} spheres"
+            + self._ndi_words().replace(",", " ", 1),
             where,
             "  ".join(f"{name} {values[name]:.2f}" for name in ("speed", "hold", "duration", "diffusion", "size")),
             "  ".join(f"{name} {values[name]:.2f}" for name in ("hue", "saturation", "brightness", "blackout")),

@@ -405,6 +405,23 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
         help="advance exactly 1/FPS s per frame, 60 when FPS is left out (frame-exact: the frames `capture --fps FPS` writes)",
     )
     command.add_argument("--osd", action="store_true", help="start with the on-screen display shown")
+    outputs = command.add_argument_group("video out (pip install -e '.[ndi]')")
+    outputs.add_argument(
+        "--ndi",
+        nargs="?",
+        const="metamorph",
+        metavar="NAME",
+        help="send every frame as the NDI source NAME (default name: metamorph), for Resolume, OBS, vMix",
+    )
+    outputs.add_argument(
+        "--ndi-size",
+        type=Size(16, 16_384, (1920, 1080)),
+        metavar="WxH",
+        help="the NDI picture's size, scaled on the GPU (default: the window's)",
+    )
+    outputs.add_argument(
+        "--ndi-alpha", action="store_true", help="send BGRA with alpha (spheres over transparency) instead of UYVY"
+    )
     command.set_defaults(run=_run_play, command_parser=command, command_name="play")
     return command
 
@@ -530,6 +547,9 @@ def _run_play(args: argparse.Namespace) -> None:
         screenshot=check_screenshot(args.screenshot),
         fixed_step=args.fixed_step,
         osd=args.osd,
+        ndi=args.ndi,
+        ndi_size=args.ndi_size,
+        ndi_alpha=args.ndi_alpha,
     )
     play(dataclasses.replace(options, osc_map=args.osc_map) if args.osc_map else options)
 

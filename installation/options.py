@@ -147,6 +147,12 @@ class PlayOptions:
     fixed_step: float | None = None
     """Frames per second of a fixed time step (frame-exact playback); None: real time."""
     osd: bool = False
+    ndi: str | None = None
+    """The NDI source this show is sent as (None: not sent)."""
+    ndi_size: tuple[int, int] | None = None
+    """The NDI picture's size, scaled on the GPU (None: the window's size when the show starts)."""
+    ndi_alpha: bool = False
+    """Send BGRA with the spheres over transparency, for keying in the mixer (else UYVY)."""
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,13 @@ out vec4 colour;
 const float GLOW_GAIN = 3.0;   // the blur spreads a bright sphere's light thin; this brings it back
 
 void main() {
-    vec3 rgb = texture(picture, uv).rgb;
+    vec4 drawn = texture(picture, uv);
+    vec3 rgb = drawn.rgb;
     if (glow > 0.0) rgb += glow * GLOW_GAIN * texture(bloom, uv / bloom_scale).rgb;
     if (kept > 0.0) {
         vec3 level = floor(texture(previous, uv).rgb * 255.0 + 0.5);
         rgb = max(rgb, max(min(floor(level * kept + 0.5), level - 1.0), 0.0) / 255.0);
     }
-    colour = vec4(min(rgb, 1.0), 1.0);
+    rgb = min(rgb, 1.0);
+    colour = vec4(rgb, max(drawn.a, max(rgb.r, max(rgb.g, rgb.b))));  // glow and trails are seen too
 }

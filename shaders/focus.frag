@@ -40,5 +40,5 @@ void main() {
         sum += texture(picture, uv + offset * texel).rgb * w;
         weight += w;
     }
-    colour = vec4(sum / weight, 1.0);
+    colour = vec4(sum / weight, texture(picture, uv).a);
 }

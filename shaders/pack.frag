@@ -1,11 +1,12 @@
 #version 330 core
-// Packs the drawn frame into the rows an output reads back: top row first (GL keeps the bottom
-// row first, so the flip is done here and not on the CPU), in RGBA or BGRA order, or as UYVY
+// Packs the drawn frame into the rows an output reads back, where a flipped blit cannot: top row
+// first (GL keeps the bottom row first, so the flip is done here and not on the CPU), scaled to
+// the output's size as RGBA (alpha: what was drawn, 0 where nothing was, for keying), or as UYVY
 // 4:2:2 (what NDI and video mixers take): one texel of the output per two pixels of the frame,
 // bytes U Y0 V Y1, BT.709 with video levels (Y 16..235, U and V 16..240), the colour of a pair
 // the mean of its two pixels'.
 uniform sampler2D frame;
-uniform int layout_kind;       // 0 RGBA, 1 BGRA, 2 UYVY
+uniform int layout_kind;       // 0 UYVY, 1 RGBA (read back as RGB, RGBA or BGRA)
 uniform vec2 size;             // the packed picture's size in pixels (the frame is scaled to it)
 out vec4 colour;
 
@@ -13,19 +14,18 @@ const vec3 LUMA = vec3(0.2126, 0.7152, 0.0722);
 
 // Pixel (x, y) of the packed picture, row 0 at the top: the frame sampled at that pixel's centre,
 // exactly one of its texels when the sizes agree, filtered when the output is scaled.
-vec3 pixel(int x, int y) {
-    return texture(frame, vec2((float(x) + 0.5) / size.x, 1.0 - (float(y) + 0.5) / size.y)).rgb;
+vec4 pixel(int x, int y) {
+    return texture(frame, vec2((float(x) + 0.5) / size.x, 1.0 - (float(y) + 0.5) / size.y));
 }
 
 void main() {
     ivec2 here = ivec2(gl_FragCoord.xy);
-    if (layout_kind < 2) {
-        vec3 rgb = pixel(here.x, here.y);
-        colour = layout_kind == 0 ? vec4(rgb, 1.0) : vec4(rgb.bgr, 1.0);
+    if (layout_kind == 1) {
+        colour = pixel(here.x, here.y);
         return;
     }
-    vec3 left = pixel(2 * here.x, here.y);
-    vec3 right = pixel(2 * here.x + 1, here.y);
+    vec3 left = pixel(2 * here.x, here.y).rgb;
+    vec3 right = pixel(2 * here.x + 1, here.y).rgb;
     float y0 = dot(left, LUMA);
     float y1 = dot(right, LUMA);
     vec3 mean = 0.5 * (left + right);

@@ -189,7 +189,8 @@ def _port_error(port: int, error: Exception) -> UserError:
 class OscControl:
     """Listens on ``port`` and puts the commands it hears into ``commands``.
 
-    ``latest`` gives the last frame state, for ``/status``; ``after_frame`` (render thread) sends
+    ``latest`` gives the last frame state, for ``/status`` (with what ``hearing`` says of the sound
+    input and ``reports`` of the rest of the show: its outputs); ``after_frame`` (render thread) sends
     the changes back to the controllers (``Feedback``): to the ``feedback`` targets when given,
     else to every host heard from lately, on ``feedback_port`` (a target's host name is looked up
     here, once, never on the render thread). ``flood``: the datagrams one sender
@@ -203,6 +204,7 @@ class OscControl:
         latest: Callable[[], FrameState | None],
         port: int = DEFAULT_PORT,
         hearing: Callable[[], dict[str, object]] = dict,
+        reports: Callable[[], dict[str, object]] = dict,
         host: str = "0.0.0.0",
         allow: tuple[Network, ...] = (),
         feedback: tuple[tuple[str, int], ...] = (),
@@ -213,6 +215,7 @@ class OscControl:
         self.commands = commands
         self._latest = latest
         self._hearing = hearing
+        self._reports = reports
         self.counts: Counter[str] = Counter()
         self._allow = allow
         self._flood = flood
@@ -280,7 +283,7 @@ class OscControl:
         if message.address == "/status":
             state = self._latest()
             if state is not None:
-                self._reply(message.sender, "/status", json.dumps(status(state, self._hearing())))
+                self._reply(message.sender, "/status", json.dumps(status(state, self._hearing()) | self._reports()))
         else:
             self._queue(message)
         self.counts["received"] += 1

@@ -23,8 +23,8 @@ class Framebuffer:
             raise UserError(
                 f"{size[0]}x{size[1]} is larger than this GPU's {limit}-pixel limit; choose a smaller --size."
             )
-        self._fbo = GL.glGenFramebuffers(1)
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
+        self.handle = GL.glGenFramebuffers(1)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.handle)
         self.colour = GL.glGenTextures(1)
         """The picture as a texture, so that readback's packing pass can sample it."""
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.colour)
@@ -43,7 +43,7 @@ class Framebuffer:
             raise RuntimeError(f"framebuffer incomplete: 0x{int(status):x}")
 
     def bind(self) -> None:
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.handle)
 
     def read(self) -> np.ndarray:
         """The pixels drawn so far, 8-bit RGB, row 0 at the top."""
@@ -53,12 +53,12 @@ class Framebuffer:
     def blit_to_window(self) -> None:
         """Copy the picture to the window's framebuffer, pixel for pixel."""
         width, height = self.size
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fbo)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.handle)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, 0)
         GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
 
     def delete(self) -> None:
-        GL.glDeleteFramebuffers(1, [self._fbo])
+        GL.glDeleteFramebuffers(1, [self.handle])
         GL.glDeleteTextures([self.colour])
         GL.glDeleteRenderbuffers(1, [self._depth])

@@ -1,8 +1,9 @@
 """Readback: frames copied out of the GPU, in the layout their output takes, without a stall.
 
-A packing pass (``shaders/pack.frag``) turns the drawn frame into the output's rows on the GPU:
-top row first (OpenGL keeps the bottom row first; this is the one place that turns them
-around), in RGB, RGBA, BGRA or UYVY 4:2:2 (what NDI takes). ``glReadPixels`` into a pixel
+The frame is turned into the output's rows on the GPU: top row first (OpenGL keeps the bottom
+row first; this is the one place that turns them around), by a flipped blit, or by a packing pass
+(``shaders/pack.frag``) where it is converted to UYVY 4:2:2 (what NDI takes) or scaled; GL's read
+gives RGB, RGBA or BGRA. ``glReadPixels`` into a pixel
 buffer object then returns at once, and the copy is mapped a frame or two later when the GPU is
 done with it, so drawing the next frame overlaps the transfer of the last.
 
@@ -42,8 +43,13 @@ class PixelFormat(StrEnum):
         return {"rgb": 3, "rgba": 4, "bgra": 4, "uyvy": 2}[self.value]
 
 
-_LAYOUT_KIND = {PixelFormat.RGB: 0, PixelFormat.RGBA: 0, PixelFormat.BGRA: 1, PixelFormat.UYVY: 2}
-"""pack.frag's layout for each format: RGB is packed as RGBA and read without the alpha."""
+_READ_LAYOUT = {
+    PixelFormat.RGB: GL.GL_RGB,
+    PixelFormat.RGBA: GL.GL_RGBA,
+    PixelFormat.BGRA: GL.GL_BGRA,
+    PixelFormat.UYVY: GL.GL_RGBA,
+}
+"""What ``glReadPixels`` reads of the packed RGBA picture: UYVY's texels are its bytes U Y0 V Y1."""
 
 
 def top_row_first(rows: np.ndarray | bytes, size: tuple[int, int]) -> np.ndarray:
@@ -86,7 +92,18 @@ class Packer:
         return width * height * (3 if self.format is PixelFormat.RGB else 4)
 
     def pack(self, source: Framebuffer) -> None:
-        """Pack ``source``'s picture; the packed picture is left bound for reading."""
+        """Pack ``source``'s picture; the packed picture is left bound for reading.
+
+        Rows are turned around on the GPU either way: by a flipped blit where the layout is the
+        frame's own at its own size (GL's read converts RGBA to RGB or BGRA as it copies), by the
+        packing pass where pixels are converted (UYVY) or scaled."""
+        if self.format is not PixelFormat.UYVY and source.size == self.size:
+            width, height = self.size
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, source.handle)
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self.framebuffer)
+            GL.glBlitFramebuffer(0, 0, width, height, 0, height, width, 0, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
+            return
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
         GL.glViewport(0, 0, *self.size)
         GL.glDisable(GL.GL_BLEND)
@@ -94,7 +111,7 @@ class Packer:
         GL.glActiveTexture(GL.GL_TEXTURE0)
         GL.glBindTexture(GL.GL_TEXTURE_2D, source.colour)
         self.program.set_int("frame", 0)
-        self.program.set_int("layout_kind", _LAYOUT_KIND[self.format])
+        self.program.set_int("layout_kind", 0 if self.format is PixelFormat.UYVY else 1)
         self.program.set_vec2("size", *self.pixels)
         GL.glBindVertexArray(self._quad)
         GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
@@ -103,8 +120,7 @@ class Packer:
     def read_into(self, offset: int = 0) -> None:
         """``glReadPixels`` of the packed picture into the bound pixel pack buffer at ``offset``."""
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        layout = GL.GL_RGB if self.format is PixelFormat.RGB else GL.GL_RGBA
-        GL.glReadPixels(0, 0, *self.size, layout, GL.GL_UNSIGNED_BYTE, ctypes.c_void_p(offset))
+        GL.glReadPixels(0, 0, *self.size, _READ_LAYOUT[self.format], GL.GL_UNSIGNED_BYTE, ctypes.c_void_p(offset))
 
     def delete(self) -> None:
         GL.glDeleteFramebuffers(1, [self.framebuffer])

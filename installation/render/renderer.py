@@ -87,13 +87,14 @@ class Renderer:
         else:
             self.post.forget()
         GL.glViewport(0, 0, *drawn.size)
-        GL.glClearColor(0.0, 0.0, 0.0, 1.0)
+        GL.glClearColor(0.0, 0.0, 0.0, 0.0)  # transparent where nothing is drawn: NDI's alpha
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
         picture: Rect = viewport(view.canvas, state.stage.aspect, values.cover)
         x, y, width, height = drawn.place(picture)
         GL.glViewport(x, y, width, height)
         GL.glEnable(GL.GL_BLEND)
-        GL.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
+        # colour over what is there; coverage accumulates in alpha (what a keying mixer reads)
+        GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
         if state.blend.spheres > 0.0 and state.destinations is not None:
             self._draw_backdrop(state)
             self._draw_spheres(state, height)

@@ -5,8 +5,9 @@ code, and reports one JSON object a line on stdout.
 
 - ``receive NAME LAST_TC SAVE_TC SAVE_PATH``: find the source whose name ends in "(NAME)" (mDNS
   and 127.0.0.1), connect, and take video, audio and metadata until the frame with time code
-  LAST_TC arrives (or 3 s pass without a frame); the frame with time code SAVE_TC is saved to
-  SAVE_PATH (numpy .npy); then report what arrived and exit.
+  LAST_TC arrives (or 3 s pass without a frame); the frame with time code SAVE_TC (the first
+  frame when SAVE_TC is negative) is saved to SAVE_PATH (numpy .npy) and said; then report what
+  arrived and exit.
 - ``flap NAME COUNT``: COUNT times connect to NAME, wait for a frame (at most 2 s) and vanish
   (the receiver is destroyed without a word); reports each cycle.
 - ``hold NAME``: connect, report the first frame, then stay until killed.
@@ -77,8 +78,9 @@ def receive(name: str, last_tc: int, save_tc: int, save_path: str) -> None:
                     "rate": [video.frame_rate_N, video.frame_rate_D],
                     "progressive": video.frame_format_type == ndi.FRAME_FORMAT_TYPE_PROGRESSIVE,
                 }
-            if video.timecode == save_tc:
+            if video.timecode == save_tc or (save_tc < 0 and len(timecodes) == 1):
                 np.save(save_path, np.array(video.data, copy=True))
+                say(event="saved", timecode=video.timecode)
             done = video.timecode >= last_tc
             ndi.recv_free_video_v2(receiver, video)
             if done:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from installation.errors import UserError
 from installation.outputs import ndi as ndi_output
@@ -32,6 +33,7 @@ from installation.outputs.ndi import (
 )
 from installation.render.loop import Dropping
 from installation.render.readback import PixelFormat
+from tests.helpers import metamorph
 
 PEER = Path(__file__).with_name("ndi_peer.py")
 SIZE = (320, 180)
@@ -369,3 +371,77 @@ def test_metamorph_ndi_lists_the_show_or_says_what_to_install(
     monkeypatch.setattr(ndi_output, "_ndi_module", None)
     assert main(["ndi", "--timeout", "0.2"]) == 2
     assert capsys.readouterr().err.strip() == f"metamorph: error: {ndi_output.NO_NDI}"
+
+
+# Through metamorph play -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_play_sends_the_show_as_an_ndi_source(
+    ndi_runtime: None, name: str, peers: Callable[..., Peer], tmp_path: Path, sequence_folder: Path
+) -> None:
+    """``play --ndi NAME``: a real receiver finds the show, gets its frames at the window's size in
+    UYVY with the sequence in the metadata, and the picture is the one capture draws."""
+    still = ["--speed", "0", "--hold", "1"]  # every frame the same: any one received is frame 0
+    reference = tmp_path / "reference"
+    captured = metamorph(
+        "capture",
+        str(sequence_folder),
+        *still,
+        "--size",
+        "320x180",
+        "--fps",
+        "30",
+        "--frames",
+        "0:1",
+        "--seconds",
+        "1",
+        "--quiet",
+        "--out",
+        str(reference),
+    )
+    assert captured.returncode == 0, captured.stderr
+    receiver = peers("receive", name, 10**18, -1, tmp_path / "frame.npy")
+    show = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "installation",
+            "play",
+            str(sequence_folder),
+            *still,
+            "--window",
+            "320x180",
+            "--fixed-step",
+            "30",
+            "--no-vsync",
+            "--audio",
+            "none",
+            "--osc-port",
+            "0",
+            "--http-port",
+            "0",
+            "--state",
+            "none",
+            "--ndi",
+            name,
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        receiver.expect("saved", timeout=60)
+    finally:
+        show.terminate()
+        _, log = show.communicate(timeout=60)
+    assert show.returncode == 0, log
+    done = receiver.expect("done", timeout=30)
+    assert done["frames"] >= 1 and done["video"]["size"] == list(SIZE)
+    assert done["video"]["fourcc"] == 0x59565955  # UYVY
+    labels = done["metadata"] + done["connection"]
+    assert any(f'sequence="{sequence_folder.name}"' in text for text in labels), labels
+    received = from_uyvy(np.load(tmp_path / "frame.npy"), SIZE).astype(int)
+    drawn = np.asarray(Image.open(reference / "frame_000000.png")).astype(int)
+    assert drawn.std() > 20  # a picture, not a blank
+    assert np.abs(received - drawn).mean() < 2 and np.percentile(np.abs(received - drawn), 99) <= 8
+    assert "sending the show over NDI as" in log

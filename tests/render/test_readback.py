@@ -14,6 +14,7 @@ from installation.keyframes.demo import alpine_scene
 from installation.keyframes.images import to_uint8
 from installation.render.framebuffer import Framebuffer
 from installation.render.readback import PixelFormat, PixelReader
+from installation.scene.parameters import ParameterValues
 from installation.scene.show import Show, transition_frame
 from installation.scene.stage import prepare_stage
 from tests.helpers import sequence_of
@@ -100,3 +101,15 @@ def test_a_readback_of_another_size_is_the_frame_scaled(drawn: Framebuffer) -> N
     picture = drawn.read().astype(int)
     mean_of_fours = (picture[0::2, 0::2] + picture[1::2, 0::2] + picture[0::2, 1::2] + picture[1::2, 1::2]) / 4
     assert np.abs(half - mean_of_fours).max() <= 1  # sampled between four pixels: their mean
+
+
+def test_bgra_carries_the_spheres_over_transparency(gl_window) -> None:
+    scene = to_uint8(alpine_scene(*SIZE))
+    stage = prepare_stage(sequence_of([scene, 255 - scene]), 16)  # 10-pixel cells
+    values = ParameterValues(backdrop=0.0, size=0.6, diffusion=0.0)  # spheres apart, nothing behind them
+    target = Framebuffer(SIZE)
+    target.bind()
+    make_renderer(Show(stage)).renderer.draw(transition_frame(stage, 0, 1, 0.5, values), SIZE)
+    alpha = np.frombuffer(read(target, PixelFormat.BGRA), np.uint8).reshape(SIZE[1], SIZE[0], 4)[..., 3]
+    target.delete()
+    assert (alpha == 0).mean() > 0.5 and (alpha == 255).mean() > 0.1  # between the spheres, and on them
