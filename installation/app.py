@@ -48,10 +48,12 @@ from installation.scene.pipeline import FramePipeline
 from installation.scene.playlist import Playlist, is_playlist, sequence_named
 from installation.scene.show import FrameState, Show
 from installation.scene.stage import Stage
+from installation.scene.tempo import TempoPolicy
 from installation.state import SavedState, check_state_file, load_state
 
 if TYPE_CHECKING:
     from installation.outputs.ndi import NdiSender
+    from installation.scene.tempo import BeatSource
 
 log = logging.getLogger(__name__)
 CONTEXT_LOST_EXIT_CODE = 4
@@ -83,6 +85,7 @@ class Player:
         self.playlist = Playlist(folder, options.shuffle) if folder and is_playlist(folder) else None
         library = self.playlist.folder if self.playlist else keyframes_dir()
         saved = self._saved_state()
+        self.policy = self._open_tempo()
         self.pipeline = FramePipeline(self._open_show(saved), self._clock())
         self.mapping = load_mapping(show_map(options.osc_map, learned_map(options.gallery.state_file)))
         self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
@@ -149,7 +152,7 @@ class Player:
                 parameters.set(name, value, immediate=True)
             start = min(max(saved.keyframe, 0), stage.count - 1)
             log.info("state: resumed %s at keyframe %d", saved.sequence, start + 1)
-        return Show(stage, show_options.order, parameters, start)
+        return Show(stage, show_options.order, parameters, start, policy=self.policy)
 
     def _first_playlist_stage(self, saved: SavedState | None) -> Stage:
         assert self.playlist is not None
@@ -169,6 +172,19 @@ class Player:
             f"No sequence in the playlist {self.playlist.folder} can be played; the first problem: {problems[0]}"
         )
 
+    def _open_tempo(self) -> TempoPolicy:
+        """What transitions follow: the beat of ``--sync`` (free: seconds), switched by ``/sync``."""
+        tempo = self.options.tempo
+
+        def opener(sync: str) -> BeatSource | None:
+            from installation.control.tempo import open_source
+
+            return open_source(sync, bpm=tempo.bpm or 120.0, quantum=tempo.quantum, midi_clock=tempo.midi_clock)
+
+        policy = tempo.policy(opener(tempo.sync), opener)
+        self._parts.callback(policy.close)
+        return policy
+
     def _open_ndi(self) -> tuple[NdiSender, Readback] | None:
         """The NDI source of ``--ndi``, fed by a live readback at ``--ndi-size`` (the window's size
         by default), UYVY or BGRA with alpha, off the render thread."""
@@ -186,12 +202,13 @@ class Player:
         return sender, readback
 
     def reports(self) -> dict[str, object]:
-        """What the show tells beside its frame (``/status``): its outputs."""
-        if self.ndi is None:
-            return {"outputs": {}}
-        sender, readback = self.ndi
-        ndi = {"name": sender.full_name, "receivers": sender.receivers, "sent": sender.sent}
-        return {"outputs": {"ndi": ndi | {"dropped": readback.dropped, "failed": sender.failed}}}
+        """What the show tells beside its frame (``/status``): the beat it follows, its outputs."""
+        told: dict[str, object] = {"tempo": self.policy.describe(), "outputs": {}}
+        if self.ndi is not None:
+            sender, readback = self.ndi
+            ndi = {"name": sender.full_name, "receivers": sender.receivers, "sent": sender.sent}
+            told["outputs"] = {"ndi": ndi | {"dropped": readback.dropped, "failed": sender.failed}}
+        return told
 
     def _open_osc(self) -> OscControl | None:
         options = self.options
@@ -365,7 +382,19 @@ class Player:
             where,
             "  ".join(f"{name} {values[name]:.2f}" for name in ("speed", "hold", "duration", "diffusion", "size")),
             "  ".join(f"{name} {values[name]:.2f}" for name in ("hue", "saturation", "brightness", "blackout")),
+            *self._beat_line(),
         ]
+
+    def _beat_line(self) -> list[str]:
+        """Tempo, the beat in the bar as dots, Link's peers: when a beat is followed."""
+        beat, source = self.policy.beat, self.policy.source
+        if source is None:
+            return []
+        if beat is None or not self.policy.locked:
+            return [f"sync {source.name}: no beat yet, running free"]
+        dots = "".join("o" if index == beat.beat_in_bar else "." for index in range(int(self.policy.quantum)))
+        peers = f"  {beat.peers} peers" if source.name == "link" else ""
+        return [f"{beat.tempo:6.1f} BPM  {dots}  sync {source.name}{peers}"]
 
     def _save_screenshot(self, target: Framebuffer) -> None:
         """Save the frame as a PNG, whole or not at all (``save_png``). The `s` key's picture is a
@@ -397,6 +426,7 @@ KEY_COMMANDS: dict[int, Command] = {
     pygame.K_RIGHT: Command("next", (True,)),
     pygame.K_LEFT: Command("prev", (True,)),
     pygame.K_b: Command("blackout", (None,)),
+    pygame.K_t: Command("tap", (True,)),
 }
 """Keys that ask the show for something: the same commands as OSC and every other surface."""
 

@@ -39,6 +39,7 @@ from installation.scene.clock import FixedClock
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
 from installation.scene.stage import Stage
+from installation.scene.tempo import TempoMap
 
 log = logging.getLogger(__name__)
 MAX_SECONDS = 86_400.0
@@ -100,9 +101,41 @@ def render_range(options: CaptureOptions, first: int, stop: int, path: Path) -> 
 
 
 def capture_pipeline(options: CaptureOptions, stage: Stage) -> FramePipeline:
-    """The frame pipeline of a capture: a fixed step of 1/fps, the music file as the sound heard."""
-    show = Show(stage, options.show.order, options.show.parameters_set())
+    """The frame pipeline of a capture: a fixed step of 1/fps, the music file as the sound heard,
+    transitions on its beats when it has them (``with_beats``)."""
+    policy = options.tempo.policy() if options.tempo.beats is not None else None
+    show = Show(stage, options.show.order, options.show.parameters_set(), policy=policy)
     return FramePipeline(show, FixedClock(options.fps), open_sound(options.audio))
+
+
+def with_beats(options: CaptureOptions) -> CaptureOptions:
+    """``options`` with the beats its transitions land on: the music's, found once here (so every
+    range and Ray chunk follows the same map, frame-exactly), or a steady ``--bpm``; as they were
+    for a free capture."""
+    tempo = options.tempo
+    if tempo.bpm is not None:
+        beats = TempoMap(tempo.bpm, tempo.offset, quantum=tempo.quantum)
+    elif tempo.sync == "audio":
+        if options.audio is None:
+            raise UserError("--sync audio follows the beats of the music; give it with --audio FILE, or use --bpm.")
+        beats = _music_beats(options.audio, tempo.quantum)
+    else:
+        return options
+    return replace(options, tempo=replace(tempo, beats=beats))
+
+
+def _music_beats(music: Path, quantum: float) -> TempoMap:
+    from installation.control.tempo.music import BeatTrackerUnavailable, music_tempo_map
+
+    probe_audio(music)
+    try:
+        beats = music_tempo_map(music, quantum)
+    except BeatTrackerUnavailable as error:
+        raise UserError(str(error)) from error
+    except ValueError as error:
+        raise UserError(f"No beats were found in {music}; give the tempo with --bpm and --offset.") from error
+    log.info("tempo: %.1f BPM, %d beats found in %s", beats.bpm, len(beats.times), music.name)
+    return beats
 
 
 def _check_options(options: CaptureOptions) -> None:

@@ -22,6 +22,9 @@ from installation.logs import LogFile, RateLimit
 
 if TYPE_CHECKING:
     from installation.keyframes.request import KeyframeRequest, Photo
+    from installation.options import TempoOptions
+
+log = logging.getLogger(__name__)
 
 RATE_LIMIT = RateLimit()
 """One limiter for both log handlers: a warning that repeats is written a few times a minute."""
@@ -405,6 +408,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
         help="advance exactly 1/FPS s per frame, 60 when FPS is left out (frame-exact: the frames `capture --fps FPS` writes)",
     )
     command.add_argument("--osd", action="store_true", help="start with the on-screen display shown")
+    _add_tempo(command, live=True)
     outputs = command.add_argument_group("video out (pip install -e '.[ndi]')")
     outputs.add_argument(
         "--ndi",
@@ -550,8 +554,91 @@ def _run_play(args: argparse.Namespace) -> None:
         ndi=args.ndi,
         ndi_size=args.ndi_size,
         ndi_alpha=args.ndi_alpha,
+        tempo=_tempo_options(args),
     )
     play(dataclasses.replace(options, osc_map=args.osc_map) if args.osc_map else options)
+
+
+def _add_tempo(command: argparse.ArgumentParser, live: bool) -> None:
+    """The beat options of play (``live``: Link, MIDI clock, tap, the sound) and of capture (the
+    music's beats, or a tempo given)."""
+    from installation.options import Bounds, TempoOptions
+    from installation.scene.tempo import MAX_TEMPO, MIN_TEMPO, SYNCS
+
+    defaults = TempoOptions()
+    tempo = command.add_argument_group("on the beat")
+    syncs = SYNCS if live else ("free", "audio")
+    tempo.add_argument(
+        "--sync",
+        choices=syncs,
+        default=defaults.sync,
+        help="free (default): transitions by seconds; "
+        + (
+            "link: the Ableton Link session (pip install -e '.[link]'), midi: MIDI clock from --midi-clock, "
+            "tap: the key t or /tap, audio: the sound input's beat"
+            if live
+            else "audio: the beats of --audio, found offline (pip install -e '.[tempo]'); see also --bpm"
+        ),
+    )
+    tempo.add_argument(
+        "--transition-beats",
+        type=Bounds(0.25, 64.0, defaults.transition_beats),
+        default=defaults.transition_beats,
+        help="beats a transition lasts; it lands on a bar line (default %(default)g)",
+    )
+    tempo.add_argument(
+        "--hold-beats",
+        type=Bounds(0.0, 256.0, defaults.hold_beats),
+        default=defaults.hold_beats,
+        help="beats each keyframe rests (default %(default)g)",
+    )
+    tempo.add_argument(
+        "--quantum",
+        type=Bounds(1.0, 16.0, defaults.quantum),
+        default=defaults.quantum,
+        help="beats in a bar (default %(default)g)",
+    )
+    tempo.add_argument(
+        "--sync-latency",
+        type=Bounds(-1000.0, 1000.0, 0.0),
+        default=defaults.latency_ms,
+        metavar="MS",
+        help="draw this many milliseconds ahead of the beat: a projector's or mixer's delay (default 0)",
+    )
+    tempo.add_argument("--beat-kick", action="store_true", help="a kick on every beat in place of the sound's onsets")
+    if live:
+        tempo.add_argument("--midi-clock", metavar="NAME", help="the MIDI input sending clock (part of its name)")
+        tempo.add_argument(
+            "--bpm", type=Bounds(MIN_TEMPO, MAX_TEMPO, 120.0), help="where Link and tap start (default 120)"
+        )
+        return
+    tempo.add_argument(
+        "--bpm",
+        type=Bounds(MIN_TEMPO, MAX_TEMPO, 120.0),
+        help="a known tempo: transitions on its bars (with --offset), no beat tracking",
+    )
+    tempo.add_argument(
+        "--offset",
+        type=Bounds(-3600.0, 3600.0, 0.0),
+        default=defaults.offset,
+        help="seconds into the capture of the first downbeat at --bpm (default 0)",
+    )
+
+
+def _tempo_options(args: argparse.Namespace) -> TempoOptions:
+    from installation.options import TempoOptions
+
+    return TempoOptions(
+        sync=args.sync,
+        transition_beats=args.transition_beats,
+        hold_beats=args.hold_beats,
+        quantum=args.quantum,
+        latency_ms=args.sync_latency,
+        beat_kick=args.beat_kick,
+        midi_clock=getattr(args, "midi_clock", None),
+        bpm=args.bpm,
+        offset=getattr(args, "offset", 0.0),
+    )
 
 
 def _audio_source(text: str) -> str:
@@ -638,6 +725,7 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
         help="with --ray: frames per task (default: about 30 s of work each)",
     )
     _add_show_options(command)
+    _add_tempo(command, live=False)
     command.set_defaults(run=_run_capture)
 
 
@@ -663,8 +751,9 @@ def _run_capture(args: argparse.Namespace) -> None:
 
     signals.install()
     choose(offscreen=True)
-    from installation.capture import capture
+    from installation.capture import capture, with_beats
     from installation.options import CaptureOptions
+    from installation.scene.tempo import beats_path, write_beats
 
     _check_ray_address(args.ray)
     options = CaptureOptions(
@@ -684,13 +773,17 @@ def _run_capture(args: argparse.Namespace) -> None:
         quiet=args.quiet,
         ray=args.ray,
         chunk_frames=args.chunk_frames,
+        tempo=_tempo_options(args),
     )
+    options = with_beats(options)
     if options.ray is None:
         capture(options)
-        return
-    from installation.cluster.render import capture_on_ray
+    else:
+        from installation.cluster.render import capture_on_ray
 
-    capture_on_ray(options)
+        capture_on_ray(options)
+    if options.tempo.beats is not None:
+        log.info("the beats used are in %s", write_beats(options.tempo.beats, beats_path(options.out)))
 
 
 def _check_ray_address(address: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,11 @@ from installation.scene.conductor import Order
 from installation.scene.parameters import Parameters
 from installation.scene.presets import DEFAULT_LOOK, Preset, load_preset
 from installation.scene.stage import Stage, load_stage, prepare_stage
+from installation.scene.tempo import BeatSource, TempoMap, TempoPolicy
 from installation.scene.transport import Transport
+
+Opener = Callable[[str], BeatSource | None]
+"""Opens the beat source a ``--sync`` name asks for (``control/tempo``)."""
 
 DEFAULT_IN_BETWEENS = 30
 """Frames between two keyframes in the plain morph video of the source piece."""
@@ -117,6 +122,41 @@ class ShowOptions:
 
 
 @dataclass(frozen=True)
+class TempoOptions:
+    """How transitions follow a beat (``scene/tempo.py``): what ``--sync`` follows, how many beats a
+    transition and a rest last, the bar's beats, how far ahead of the beat the picture is drawn."""
+
+    sync: str = "free"
+    transition_beats: float = 4.0
+    hold_beats: float = 4.0
+    quantum: float = 4.0
+    latency_ms: float = 0.0
+    """``--sync-latency``: the projector's or mixer's delay, drawn ahead of the beat."""
+    beat_kick: bool = False
+    midi_clock: str | None = None
+    """The MIDI input whose clock ``--sync midi`` follows (a part of its name)."""
+    bpm: float | None = None
+    """A tempo given: a capture's steady beat, or where Link and tap start."""
+    offset: float = 0.0
+    """Seconds into the show of a capture's first downbeat at ``bpm``."""
+    beats: TempoMap | None = None
+    """A capture's beats, found in its music (``--sync audio``) or made from ``bpm`` and ``offset``."""
+
+    def policy(self, source: BeatSource | None = None, opener: Opener | None = None) -> TempoPolicy:
+        """The show's policy: following ``source`` (a capture: its beats), switched by ``/sync``
+        through ``opener``."""
+        return TempoPolicy(
+            source if source is not None else self.beats,
+            self.transition_beats,
+            self.hold_beats,
+            self.quantum,
+            self.latency_ms / 1000.0,
+            opener=opener,
+            kick_on_beats=self.beat_kick,
+        )
+
+
+@dataclass(frozen=True)
 class PlayOptions:
     """What ``metamorph play`` was asked for."""
 
@@ -153,6 +193,7 @@ class PlayOptions:
     """The NDI picture's size, scaled on the GPU (None: the window's size when the show starts)."""
     ndi_alpha: bool = False
     """Send BGRA with the spheres over transparency, for keying in the mixer (else UYVY)."""
+    tempo: TempoOptions = field(default_factory=TempoOptions)
 
 
 @dataclass(frozen=True)
@@ -177,3 +218,4 @@ class CaptureOptions:
     """Render on Ray: None, on this machine alone; "", a local Ray instance; else a cluster's address."""
     chunk_frames: int | None = None
     """Frames per Ray task; None: about 30 s of work each (``installation.cluster.chunks``)."""
+    tempo: TempoOptions = field(default_factory=TempoOptions)

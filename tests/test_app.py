@@ -192,13 +192,16 @@ def test_osc_reaches_the_live_loop(sequence_folder: Path) -> None:
     assert player.state.conductor.target == 1
 
 
-def test_status_tells_the_input_and_what_sound_applies(sequence_folder: Path) -> None:
+def test_status_tells_the_input_what_sound_applies_and_the_beat(sequence_folder: Path) -> None:
     import json
     import socket
 
     from pythonosc.osc_message import OscMessage
 
-    player = Player(quiet_options(sequence_folder, 1000, osc_port=0))
+    from installation.options import TempoOptions
+
+    tempo = TempoOptions(sync="tap", transition_beats=2.0)
+    player = Player(quiet_options(sequence_folder, 1000, osc_port=0, tempo=tempo))
     asker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     asker.bind(("127.0.0.1", 0))
     asker.settimeout(0.01)
@@ -220,6 +223,9 @@ def test_status_tells_the_input_and_what_sound_applies(sequence_folder: Path) ->
     asker.close()
     assert answers and answers[0]["sound"]["input"] == "none" and answers[0]["sequence"] == "alps"
     assert answers[0]["applied"]["speed"] == answers[0]["parameters"]["speed"] == 1.0  # silence moves nothing
+    told = answers[0]["tempo"]
+    assert (told["sync"], told["locked"], told["transition_beats"]) == ("tap", False, 2.0)  # no taps yet: free
+    assert answers[0]["outputs"] == {}
 
 
 def test_devices_without_a_sound_card() -> None:

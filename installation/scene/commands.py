@@ -19,6 +19,7 @@ from typing import Any
 from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.presets import shipped_presets
 from installation.scene.show import Show
+from installation.scene.tempo import SYNCS, TempoPolicy, valid_tempo
 
 MAX_NAME = 255
 """The longest sequence name a command carries (a file name's limit on most file systems)."""
@@ -136,6 +137,26 @@ def _set(show: Show, args: tuple[Any, ...]) -> None:
     show.parameters.set(args[0], args[1])
 
 
+def _tempo(args: tuple[Any, ...]) -> tuple[float] | None:
+    """A tempo in BPM within 20..999 (NaN, inf and the rest are refused: counted, never applied)."""
+    value = number(args[0]) if len(args) == 1 else None
+    return (value,) if value is not None and valid_tempo(value) else None
+
+
+def _sync_name(args: tuple[Any, ...]) -> tuple[str] | None:
+    return (args[0],) if len(args) == 1 and args[0] in SYNCS else None
+
+
+def _with_tempo(act: Callable[[TempoPolicy, tuple[Any, ...]], object]) -> Callable[[Show, tuple[Any, ...]], None]:
+    """A command that acts on the show's tempo; a show without a tempo policy (a capture) ignores it."""
+
+    def run(show: Show, args: tuple[Any, ...]) -> None:
+        if isinstance(show.policy, TempoPolicy):
+            act(show.policy, args)
+
+    return run
+
+
 def _preset_name(args: tuple[Any, ...]) -> tuple[str] | None:
     """A shipped preset's name (a surface never makes the show read a file)."""
     return (args[0],) if len(args) == 1 and isinstance(args[0], str) and args[0] in shipped_presets() else None
@@ -190,6 +211,30 @@ COMMANDS: dict[str, CommandSpec] = {
             "s",
             _preset_name,
             _preset,
+            waits_for_switch=False,
+        ),
+        CommandSpec(
+            "sync",
+            "follow a beat: free, link (Ableton Link), midi (MIDI clock), tap, audio (the sound's onsets)",
+            "s",
+            _sync_name,
+            _with_tempo(lambda policy, a: policy.sync(a[0])),
+            waits_for_switch=False,
+        ),
+        CommandSpec(
+            "tempo",
+            "set the tempo in BPM (20..999) of the beat followed (Link: the whole session's)",
+            "f",
+            _tempo,
+            _with_tempo(lambda policy, a: policy.set_tempo(a[0])),
+            waits_for_switch=False,
+        ),
+        CommandSpec(
+            "tap",
+            "tap the beat (with --sync tap): four taps set the tempo, the last the downbeat",
+            "T",
+            _button,
+            _with_tempo(lambda policy, a: a[0] and policy.tap()),
             waits_for_switch=False,
         ),
         CommandSpec(

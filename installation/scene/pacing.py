@@ -49,6 +49,10 @@ class ObservingPolicy(Policy, Protocol):
 
     def observe(self, time: float, dt: float, conductor: ConductorState, sound: SoundFeatures) -> None: ...
 
+    def heard(self, sound: SoundFeatures) -> SoundFeatures:
+        """What the show hears, after ``observe``: the sound, or a kick on the beat in its place."""
+        ...
+
 
 @dataclass(frozen=True)
 class Seconds:

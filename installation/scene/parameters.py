@@ -82,7 +82,9 @@ class ParameterValues:
     blackout: float = _declare(0.0, 1.0, 0.0, 0.5, "fade to black (1 = black)")
     cover: float = _declare(0.0, 1.0, 0.0, 0.3, "0 shows the whole picture (contain), 1 fills the screen (cover)")
     glow: float = _declare(0.0, 2.0, 0.0, 0.3, "bloom around bright parts (0: off)")
-    trails: float = _declare(0.0, 0.98, 0.0, 0.3, "share of the picture kept each 1/60 s behind moving spheres (0: off)")
+    trails: float = _declare(
+        0.0, 0.98, 0.0, 0.3, "share of the picture kept each 1/60 s behind moving spheres (0: off)"
+    )
     defocus: float = _declare(0.0, 2.0, 0.0, 0.3, "depth of field: blur of spheres away from the picture (0: off)")
     audio_gain: float = _declare(0.0, 4.0, 1.0, 0.0, "how strongly sound steers the show (0 = not at all)")
     audio_speed: float = _declare(0.0, 2.0, 0.6, 0.0, "how much loud passages speed transitions up")

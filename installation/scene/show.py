@@ -83,12 +83,13 @@ class Show:
         ``closed`` ("black" or "dim") is the look outside opening hours.
         """
         self.parameters.step(dt)
+        if isinstance(self.policy, ObservingPolicy):  # before the sound moves the values: a beat may kick
+            self.policy.observe(time, dt, self.conductor.state(), sound)
+            sound = self.policy.heard(sound)
         values = modulate(self.parameters.values(), sound)
         if closed:
             values = closed_look(values, closed)
         pace = self.stage.pace(self.conductor.index, self.conductor.target)
-        if isinstance(self.policy, ObservingPolicy):
-            self.policy.observe(time, dt, self.conductor.state(), sound)
         self.conductor.update(dt, values.speed, self.policy.pacing(values, pace))
         targets = self.parameters.targets()
         return frame_state(self.stage, self.conductor.state(), values, targets, time, sound, frame)

@@ -19,8 +19,8 @@ import bisect
 import json
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,6 +31,8 @@ from installation.scene.parameters import ParameterValues
 
 log = logging.getLogger(__name__)
 
+SYNCS = ("free", "link", "midi", "tap", "audio")
+"""What ``--sync`` and ``/sync`` take: the free show, or the beat source to follow."""
 MIN_TEMPO, MAX_TEMPO = 20.0, 999.0
 """Tempos outside this range (BPM), and NaN or inf, are counted and ignored everywhere."""
 JUMP_BEATS = 0.25
@@ -97,7 +99,10 @@ class Beat:
 class BeatSource(Protocol):
     """Where the beat comes from; ``read`` is called once a frame on the render thread."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """What it is, for the log and ``/status`` (link, midi clock, tap, ...)."""
+        ...
 
     def read(self, show_time: float) -> Beat | None:
         """The beat now (None: nothing to follow yet)."""
@@ -285,6 +290,8 @@ class TempoPolicy:
         quantum: float = 4.0,
         latency: float = 0.0,
         fallback: Policy | None = None,
+        opener: Callable[[str], BeatSource | None] | None = None,
+        kick_on_beats: bool = False,
     ) -> None:
         if not (math.isfinite(transition_beats) and transition_beats > 0):
             raise ValueError("transition beats must be a positive number")
@@ -300,6 +307,10 @@ class TempoPolicy:
         self.quantum = float(quantum)
         self.latency = float(latency)
         self.fallback = fallback or SecondsPolicy()
+        self.opener = opener
+        """Opens the source a ``/sync`` name asks for (the driver's: sources open sockets and ports)."""
+        self.kick_on_beats = kick_on_beats
+        """``--beat-kick``: a kick on every beat in place of the sound's onsets."""
         self.beat: Beat | None = None
         self.locked = False
         self.rejected = 0
@@ -320,6 +331,38 @@ class TempoPolicy:
         self.source = source
         self._forget()
         self._said_free = False
+
+    def sync(self, name: str) -> bool:
+        """Follow the source ``name`` (one of ``SYNCS``) from the next frame on, closing the one
+        followed so far; False (counted) where there is no opener or the name is unknown."""
+        if self.opener is None or name not in SYNCS:
+            self.rejected += 1
+            return False
+        old, new = self.source, self.opener(name)
+        self.use(new)
+        if old is not None:
+            old.close()
+        return True
+
+    def tap(self) -> bool:
+        """A tap (``/tap``, the key t, the page's button), if the source is tap tempo."""
+        tap = getattr(self.source, "tap", None)
+        if tap is None:
+            self.rejected += 1
+            return False
+        tap()
+        return True
+
+    def heard(self, sound: SoundFeatures) -> SoundFeatures:
+        """What the show hears this frame: with ``kick_on_beats`` and a lock, the kick of the beat."""
+        if not self.kick_on_beats or self.beat is None or not self.locked:
+            return sound
+        return replace(sound, kick=beat_kick(self.beat))
+
+    def close(self) -> None:
+        """Close the source followed (the end of the show)."""
+        if self.source is not None:
+            self.source.close()
 
     def set_tempo(self, bpm: object) -> bool:
         """Ask the source to play at ``bpm`` (``/tempo``): False, and counted, for a bad number

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from installation.scene.tempo import BeatSource
+from installation.scene.tempo import SYNCS, BeatSource
 
 log = logging.getLogger(__name__)
-
-SYNCS = ("free", "link", "midi", "tap", "audio")
+__all__ = ["SYNCS", "open_source"]
 
 
 def open_source(

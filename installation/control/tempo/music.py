@@ -24,7 +24,7 @@ def beat_times(path: Path, sample_rate: int = 22050) -> tuple[float, np.ndarray]
         import librosa
     except ImportError as error:
         raise BeatTrackerUnavailable(
-            "finding the beats of a music file needs librosa (pip install -e '.[tempo]'), or give --bpm and --offset"
+            "Finding the beats of a music file needs librosa: run pip install -e '.[tempo]', or give --bpm and --offset."
         ) from error
     samples, rate = librosa.load(str(path), sr=sample_rate, mono=True)
     tempo, beats = librosa.beat.beat_track(y=samples, sr=rate, units="time")
