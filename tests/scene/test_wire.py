@@ -33,7 +33,18 @@ def moving_state() -> FrameState:
 
 
 def same_state(a: FrameState, b: FrameState) -> None:
-    for field in ("index_a", "index_b", "blend", "transition", "values", "settings", "conductor", "time", "sound", "frame"):
+    for field in (
+        "index_a",
+        "index_b",
+        "blend",
+        "transition",
+        "values",
+        "settings",
+        "conductor",
+        "time",
+        "sound",
+        "frame",
+    ):
         assert getattr(a, field) == getattr(b, field), field
     assert (a.destinations is None) == (b.destinations is None)
     if a.destinations is not None:
