@@ -29,7 +29,7 @@ from installation.control.mapping import Mapping, learn_target, learned_map, loa
 from installation.control.midi import MidiControl
 from installation.control.osc import OscControl, networks
 from installation.control.sound import open_sound
-from installation.control.webserver import ShowServer
+from installation.control.websupervisor import ShowServer
 from installation.errors import UserError
 from installation.gallery import Gallery
 from installation.options import PlayOptions

@@ -86,15 +86,19 @@ def render_range(options: CaptureOptions, first: int, stop: int, path: Path) -> 
 
     ``path`` is a video without music (the music is muxed once, over the joined chunks) or a PNG
     folder whose other frames are left alone, since other chunks write there too. The range is
-    trusted: the caller planned it with ``plan_capture``.
+    trusted: the caller planned it with ``plan_capture``. A stop asked of an earlier chunk of the
+    same worker process is forgotten first.
     """
+    signals.reset()
     stage = options.show.first_stage()
     plan = Plan(first, stop, stop)
     sink: Sink
     if path.suffix.lower() in VIDEO_SUFFIXES:
         codec = CODECS[options.codec]
         # A retry of a chunk whose worker died may find the segment written: this run's own file.
-        sink = VideoWriter(path, options.size, options.fps, codec, options.quality, preset=options.preset, force=True)
+        sink = VideoWriter(
+            path, options.size, options.fps, codec, options.quality, preset=options.encoder_preset, force=True
+        )
     else:
         sink = FrameFolder(path, options.size, first)
     return _write_all(sink, frames_of(options, stage, plan), plan, replace(options, quiet=True))
@@ -156,8 +160,8 @@ def _check_options(options: CaptureOptions) -> None:
         )
     if options.in_betweens < 0:
         raise UserError(f"--in-betweens {options.in_betweens} must be 0 or more.")
-    if options.preset not in PRESETS:
-        raise UserError(f"--encoder-preset {options.preset} is unknown; choose one of {', '.join(PRESETS)}.")
+    if options.encoder_preset not in PRESETS:
+        raise UserError(f"--encoder-preset {options.encoder_preset} is unknown; choose one of {', '.join(PRESETS)}.")
     if options.codec not in CODECS:
         raise UserError(f"--codec {options.codec} is unknown; choose one of {', '.join(CODECS)}.")
     out = options.out
@@ -210,7 +214,7 @@ def open_sink(options: CaptureOptions, plan: Plan) -> Sink:
                 options.audio,
                 plan.first / options.fps,
                 plan.count / options.fps,
-                preset=options.preset,
+                preset=options.encoder_preset,
                 force=options.force,
             )
         clear_frames(out)

@@ -505,7 +505,7 @@ def _show_options(args: argparse.Namespace):
 
 def _run_play(args: argparse.Namespace) -> None:
     from installation.config import TOML_LIMIT
-    from installation.control.webserver import control_key
+    from installation.control.websupervisor import control_key
     from installation.files import check_input
     from installation.render.platform import choose
 
@@ -701,7 +701,7 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
     command.add_argument(
         "--encoder-preset",
         dest="encoder_preset",
-        default=defaults.preset,
+        default=defaults.encoder_preset,
         help="h264/h265 speed preset, ultrafast..veryslow (default %(default)s; ultrafast lets encoding keep up with rendering on few cores)",
     )
     command.add_argument(
@@ -766,7 +766,7 @@ def _run_capture(args: argparse.Namespace) -> None:
         audio=args.audio,
         codec=args.codec,
         quality=args.quality,
-        preset=args.encoder_preset,
+        encoder_preset=args.encoder_preset,
         force=args.force,
         mode=args.mode,
         in_betweens=args.in_betweens,

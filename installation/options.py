@@ -209,7 +209,8 @@ class CaptureOptions:
     audio: Path | None = None
     codec: str = "h264"
     quality: int = 80
-    preset: str = DEFAULT_PRESET
+    encoder_preset: str = DEFAULT_PRESET
+    """x264/x265's speed preset (``--encoder-preset``); the look's preset is ``show.preset``."""
     force: bool = False
     mode: str = "spheres"
     in_betweens: int = DEFAULT_IN_BETWEENS

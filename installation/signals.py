@@ -60,5 +60,12 @@ def polling() -> Iterator[None]:
         _polling.clear()
 
 
+def reset() -> None:
+    """Forget a stop asked of an earlier run of this process: a Ray worker renders chunk after
+    chunk, and one signal must not stop every chunk it renders later."""
+    STOP.clear()
+    received.clear()
+
+
 def stop_requested() -> bool:
     return STOP.is_set()

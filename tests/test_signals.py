@@ -163,3 +163,26 @@ def test_a_repeating_warning_is_written_a_few_times_a_minute() -> None:
     huge = record("dgram %s" + "x" * 100_000, 1, line=3)
     assert limit.filter(huge) and len(huge.getMessage()) < 500
     assert limit.filter(logger.makeRecord("test.rate", logging.INFO, __file__, 1, "info %s", (1,), None))
+
+
+def test_a_worker_stopped_once_renders_its_next_chunk_whole(sequence_folder: Path, tmp_path: Path) -> None:
+    """A Ray worker process renders chunk after chunk: a stop it got during one chunk must not end
+    the next at once (``signals.reset`` at each chunk)."""
+    from installation import signals
+    from installation.capture import render_range
+    from installation.options import CaptureOptions, ShowOptions
+
+    saved = {number: signal.getsignal(number) for number in signals.SIGNALS}
+    try:
+        signals.install()
+        with pytest.raises(signals.Stopped):
+            os.kill(os.getpid(), signal.SIGTERM)  # the earlier chunk's stop, outside a loop: raises
+            time.sleep(5)  # the handler runs at the next bytecode; never reached
+        assert signals.stop_requested()
+        options = CaptureOptions(out=tmp_path / "chunk", show=ShowOptions(sequence_folder), size=(160, 96), fps=10)
+        assert render_range(options, 0, 6, tmp_path / "chunk") == 6
+        assert len(list((tmp_path / "chunk").glob("frame_*.png"))) == 6
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+        signals.reset()

@@ -1,373 +1,575 @@
-"""The show on the network: OSCQuery over HTTP and a websocket, the control page, zeroconf.
+"""The web process: OSCQuery over HTTP and a websocket, the control page, zeroconf (aiohttp).
 
-The server runs in a process of its own (``installation.control.webprocess``). In the show's
-process it cost frames: a Python server answering a thousand requests a second holds the
-interpreter lock in slices of up to 5 ms, and the render thread waits for it after every OpenGL
-call (``benchmarks/network.py`` measured the live loop's frame at 1.42 times its time alone).
-Here the show keeps only two things: the listening socket, bound at start so that a port in use
-is an error at once, and one thread, the link. Thirty times a second the link sends the web
-process what the tree's values are made of (a ``Snapshot``, only when it changed, with a small
-JPEG of the keyframe when that changed); it hands the commands the web process sends up to the
-command queue, applied between frames like every other command, and its log lines to the
-show's log. Neither end ever waits to send (``offer``): what the other cannot take now is sent
-later (the latest snapshot) or dropped and counted (commands in a flood). Every second,
-whatever changed, the link sends a ``Heartbeat`` that the web process sends straight back: one
-that answers none for HUNG_SECONDS (stopped, or its loop stuck) is hung, paused show or not. A
-web process that dies, hangs or garbles the link is started again on the same socket; a show
-that dies closes the link, and the web process ends with it.
+Started by ``websupervisor.ShowServer`` as ``python -m installation.control.webserver LINK SOCKET``
+(two inherited file descriptors: the link to the show and the listening socket). It knows the
+show only through the link: the settings first, then a ``Snapshot`` whenever the tree's values
+change; it sends up commands (translated exactly as OSC over UDP is), its counts and its log
+lines, and sends each heartbeat straight back (so the show sees it is alive, paused show or not).
+When the link closes (the show ended or died) it withdraws its zeroconf services and ends.
+
+Values stream to websocket clients that LISTEN, as binary OSC packets, as soon as a snapshot
+changes them; the address space is remade when the keyframe count or the sequence folder (read
+every 2 s) changes, and every client hears PATH_REMOVED, then PATH_ADDED. Only the allowed
+networks are answered; with a control key a websocket writes only when it brought the key, and
+in read-only mode nothing writes and the tree says so (ACCESS). An address that gives too many
+wrong keys is refused (429) for a while, whatever it asks for. A malformed request or a client
+gone in the middle of an answer is a counted debug line, never a traceback.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
-import io
+import asyncio
+import json
 import logging
-import os
-import select
+import math
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
-from collections.abc import Mapping as AnyMapping
+from collections import Counter, OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from multiprocessing import Pipe
-from multiprocessing.connection import Connection, wait
+from importlib import resources
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
+from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from installation.control.advertise import Advertisement
 from installation.control.mapping import Mapping
-from installation.control.osc import Network
-from installation.control.oscquery import DEFAULT_HTTP_PORT
-from installation.errors import UserError
-from installation.files import read_input
-from installation.scene.commands import Command, CommandQueue
-from installation.scene.show import FrameState
-from installation.scene.stage import Stage
-from installation.scene.wire import encode
+from installation.control.osc import SentThisSecond, allowed, osc_message, packet_messages, translate
+from installation.control.oscquery import Method, Values, address_space, attribute, host_info, node, readable, readings
+from installation.control.websupervisor import (
+    Commands,
+    Heartbeat,
+    LogLine,
+    Report,
+    Snapshot,
+    WebSettings,
+    key_digest,
+    offer,
+    same_key,
+)
+from installation.scene.commands import Command
+from installation.scene.parameters import SPECS
+from installation.scene.playlist import sequences_in
+from installation.scene.wire import decode
 
-log = logging.getLogger(__name__)
-TICK_SECONDS = 1 / 30
-"""How often the link looks at the last frame state (values stream at most this often)."""
-RESTART_SECONDS = 3.0
-"""Pause before a web process that ended is started again; it doubles while it keeps ending soon."""
-RESTART_LIMIT_SECONDS = 60.0
-STEADY_SECONDS = 60.0
-"""A web process that ran this long was fine: the next restart waits RESTART_SECONDS again."""
-HUNG_SECONDS = 10.0
-"""A web process that answers no heartbeat this long is stopped and started again."""
-HEARTBEATS = 10
-"""Heartbeats sent in HUNG_SECONDS: a web process is hung only after missing ten in a row."""
-CLOSE_SECONDS = 3.0
-"""How long the web process may take to say goodbye (zeroconf, sockets) before it is killed."""
-THUMBNAIL_WIDTH = 240
-KEY_VARIABLE = "METAMORPH_CONTROL_KEY"
-"""Where the control key may come from instead of the command line, which ``ps`` shows anyone."""
-KEY_FILE_LIMIT = 64 * 1024
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    """What the web process is told once, when it starts (the key travels here, never in its arguments)."""
-
-    host: str
-    port: int
-    mapping: Mapping
-    allow: tuple[Network, ...] = ()
-    key: str | None = None
-    readonly: bool = False
-    osc_port: int | None = None
-    library: Path | None = None
-    advertise: bool = True
-    log_level: int = logging.INFO
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The show as the tree shows it: the frame's wire form (``scene/wire.py``, the one
-    description of a frame), and the keyframe's thumbnail when it changed since the last snapshot
-    (None: keep the one you have)."""
-
-    frame: bytes
-    thumbnail: bytes | None = None
+log = logging.getLogger("installation.control.webserver")
+MAX_SOCKETS = 500
+"""Websockets held at once; more are answered 503, so a flood cannot use up the show's files."""
+MAX_MESSAGE = 16 * 1024
+"""The largest websocket message taken (an OSC packet or a LISTEN); larger closes the socket (1009)."""
+FLOOD_MESSAGES = 1000
+"""OSC messages one websocket may send a second (the page sends a few dozen); a client over it is cut off."""
+OUTBOX = 256
+"""Packets waiting for one websocket; a client that lets more pile up is too slow and is closed."""
+SEND_SECONDS = 2.0
+BATCH_SECONDS = 1 / 60
+"""Commands go to the show in batches, at most one a frame: a flood costs the show one message a frame."""
+MAX_BATCH = 256
+"""Commands kept for one batch; more are dropped and counted (the show takes a few per frame)."""
+REPORT_SECONDS = 0.25
+"""How often the counts go to the show, when they changed (a thousand requests a second change them always)."""
+RESCAN_SECONDS = 2.0
+KEY_TRIES = 5
+"""Wrong control keys after which, in KEY_WINDOW seconds, an address is refused (429)."""
+KEY_WINDOW = 60.0
+BLOCK_SECONDS = 30.0
+"""How long an address that guessed too often is refused; doubled at each block, up to BLOCK_LIMIT_SECONDS.
+Unthrottled, 7,400 guesses a second found a 4-digit key in a second; now a 4-digit key takes months."""
+BLOCK_LIMIT_SECONDS = 3600.0
+GUESSERS = 10_000
+"""Addresses whose wrong keys are remembered at once: guesses from many addresses cannot fill the memory."""
+PAGE_FILES = {"": "index.html", "control.js": "control.js", "control.css": "control.css"}
+_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
-@dataclass(frozen=True)
-class Heartbeat:
-    """Sent by the show every HUNG_SECONDS / HEARTBEATS and sent straight back by the web process.
-    Snapshots go only on change, so without it a stopped web process under a paused show would
-    never be noticed (and under a playing one only once the link's buffer filled)."""
-
-
-@dataclass(frozen=True)
-class Commands:
-    """The commands the web process heard since its last batch, in arrival order."""
-
-    commands: tuple[Command, ...]
-
-
-@dataclass(frozen=True)
-class Report:
-    """The web process's counts (requests, refused, ignored, malformed, written) and open websockets."""
-
-    counts: dict[str, int]
-    connected: int
-
-
-@dataclass(frozen=True)
-class LogLine:
-    """A log record of the web process, for the show's own log handlers (file, stderr, rate limit)."""
-
-    record: dict[str, Any] = field(repr=False)
-
-
-def offer(link: Connection, message: object) -> bool:
-    """Send ``message`` if the link takes it now; False if it would have to wait.
-
-    Neither end ever waits on the other, so no flood and no stopped process can lock them both
-    in a send: a Unix socket is writable while three quarters of its buffer (about 200 KB) are
-    free, more than any message here takes.
-    """
-    if not select.select([], [link], [], 0)[1]:
-        return False
-    link.send(message)
-    return True
-
-
-def thumbnail(frame: np.ndarray) -> bytes:
-    """A keyframe, small, as JPEG: what the control page shows of the show."""
-    image = Image.fromarray(frame)
-    height = max(1, round(image.height * THUMBNAIL_WIDTH / image.width))
-    out = io.BytesIO()
-    image.resize((THUMBNAIL_WIDTH, height), Image.Resampling.BILINEAR, reducing_gap=2.0).save(out, "JPEG", quality=75)
-    return out.getvalue()
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """The server's listening socket; a port that cannot be had is one sentence naming the fix."""
+def sequence_names(folder: Path | None) -> tuple[str, ...]:
+    """The sequence names in ``folder`` (what ``/sequence`` takes); none when unreadable."""
     try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        return socket.create_server((host, port), family=family, backlog=1024, dualstack_ipv6=host == "::")
-    except OSError as error:
-        raise UserError(
-            f"The HTTP port {port} cannot be opened ({os.strerror(error.errno) if error.errno else error}); another "
-            "program may be using it: choose another with --http-port (1..65535), or --http-port 0 to turn the web "
-            "control off."
-        ) from error
+        return tuple(path.name for path in sequences_in(folder)) if folder else ()
+    except OSError:
+        return ()
 
 
-class _WebProcess:
-    """One run of ``python -m installation.control.webprocess`` and the show's end of its link."""
+def _services(settings: WebSettings) -> list[tuple[str, int]]:
+    """What zeroconf advertises: this server (OSCQuery), and the OSC port when the show has one."""
+    services = [("_oscjson._tcp.local.", settings.port)]
+    if settings.osc_port is not None:
+        services.append(("_osc._udp.local.", settings.osc_port))
+    return services
 
-    def __init__(self, listener: socket.socket, settings: WebSettings) -> None:
-        self.link, far_end = Pipe()
-        fds = (far_end.fileno(), listener.fileno())
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "installation.control.webprocess", *map(str, fds)],
-            pass_fds=fds,
-            stdin=subprocess.DEVNULL,
-        )
-        far_end.close()
-        self.started = self.answered = time.monotonic()
-        """When it started, and when it last sent a heartbeat back (it has HUNG_SECONDS to start)."""
-        self.link.send(settings)  # the first message, into an empty buffer
 
-    def shut(self) -> None:
-        """Shut the link: the web process reads its end (and says goodbye), a thread waiting on it wakes."""
-        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(self.link.fileno())) as end:
-            end.shutdown(socket.SHUT_RDWR)
+def xy_pair(mapping: Mapping) -> list[str]:
+    """The addresses the controller map's XY pad drives (hue across, saturation up by default)."""
+    for control in mapping.controls.values():
+        if len(control.parameters) == 2:
+            return [SPECS[name].address for name, _, _ in control.parameters]
+    return []
 
-    def end(self) -> str:
-        """Wait for the process to end (killed after CLOSE_SECONDS), close the link; how it ended."""
+
+def _json(data: object) -> web.Response:
+    return web.Response(body=json.dumps(data).encode(), content_type="application/json")
+
+
+def _page_files() -> dict[str, tuple[bytes, str]]:
+    """The control page's static files, read once from the package (no CDN, no build step)."""
+    folder = resources.files("installation.control") / "web"
+    return {route: ((folder / name).read_bytes(), _TYPES[Path(name).suffix]) for route, name in PAGE_FILES.items()}
+
+
+class Link:
+    """The web process's end of the link to the show; offers from any thread, one at a time."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._lock = threading.Lock()
+
+    def offer(self, message: object) -> bool:
+        """Send now if the show can take it (see ``websupervisor.offer``); False otherwise, or when the
+        show is gone (the reader notices that and ends the process)."""
+        with self._lock:
+            try:
+                return offer(self.connection, message)
+            except OSError:
+                return False
+
+
+class _LogUp(logging.Handler):
+    """Hands every log record, its traceback written out, to the show, whose handlers write (and
+    rate-limit) it; a record the show cannot take now is lost, never waited for."""
+
+    def __init__(self, link: Link) -> None:
+        super().__init__()
+        self._link = link
+        self._formatter = logging.Formatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.process.wait(CLOSE_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.link.close()
-        code = self.process.returncode
-        if code >= 0:
-            return f"exit status {code}"
-        with contextlib.suppress(ValueError):
-            return f"killed by {signal.Signals(-code).name}"
-        return f"killed by signal {-code}"
+            trace = self._formatter.formatException(record.exc_info) if record.exc_info else record.exc_text
+            fields = {name: value for name, value in record.__dict__.items() if name in _RECORD_FIELDS}
+            self._link.offer(LogLine(fields | {"msg": record.getMessage(), "args": None, "exc_text": trace}))
+        except Exception:
+            self.handleError(record)
 
 
-class WebProcessHung(Exception):
-    """The web process sent no heartbeat back for HUNG_SECONDS."""
+_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) - {"exc_info"}
+"""A record's standard fields (extras may not pickle; the exception travels written out)."""
 
 
-class ShowServer:
-    """OSCQuery, its websocket and the control page on ``port``, served by a process of their own."""
+@dataclass
+class _Guesser:
+    """One address's wrong keys: when (those in the window), how often it was blocked, until when."""
 
-    def __init__(
-        self,
-        latest: Callable[[], FrameState | None],
-        commands: CommandQueue,
-        mapping: Mapping,
-        port: int = DEFAULT_HTTP_PORT,
-        host: str = "0.0.0.0",
-        allow: tuple[Network, ...] = (),
-        key: str | None = None,
-        readonly: bool = False,
-        osc_port: int | None = None,
-        library: Path | None = None,
-        advertise: bool = True,
-    ) -> None:
-        self._latest = latest
-        self._commands = commands
-        self._listener = listen(host, port)
-        self.port: int = self._listener.getsockname()[1]
-        level = logging.getLogger().getEffectiveLevel()
-        self._settings = WebSettings(
-            host, self.port, mapping, allow, key, readonly, osc_port, library, advertise, level
+    wrong: deque[float] = field(default_factory=deque)
+    blocks: int = 0
+    until: float = 0.0
+
+
+class KeyGuard:
+    """Wrong control keys per client address: past KEY_TRIES in KEY_WINDOW seconds the address is
+    refused everything for BLOCK_SECONDS, twice as long at each block (one log line a block)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._guessers: OrderedDict[str, _Guesser] = OrderedDict()
+        """By address, the one that guessed last at the end (the first to forget when full)."""
+
+    def refused_for(self, address: str) -> float:
+        """The seconds ``address`` is still refused (0: it is not)."""
+        guesser = self._guessers.get(address)
+        return max(0.0, guesser.until - self._clock()) if guesser else 0.0
+
+    def wrong(self, address: str) -> None:
+        """One more wrong key from ``address``; one too many starts a block."""
+        now = self._clock()
+        guesser = self._guessers.pop(address, None) or _Guesser()
+        self._guessers[address] = guesser
+        while len(self._guessers) > GUESSERS:
+            self._guessers.popitem(last=False)
+        while guesser.wrong and guesser.wrong[0] <= now - KEY_WINDOW:
+            guesser.wrong.popleft()
+        guesser.wrong.append(now)
+        if len(guesser.wrong) >= KEY_TRIES:
+            self._block(address, guesser, now)
+
+    def right(self, address: str) -> None:
+        """The key, from ``address``: its mistakes are forgiven."""
+        self._guessers.pop(address, None)
+
+    def _block(self, address: str, guesser: _Guesser, now: float) -> None:
+        seconds = min(BLOCK_SECONDS * 2**guesser.blocks, BLOCK_LIMIT_SECONDS)
+        guesser.blocks += 1
+        guesser.until = now + seconds
+        guesser.wrong.clear()
+        log.warning(
+            "http: %d wrong control keys from %s in %.0f s: everything it asks is refused (429) for %.0f s",
+            KEY_TRIES,
+            address,
+            KEY_WINDOW,
+            seconds,
         )
+
+
+class _ServerLog(logging.LoggerAdapter):
+    """aiohttp's server log. A malformed request, or a client gone while it is answered (a dropped
+    ping flood), is the network's ordinary noise: one counted debug line, not a traceback in the
+    show's log. Anything else keeps its traceback: it is a bug of ours."""
+
+    def __init__(self, counts: Counter[str]) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"), {})
+        self._counts = counts
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        error = sys.exc_info()[1] if error is True else error
+        if isinstance(error, HttpProcessingError):
+            self._noise("malformed requests", msg, args, error.message)
+        elif isinstance(error, ConnectionError):
+            self._noise("lost clients", msg, args, str(error))
+        else:
+            super().log(level, msg, *args, **kwargs)
+
+    def _noise(self, count: str, msg: object, args: tuple[object, ...], reason: str) -> None:
+        self._counts[count] += 1
+        line = reason.strip().splitlines()[0][:200] if reason.strip() else "no reason given"
+        self.logger.debug("http: %s (%s)", str(msg) % args, line)
+
+
+class _Client:
+    """One websocket: what it listens to, whether it may write, and its bounded outbox."""
+
+    def __init__(self, socket_: web.WebSocketResponse, transport: asyncio.Transport | None, writes: bool) -> None:
+        self.socket = socket_
+        self.transport = transport
+        self.writes = writes
+        self.listens: set[str] = set()
+        self.outbox: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=OUTBOX)
+
+    def post(self, data: bytes | str) -> None:
+        """Queue ``data``; a client that has fallen too far behind is closed instead."""
+        try:
+            self.outbox.put_nowait(data)
+        except asyncio.QueueFull:
+            self.drop()
+
+    async def pump(self) -> None:
+        """Send the outbox in order; a send that takes longer than SEND_SECONDS drops the client."""
+        try:
+            while True:
+                data = await self.outbox.get()
+                send = self.socket.send_bytes(data) if isinstance(data, bytes) else self.socket.send_str(data)
+                await asyncio.wait_for(send, SEND_SECONDS)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            self.drop()
+
+    def drop(self) -> None:
+        """Close at once: a slow client gets no orderly goodbye that it could stall too."""
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class WebServer:
+    """The aiohttp application and its websockets, fed by snapshots from the show."""
+
+    def __init__(self, settings: WebSettings, link: Link) -> None:
+        self._settings = settings
+        self._link = link
         self.counts: Counter[str] = Counter()
-        self.connected = 0
-        """Websockets open now (as the web process last reported)."""
-        self._shown: tuple[Any, ...] = ()
-        self._pictured: tuple[Any, ...] = ()
-        """The keyframe whose thumbnail the web process has."""
-        self._pictures: tuple[Stage | None, dict[int, bytes]] = (None, {})
-        """The thumbnails made of the stage's keyframes: each made once, however often the show loops
-        its keyframes or a send waits."""
-        self._pause = RESTART_SECONDS
-        self._closing = threading.Event()
-        self._web = _WebProcess(self._listener, self._settings)
-        self._thread = threading.Thread(target=self._run, name="web-link", daemon=True)
-        self._thread.start()
-        log.info("http: OSCQuery and the control page on %s:%d (/control)", host, self.port)
+        self._sent = SentThisSecond()
+        """OSC messages each websocket sent this second (past FLOOD_MESSAGES it is cut off)."""
+        self._reported: tuple[dict[str, int], int] = ({}, 0)
+        self._batch: list[Command] = []
+        self._files = _page_files()
+        self._clients: set[_Client] = set()
+        self._shape: tuple[int, tuple[str, ...]] | None = None
+        """The keyframe count and sequence names the address space was made for (None: no snapshot yet)."""
+        self._names: tuple[str, ...] = ()
+        self._space: dict[str, Method] = address_space(1, (), settings.readonly)
+        self._values: Values = {}
+        self._thumbnail: bytes | None = None
+        self._streamed: Values = {}
+        self._cache: dict[str, tuple[int, bytes]] = {}
+        """Answers to the last snapshot's queries, by path and query: many clients, one JSON encoding."""
+        self._advertisement = Advertisement(settings.host, _services(settings))
+        self._key = key_digest(settings.key) if settings.key is not None else None
+        self._guard_keys = KeyGuard()
+        self.ended = asyncio.Event()
 
-    @property
-    def process_id(self) -> int:
-        """The web process's id: what a technician would ``kill`` if the page misbehaved (it comes back)."""
-        return self._web.process.pid
+    # Start and stop ---------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Stop serving: the link shuts, the web process says goodbye (zeroconf withdrawn) and ends."""
-        self._closing.set()
-        self._web.shut()
-        self._thread.join(timeout=2)
-        self._web.end()
-        self._listener.close()
+    async def serve(self, listener: socket.socket) -> None:
+        """Serve on ``listener`` until the link closes."""
+        app = web.Application(middlewares=[self._guard], client_max_size=MAX_MESSAGE)
+        app.router.add_get("/control", self._page)
+        app.router.add_get("/control/", self._page)
+        app.router.add_get("/control/config.json", self._config)
+        app.router.add_get("/control/keyframe.jpg", self._keyframe)
+        app.router.add_get("/control/{name}", self._page)
+        app.router.add_get("/{path:.*}", self._query)
+        runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=10, max_line_size=4096, logger=_ServerLog(self.counts)
+        )
+        await runner.setup()
+        await web.SockSite(runner, listener).start()
+        loop = asyncio.get_running_loop()
+        self._names = await loop.run_in_executor(None, sequence_names, self._settings.library)
+        loop.add_reader(self._link.connection.fileno(), self._receive)
+        chores = [asyncio.ensure_future(self._watch())]
+        if self._settings.advertise:
+            chores.append(asyncio.ensure_future(self._advertisement.follow()))
+        try:
+            await self.ended.wait()
+        finally:
+            for chore in chores:
+                chore.cancel()
+            await asyncio.wait(chores, timeout=1.0)  # an advertisement half made is done with before the goodbye
+            loop.remove_reader(self._link.connection.fileno())
+            await self._close(runner)
+
+    async def _close(self, runner: web.AppRunner) -> None:
+        """The port first (a show started again at once finds it free), then zeroconf's goodbye."""
+        for client in list(self._clients):
+            client.drop()
+        await runner.cleanup()
+        await self._advertisement.withdraw()
 
     # The link ---------------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while not self._closing.is_set():
-            try:
-                self._serve_link()
-            except Exception as error:  # EOF: it ended; anything else: this link is not to be trusted
-                if not self._closing.is_set():
-                    self._restart(error)
-
-    def _serve_link(self) -> None:
-        """Take what the web process says; every tick, tell it what changed."""
-        link = self._web.link
-        next_tick = next_beat = time.monotonic()
-        while not self._closing.is_set():
-            if wait([link], timeout=max(0.0, next_tick - time.monotonic())):
-                self._take(link.recv())
-            now = time.monotonic()
-            if now >= next_tick:
-                next_tick = now + TICK_SECONDS
-                self._publish(link)
-            if now >= next_beat:
-                next_beat = now + HUNG_SECONDS / HEARTBEATS
-                self._beat(link, now)
-
-    def _beat(self, link: Connection, now: float) -> None:
-        """Send a heartbeat (if the link takes it: a full link is what a hung process makes);
-        a web process that sent none back for HUNG_SECONDS is hung."""
-        if now - self._web.answered > HUNG_SECONDS:
-            raise WebProcessHung(f"answered nothing for {HUNG_SECONDS:g} s")
-        offer(link, Heartbeat())
-
-    def _take(self, message: object) -> None:
-        if isinstance(message, Heartbeat):
-            self._web.answered = time.monotonic()
-        elif isinstance(message, Commands):
-            for command in message.commands:
-                self._commands.put(command)
-        elif isinstance(message, Report):
-            self.counts = Counter(message.counts)
-            self.connected = message.connected
-        elif isinstance(message, LogLine):
-            record = logging.makeLogRecord(message.record)
-            logging.getLogger(record.name).handle(record)
-
-    def _publish(self, link: Connection) -> None:
-        """Send the tree's values when they changed (if the link cannot take them now, a tick later)."""
-        state = self._latest()
-        if state is None:
-            return
-        shown = (state.settings, state.conductor.index, state.conductor.paused, state.stage)
-        if shown == self._shown:
-            return
-        pictured = (state.stage, state.conductor.index)
-        picture = None if pictured == self._pictured else self._picture(state.stage, state.conductor.index)
-        if offer(link, Snapshot(encode(state), picture)):
-            self._shown, self._pictured = shown, pictured
-
-    def _picture(self, stage: Stage, index: int) -> bytes:
-        if self._pictures[0] is not stage:
-            self._pictures = (stage, {})
-        made = self._pictures[1]
-        if index not in made:
-            made[index] = thumbnail(stage.sequence.frames[index])
-        return made[index]
-
-    def _restart(self, error: Exception) -> None:
-        """The web process ended, hung or garbled the link: say how, and start another on the same socket."""
-        self._web.shut()
-        ending = self._web.end()
-        if isinstance(error, WebProcessHung):
-            why = f"{error} and was stopped"
-        elif isinstance(error, (EOFError, OSError)):
-            why = f"ended ({ending})"
-        else:
-            why = f"garbled its link ({error!r}) and was stopped"
-        if time.monotonic() - self._web.started > STEADY_SECONDS:
-            self._pause = RESTART_SECONDS
-        pause, self._pause = self._pause, min(self._pause * 2, RESTART_LIMIT_SECONDS)
-        log.warning("http: the web server process %s; starting it again in %.0f s", why, pause)
-        if self._closing.wait(pause):
-            return
-        self._shown = self._pictured = ()
+    def _receive(self) -> None:
+        """Snapshots from the show (values streamed at once), heartbeats sent back; the link shut
+        or closed is the end."""
         try:
-            self._web = _WebProcess(self._listener, self._settings)
-        except OSError as failed:
-            log.warning("http: the web server process cannot be started (%s)", failed)
+            while self._link.connection.poll():
+                message = self._link.connection.recv()
+                if isinstance(message, Heartbeat):
+                    self._link.offer(message)
+                else:
+                    self._take(message)
+        except (EOFError, OSError):
+            self.ended.set()
+
+    def _take(self, snapshot: Snapshot) -> None:
+        frame = decode(snapshot.frame)
+        self._values = readings(frame)
+        if snapshot.thumbnail is not None:
+            self._thumbnail = snapshot.thumbnail
+        self._cache.clear()
+        self._reshape(frame.count, self._names)
+        self._stream()
+
+    async def _watch(self) -> None:
+        """Report the counts when they changed; read the sequence folder now and then."""
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time() + RESCAN_SECONDS
+        while True:
+            await asyncio.sleep(REPORT_SECONDS)
+            if loop.time() >= next_scan:
+                next_scan = loop.time() + RESCAN_SECONDS
+                self._names = await loop.run_in_executor(None, sequence_names, self._settings.library)
+                if self._shape is not None:
+                    self._reshape(self._shape[0], self._names)
+            report = (dict(self.counts), len(self._clients))
+            if report != self._reported and self._link.offer(Report(*report)):
+                self._reported = report
+
+    def _command(self, address: str, arguments: tuple[Any, ...]) -> None:
+        commands = translate(self._settings.mapping, address, arguments)
+        self.counts["ignored" if not commands else "written"] += 1
+        if commands and not self._batch:
+            asyncio.get_running_loop().call_later(BATCH_SECONDS, self._send_batch)
+        for command in commands:
+            if len(self._batch) < MAX_BATCH:
+                self._batch.append(command)
+            else:
+                self.counts["dropped"] += 1
+
+    def _send_batch(self) -> None:
+        """The batch to the show; if it cannot take it now, again a frame later (the batch stays bounded)."""
+        if self._link.offer(Commands(tuple(self._batch))):
+            self._batch.clear()
+        else:
+            asyncio.get_running_loop().call_later(BATCH_SECONDS, self._send_batch)
+
+    # HTTP -------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+        """Only the allowed networks are answered (the same ``--osc-allow`` as OSC), and not an
+        address that guessed the key too often, whatever it asks for now."""
+        if not allowed(request.remote, self._settings.allow):
+            self.counts["refused"] += 1
+            return web.Response(status=403, text="not from an allowed network\n")
+        wait = self._guard_keys.refused_for(request.remote or "")
+        if wait:
+            self.counts["throttled"] += 1
+            retry = {"Retry-After": str(math.ceil(wait))}
+            return web.Response(status=429, text="too many wrong control keys; wait\n", headers=retry)
+        self.counts["requests"] += 1
+        return await handler(request)
+
+    async def _query(self, request: web.Request) -> web.StreamResponse:
+        """OSCQuery: the node at the path, one attribute of it (``?VALUE``), or ``?HOST_INFO``."""
+        if request.path == "/" and request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._socket(request)
+        query = request.query_string
+        if query == "HOST_INFO":
+            return _json(host_info(self._settings.port, self._settings.osc_port))
+        key = f"{request.path}?{query}"
+        status, body = self._cache.get(key) or self._answer(request.path, query)
+        if status == 200 and len(self._cache) < len(self._space) * 10:
+            self._cache[key] = (status, body)
+        if status != 200:
+            return web.Response(status=status)
+        return web.Response(body=body, content_type="application/json")
+
+    def _answer(self, path: str, query: str) -> tuple[int, bytes]:
+        if len(path) > 1:
+            path = path.rstrip("/")
+        if not query:
+            described = node(self._space, path, self._values)
+            return (200, json.dumps(described).encode()) if described is not None else (404, b"")
+        status, found = attribute(self._space, path, query, self._values)
+        return status, json.dumps(found).encode()
+
+    async def _page(self, request: web.Request) -> web.Response:
+        found = self._files.get(request.match_info.get("name", ""))
+        if found is None:
+            return web.Response(status=404, text="no such file\n")
+        body, kind = found
+        return web.Response(body=body, content_type=kind, headers={"Cache-Control": "no-cache"})
+
+    async def _config(self, request: web.Request) -> web.Response:
+        """What the page needs beyond the tree: whether writes need a key, and the XY pad's pair."""
+        settings = self._settings
+        return _json({"key": settings.key is not None, "readonly": settings.readonly, "xy": xy_pair(settings.mapping)})
+
+    async def _keyframe(self, request: web.Request) -> web.Response:
+        """The current keyframe, small, as JPEG (made by the show once per keyframe)."""
+        if self._thumbnail is None:
+            return web.Response(status=503, text="no frame yet\n")
+        return web.Response(body=self._thumbnail, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    # Websocket --------------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        """A websocket client: LISTEN/IGNORE as JSON text, OSC packets as binary."""
+        if len(self._clients) >= MAX_SOCKETS:
+            return web.Response(status=503, text="too many websockets\n")
+        given = request.query.get("key")
+        keyed = self._key is None or (given is not None and same_key(given, self._key))
+        if given is not None and not keyed:
+            self.counts["bad key"] += 1
+            self._guard_keys.wrong(request.remote or "")
+            return web.Response(status=403, text="wrong control key\n")
+        if given is not None:
+            self._guard_keys.right(request.remote or "")
+        socket_ = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=20, compress=False, timeout=2)
+        await socket_.prepare(request)
+        client = _Client(socket_, request.transport, keyed and not self._settings.readonly)
+        self._clients.add(client)
+        pump = asyncio.ensure_future(client.pump())
+        try:
+            async for message in socket_:
+                if message.type == WSMsgType.TEXT:
+                    self._listen(client, message.data)
+                elif message.type == WSMsgType.BINARY:
+                    self._write(client, message.data)
+        finally:
+            self._clients.discard(client)
+            pump.cancel()
+        return socket_
+
+    def _listen(self, client: _Client, text: str) -> None:
+        """``{"COMMAND": "LISTEN"|"IGNORE", "DATA": "/path"}``; anything else is counted and ignored."""
+        try:
+            message = json.loads(text)
+        except (ValueError, RecursionError):
+            message = None
+        command = message.get("COMMAND") if isinstance(message, dict) else None
+        path = message.get("DATA") if isinstance(message, dict) else None
+        if not isinstance(path, str):
+            self.counts["ignored"] += 1
+        elif command == "LISTEN" and path in readable(self._space):
+            client.listens.add(path)
+        elif command == "IGNORE":
+            client.listens.discard(path)
+        else:
+            self.counts["ignored"] += 1
+
+    def _write(self, client: _Client, data: bytes) -> None:
+        """An OSC packet from the page or a tool: the same commands as over UDP, if this client may write."""
+        if not client.writes:
+            self.counts["refused"] += 1
+            return
+        try:
+            messages = packet_messages(data)
+        except Exception:  # anything a packet can do to the parser
+            self.counts["malformed"] += 1
+            return
+        if self._sent.add(client, len(messages)) > FLOOD_MESSAGES:
+            self.counts["flooding"] += 1
+            client.drop()
+            return
+        for message in messages:
+            self._command(message.address, tuple(message.params))
+
+    # Streaming --------------------------------------------------------------------------------
+
+    def _reshape(self, keyframes: int, names: tuple[str, ...]) -> None:
+        if (keyframes, names) == self._shape:
+            return
+        first = self._shape is None
+        self._shape = (keyframes, names)
+        old, self._space = self._space, address_space(keyframes, names, self._settings.readonly)
+        self._cache.clear()
+        if first:
+            return
+        changed = sorted(path for path in old.keys() | self._space.keys() if old.get(path) != self._space.get(path))
+        events = [
+            json.dumps({"COMMAND": command, "DATA": path})
+            for path in changed
+            for command, present in (("PATH_REMOVED", old), ("PATH_ADDED", self._space))
+            if path in present
+        ]
+        for event in events:
+            for client in list(self._clients):
+                client.post(event)
+
+    def _stream(self) -> None:
+        """Send each changed value to the clients that listen to it."""
+        for path, values in self._values.items():
+            if self._streamed.get(path) == values:
+                continue
+            self._streamed[path] = values
+            listeners = [client for client in self._clients if path in client.listens]
+            if listeners:
+                packet = osc_message(path, values)
+                for client in listeners:
+                    client.post(packet)
 
 
-def control_key(given: str | None, file: Path | None, environment: AnyMapping[str, str] = os.environ) -> str | None:
-    """The control key: ``--control-key``, else the first line of ``--control-key-file``, else
-    METAMORPH_CONTROL_KEY (the last two keep it out of ``ps``); None when none is given."""
-    if given is not None and file is not None:
-        raise UserError("--control-key and --control-key-file both give the key: keep one (the file stays out of ps).")
-    if file is not None:
-        data = read_input(file, "control key file", "--control-key-file", KEY_FILE_LIMIT)
-        key = data.decode("utf-8", "replace").splitlines()[0] if data.strip() else ""
-        if not key:
-            raise UserError(f"The control key file {file} is empty; write the key on its first line.")
-        return key
-    return given or environment.get(KEY_VARIABLE) or None
+def main(link_fd: int, listener_fd: int) -> int:
+    """Serve until the show closes the link. Ctrl-C, hang-ups and terminations sent to the whole
+    process group are the show's to handle: it closes the link when it ends, and this ends with it."""
+    for stop in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_IGN)
+    link = Link(Connection(link_fd))
+    settings: WebSettings = link.connection.recv()
+    root = logging.getLogger()
+    root.setLevel(settings.log_level)
+    root.addHandler(_LogUp(link))
+    try:
+        asyncio.run(WebServer(settings, link).serve(socket.socket(fileno=listener_fd)))
+    except Exception:
+        log.exception("http: the web server failed")
+        return 1
+    return 0
 
 
-def key_digest(key: str) -> bytes:
-    """What keys are compared by: digests of one length, so ``hmac.compare_digest`` takes the same
-    time whatever a guess shares with the key, its length included."""
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
-
-
-def same_key(given: str, digest: bytes) -> bool:
-    """Whether ``given`` is the key whose ``key_digest`` is ``digest``, in constant time."""
-    return hmac.compare_digest(key_digest(given), digest)
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1]), int(sys.argv[2])))

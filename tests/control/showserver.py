@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from installation.control.mapping import load_mapping
-from installation.control.webserver import ShowServer
+from installation.control.websupervisor import ShowServer
 from installation.scene.clock import FixedClock
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import FrameState, Show

@@ -21,7 +21,7 @@ from pythonosc.udp_client import SimpleUDPClient
 from installation.control.mapping import load_mapping
 from installation.control.osc import OscControl, networks, osc_message
 from installation.control.oscquery import ATTRIBUTES, readings
-from installation.control.webprocess import BLOCK_SECONDS, KEY_TRIES, MAX_MESSAGE
+from installation.control.webserver import BLOCK_SECONDS, KEY_TRIES, MAX_MESSAGE
 from installation.scene.commands import COMMANDS
 from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.presets import shipped_presets

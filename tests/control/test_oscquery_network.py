@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
 
-from installation.control.webprocess import MAX_SOCKETS
+from installation.control.webserver import MAX_SOCKETS
 from tests.control.showserver import get, running_show, wait_for
 
 SERVICES = ("_oscjson._tcp.local.", "_osc._udp.local.")

@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from installation.control import webserver
+from installation.control import websupervisor
 from installation.control.mapping import load_mapping
 from installation.control.osc import osc_message
-from installation.control.webprocess import BLOCK_SECONDS, FLOOD_MESSAGES, KEY_TRIES, KEY_WINDOW, KeyGuard, Link, _LogUp
-from installation.control.webserver import KEY_VARIABLE, RESTART_SECONDS, LogLine, ShowServer, control_key
+from installation.control.webserver import BLOCK_SECONDS, FLOOD_MESSAGES, KEY_TRIES, KEY_WINDOW, KeyGuard, Link, _LogUp
+from installation.control.websupervisor import KEY_VARIABLE, RESTART_SECONDS, LogLine, ShowServer, control_key
 from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue
 from tests.control.showserver import RunningShow, get, running_show, wait_for, write_packets
@@ -151,7 +151,7 @@ def _replaced(show: RunningShow, stopped: int, changing: bool) -> bool:
 def test_a_stopped_web_process_is_noticed_and_replaced(
     changing: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(webserver, "HUNG_SECONDS", 1.0)
+    monkeypatch.setattr(websupervisor, "HUNG_SECONDS", 1.0)
     caplog.set_level(logging.WARNING)
     with running_show() as show:
         show.pipeline.commands.put(Command("pause", (True,)))
@@ -168,7 +168,7 @@ def test_a_stopped_web_process_is_noticed_and_replaced(
 
 def test_log_lines_cross_the_link_with_their_traceback_and_without_what_cannot_travel() -> None:
     show_end, web_end = Pipe()
-    logger = logging.getLogger("tests.webprocess")
+    logger = logging.getLogger("tests.webserver")
     handler = _LogUp(Link(web_end))
     logger.addHandler(handler)
     try:
@@ -182,7 +182,7 @@ def test_log_lines_cross_the_link_with_their_traceback_and_without_what_cannot_t
     assert isinstance(line, LogLine)
     record = logging.makeLogRecord(line.record)
     written = logging.Formatter("%(levelname)s %(name)s: %(message)s").format(record)
-    assert written.startswith("ERROR tests.webprocess: the page's handler failed for /speed\nTraceback")
+    assert written.startswith("ERROR tests.webserver: the page's handler failed for /speed\nTraceback")
     assert "ZeroDivisionError: division by zero" in written and not hasattr(record, "lock")
 
 
@@ -194,8 +194,8 @@ def _keyframe_picture(url: str) -> np.ndarray:
 
 def test_the_page_thumbnail_is_the_keyframe_shown_made_once_per_keyframe(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[int] = []
-    real = webserver.thumbnail
-    monkeypatch.setattr(webserver, "thumbnail", lambda frame: made.append(int(frame.mean())) or real(frame))
+    real = websupervisor.thumbnail
+    monkeypatch.setattr(websupervisor, "thumbnail", lambda frame: made.append(int(frame.mean())) or real(frame))
     with running_show(keyframes=3) as show:  # flat greys 0, 40, 80
         socket_url = show.url.replace("http", "ws") + "/"
         rest_and_jump = [osc_message("/hold", [120.0]), osc_message("/duration", [0.2]), osc_message("/follow", [0.0])]
@@ -204,7 +204,11 @@ def test_the_page_thumbnail_is_the_keyframe_shown_made_once_per_keyframe(monkeyp
         for index in (0, 2, 0, 2):
             asyncio.run(write_packets(socket_url, [osc_message("/goto", [index])]))
             wait_for(lambda index=index: abs(_keyframe_picture(show.url).mean() - 40 * index) < 3)
-        assert _keyframe_picture(show.url).shape == (webserver.THUMBNAIL_WIDTH // 2, webserver.THUMBNAIL_WIDTH, 3)
+        assert _keyframe_picture(show.url).shape == (
+            websupervisor.THUMBNAIL_WIDTH // 2,
+            websupervisor.THUMBNAIL_WIDTH,
+            3,
+        )
         assert len(made) == len(set(made)) and {0, 80} <= set(made) <= {0, 40, 80}  # shown twice, made once
         light = stage_of([np.full((8, 16, 3), 200, np.uint8), np.full((8, 16, 3), 240, np.uint8)], name="light")
         show.on_render_thread(lambda: show.pipeline.show.switch(light))  # another sequence, its own keyframe 0
