@@ -21,6 +21,8 @@ import ifaddr
 from zeroconf import InterfaceChoice, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
+from installation.backoff import Backoff
+
 log = logging.getLogger(__name__)
 NETWORK_SECONDS = 10.0
 """How often the machine's addresses are read again."""
@@ -81,14 +83,17 @@ class Advertisement:
         advertising fails (no IPv4 interface yet, multicast refused) the server still runs; it is
         tried again after ``every`` seconds, then twice as long each time up to RETRY_LIMIT_SECONDS,
         with one warning, and one when it works again."""
+        retry = Backoff(every, RETRY_LIMIT_SECONDS)
         failures = 0
         while True:
             wanted = await asyncio.to_thread(lambda: advertised(self._host, self._addresses()))  # DNS may block
+            pause = every
             if set(wanted) != set(self.addresses):  # not the order the interfaces were listed in
                 try:
                     await self._advertise(wanted)
                 except Exception as error:  # zeroconf raises whatever the network gives it
                     failures += 1
+                    pause = retry.failed()
                     if failures == 1:
                         log.warning(
                             "zeroconf: the show could not be advertised (%s); reach it by its address (trying again)",
@@ -98,7 +103,8 @@ class Advertisement:
                     if failures:
                         log.warning("zeroconf: advertised after %d failed tries", failures)
                     failures = 0
-            await asyncio.sleep(min(every * 2 ** min(max(failures - 1, 0), 16), RETRY_LIMIT_SECONDS))
+                    retry.succeeded()
+            await asyncio.sleep(pause)
 
     async def _advertise(self, addresses: list[str]) -> None:
         await self.withdraw()

@@ -35,6 +35,7 @@ from typing import IO, Protocol
 
 import numpy as np
 
+from installation.backoff import Backoff
 from installation.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -254,20 +255,19 @@ class LiveInput:
         self._worker.join(CLOSE_SECONDS)
 
     def _run(self) -> None:
-        pause = self._retry
+        retry = Backoff(self._retry, self._retry_limit)
         while not self._stop.is_set():
             stream = self._connect()
             if stream is None:
-                self._stop.wait(pause)
-                pause = min(2 * pause, self._retry_limit)
+                self._stop.wait(retry.failed())
                 continue
             try:
                 self._pump(stream)
             finally:
                 self.connected, self.device = False, None
                 stream.close()
-            pause = self._retry
-            self._stop.wait(pause)
+            retry.succeeded()
+            self._stop.wait(self._retry)
 
     def _connect(self) -> Stream | None:
         try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from installation.backoff import Backoff
 from installation.control.mapping import Mapping
 from installation.control.midimap import MidiBinding, learned, save_midi
 from installation.scene.commands import LEARNING, Command, CommandQueue, Learning
@@ -30,6 +31,8 @@ from installation.scene.show import FrameState
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 3.0
+RETRY_LIMIT_SECONDS = 30.0
+"""The longest pause between two looks for a controller that stays missing (it doubles up to this)."""
 """How often an absent controller is looked for again (and a present one checked)."""
 ECHO_SECONDS = 0.3
 """A control moved this recently is not sent its own value back: it would fight the hand."""
@@ -215,13 +218,18 @@ class MidiControl:
     # The connection (helper thread) -----------------------------------------------------------
 
     def _keep_connected(self) -> None:
+        """Watch the controller every RETRY_SECONDS while it is there; while it is missing, look
+        for it less and less often (listing ports costs: under JACK each listing is a client)."""
+        missing = Backoff(RETRY_SECONDS, RETRY_LIMIT_SECONDS)
         while not self._stop.is_set():
             try:
                 self._check()
             except Exception as error:  # a MIDI system that fails in any way must not end the show
                 log.debug("midi: looking for %r failed: %s", self.name, error)
                 self._disconnect()
-            self._stop.wait(RETRY_SECONDS)
+            if self.device is not None:
+                missing.succeeded()
+            self._stop.wait(RETRY_SECONDS if self.device is not None else missing.failed())
 
     def _check(self) -> None:
         backend = self._backend()
@@ -230,7 +238,7 @@ class MidiControl:
             return
         inputs = list(backend.get_input_names())
         if self.device is not None and self.device not in inputs:
-            log.warning("midi: %s is gone; looking for it again every %.0f s", self.device, RETRY_SECONDS)
+            log.warning("midi: %s is gone; looking for it again from %.0f s on", self.device, RETRY_SECONDS)
             self._disconnect()
         if self.device is None:
             found = next((port for port in inputs if self.name.lower() in port.lower()), None)
@@ -241,7 +249,12 @@ class MidiControl:
 
     def _warn_once(self, why: str) -> None:
         if not self._warned:
-            log.warning("midi: %s; the show goes on and looks again every %.0f s", why, RETRY_SECONDS)
+            log.warning(
+                "midi: %s; the show goes on and looks again in %.0f s, then less often (up to every %.0f s)",
+                why,
+                RETRY_SECONDS,
+                RETRY_LIMIT_SECONDS,
+            )
             self._warned = True
 
     def _connect(self, backend: Any, port: str) -> None:

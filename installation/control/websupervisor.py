@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from installation.backoff import Backoff
 from installation.control.mapping import Mapping
 from installation.control.osc import Network
 from installation.control.oscquery import DEFAULT_HTTP_PORT
@@ -239,7 +240,7 @@ class ShowServer:
         self._pictures: tuple[Stage | None, dict[int, bytes]] = (None, {})
         """The thumbnails made of the stage's keyframes: each made once, however often the show loops
         its keyframes or a send waits."""
-        self._pause = RESTART_SECONDS
+        self._restarts = Backoff(RESTART_SECONDS, RESTART_LIMIT_SECONDS)
         self._closing = threading.Event()
         self._web = _WebProcess(self._listener, self._settings)
         self._thread = threading.Thread(target=self._run, name="web-link", daemon=True)
@@ -336,8 +337,8 @@ class ShowServer:
         else:
             why = f"garbled its link ({error!r}) and was stopped"
         if time.monotonic() - self._web.started > STEADY_SECONDS:
-            self._pause = RESTART_SECONDS
-        pause, self._pause = self._pause, min(self._pause * 2, RESTART_LIMIT_SECONDS)
+            self._restarts.succeeded()
+        pause = self._restarts.failed()
         log.warning("http: the web server process %s; starting it again in %.0f s", why, pause)
         if self._closing.wait(pause):
             return
