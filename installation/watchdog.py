@@ -21,30 +21,48 @@ shorter ends a healthy show before or between its frames, and under systemd rest
 
 
 class Watchdog:
-    def __init__(self, timeout: float = 15.0, exit: Callable[[int], None] = os._exit) -> None:
+    """Exits with STALLED_EXIT_CODE when no ``beat`` came for ``timeout`` seconds of ``clock``; a
+    thread of its own checks, unless ``watching`` is off (tests call ``check`` themselves)."""
+
+    def __init__(
+        self,
+        timeout: float = 15.0,
+        exit: Callable[[int], None] = os._exit,
+        clock: Callable[[], float] = time.monotonic,
+        watching: bool = True,
+    ) -> None:
         self.timeout = timeout
         self._exit = exit
-        self._last = time.monotonic()
+        self._clock = clock
+        self._last = clock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="watchdog", daemon=True)
-        self._thread.start()
+        if watching:
+            self._thread.start()
 
     def beat(self) -> None:
         """Called once per frame."""
-        self._last = time.monotonic()
+        self._last = self._clock()
+
+    def check(self) -> bool:
+        """Exit if the last frame is older than the timeout; whether it did."""
+        stalled = self._clock() - self._last
+        if stalled <= self.timeout:
+            return False
+        log.critical(
+            "watchdog: no frame for %.1f s; exiting with code %d so the service restarts the show",
+            stalled,
+            STALLED_EXIT_CODE,
+        )
+        self._exit(STALLED_EXIT_CODE)
+        return True
 
     def _watch(self) -> None:
         while not self._stop.wait(min(1.0, self.timeout / 4)):
-            stalled = time.monotonic() - self._last
-            if stalled > self.timeout:
-                log.critical(
-                    "watchdog: no frame for %.1f s; exiting with code %d so the service restarts the show",
-                    stalled,
-                    STALLED_EXIT_CODE,
-                )
-                self._exit(STALLED_EXIT_CODE)
+            if self.check():
                 return
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)

@@ -6,7 +6,9 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +104,17 @@ def quiet_options(sequence: Path, frames: int, **extra) -> PlayOptions:
         http_port=extra.pop("http_port", None),
         **extra,
     )
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 10.0, what: str = "the condition") -> object:
+    """Poll ``condition`` until it is true and return its value; fail naming ``what`` after
+    ``seconds``. The one way the tests wait for what they cannot be told of (a thread, a process,
+    a datagram): never a fixed sleep before an assertion."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {seconds:g} s")
+        time.sleep(0.01)

@@ -14,29 +14,18 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import wait_for
 
 RATE = 48000
 SLOTS = 4
 """Server names are reused from a few slots, each held under a file lock: JACK's registry of
 servers has 8 places and only frees one when a server of the same name starts again, so unique
 names from runs that crashed would fill it up for every JACK user of the machine."""
-
-
-def wait_for(condition: Callable[[], object], seconds: float, what: str) -> object:
-    """Poll ``condition`` until it is true; fail naming ``what`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {seconds:.0f} s")
-        time.sleep(0.02)
 
 
 class JackServer:

@@ -348,7 +348,7 @@ def test_music_steers_the_captured_show(sequence_folder: Path, tmp_path: Path, b
 # Data safety: nothing under a final name before it is complete, no part destroyed by a join ----------
 
 from installation.errors import UserError  # noqa: E402
-from tests.jack import wait_for  # noqa: E402
+from tests.helpers import wait_for  # noqa: E402
 from tests.media import decoded_frames, fill, noise_frame, read_only_folder, small_disk, write_video  # noqa: E402
 
 

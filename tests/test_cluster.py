@@ -18,8 +18,7 @@ import pytest
 from installation.cluster.chunks import frames_per_chunk, split
 from installation.keyframes.sequence import load_sequence
 from installation.render.offline import Plan
-from tests.helpers import metamorph
-from tests.jack import wait_for
+from tests.helpers import metamorph, wait_for
 from tests.media import decoded_frames
 from tests.ray_cluster import Cluster, two_nodes, worker_pids
 

@@ -10,8 +10,7 @@ import pytest
 
 from installation.app import Player
 from installation.scene.commands import Command
-from tests.control.showserver import wait_for
-from tests.helpers import quiet_options
+from tests.helpers import quiet_options, wait_for
 
 PHONE = (390, 844)
 pytestmark = [

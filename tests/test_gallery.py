@@ -225,12 +225,16 @@ def test_the_watchdog_ends_a_stalled_loop() -> None:
     stalled = Watchdog(timeout=0.2, exit=lambda code: (exits.append(code), done.set()))
     assert done.wait(5.0) and exits == [3]
     stalled.stop()
-    calm = Watchdog(timeout=0.5, exit=exits.append)
-    for _ in range(10):
+    now = [0.0]
+    calm = Watchdog(timeout=0.5, exit=exits.append, clock=lambda: now[0], watching=False)
+    for _ in range(10):  # a frame every 1/8 s of its clock (exact in binary): never stalled
+        now[0] += 0.125
         calm.beat()
-        time.sleep(0.1)
-    calm.stop()
-    assert exits == [3]
+        assert not calm.check()
+    now[0] += 0.5
+    assert not calm.check()  # 0.5 s without a frame: at the timeout, not past it
+    now[0] += 0.01
+    assert calm.check() and exits == [3, 3]
 
 
 def test_a_lost_context_exits_with_code_4(sequence_folder: Path) -> None:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import queue
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -85,14 +84,6 @@ def get(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, 
     except urllib.error.HTTPError as error:
         return error.code, None
     return status, json.loads(data) if data and answer.headers.get_content_type() == "application/json" else None
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Poll ``check`` until it holds; fail when the deadline passes."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        time.sleep(0.01)
 
 
 async def next_message(socket: aiohttp.ClientWebSocketResponse, seconds: float = 10.0) -> aiohttp.WSMessage:

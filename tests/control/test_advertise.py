@@ -15,7 +15,7 @@ import pytest
 from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
 
 from installation.control.advertise import NAME_BYTES, Advertisement, advertised, instance_name
-from tests.control.showserver import wait_for
+from tests.helpers import wait_for
 
 KIND = "_oscjson._tcp.local."
 

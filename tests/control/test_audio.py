@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from installation.control.audio import CLOSE_SECONDS, DeviceProcess, LiveInput, MusicFile, StreamLost
-from tests.jack import wait_for
+from tests.helpers import wait_for
 
 AUDIO_LOG = "installation.control.audio"
 

@@ -12,7 +12,8 @@ import pytest
 from installation.control.analysis import SoundAnalysis
 from installation.control.audio import CLOSE_SECONDS, DeviceProcess, LiveInput
 from installation.scene.modulation import SoundFeatures
-from tests.jack import JackServer, jack_server, wait_for
+from tests.helpers import wait_for
+from tests.jack import JackServer, jack_server
 
 pytestmark = pytest.mark.slow
 AUDIO_LOG = "installation.control.audio"

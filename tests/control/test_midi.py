@@ -20,8 +20,8 @@ from installation.scene.clock import FixedClock
 from installation.scene.commands import LEARNING, Command, CommandQueue
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
-from tests.helpers import flat_stage, quiet_options
-from tests.jack import JackServer, jack_server, wait_for
+from tests.helpers import flat_stage, quiet_options, wait_for
+from tests.jack import JackServer, jack_server
 
 mido = pytest.importorskip("mido")
 rtmidi = pytest.importorskip("rtmidi")

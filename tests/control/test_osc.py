@@ -31,8 +31,7 @@ from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import Show
 from installation.scene.stage import load_stage
-from tests.helpers import flat_stage, sequence_of
-from tests.jack import wait_for
+from tests.helpers import flat_stage, sequence_of, wait_for
 
 
 @dataclass

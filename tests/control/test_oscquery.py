@@ -27,8 +27,8 @@ from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.presets import shipped_presets
 from installation.scene.show import Show
 from installation.scene.wire import decode, describe, encode
-from tests.control.showserver import get, next_message, running_show, wait_for, write_packets
-from tests.helpers import flat_stage
+from tests.control.showserver import get, next_message, running_show, write_packets
+from tests.helpers import flat_stage, wait_for
 
 UNITS = {"time.speed", "time.second", "angle.degree", "gain.linear"}
 CLIPMODES = {"none", "low", "high", "both"}

@@ -12,7 +12,8 @@ import pytest
 from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
 
 from installation.control.webserver import MAX_SOCKETS
-from tests.control.showserver import get, running_show, wait_for
+from tests.control.showserver import get, running_show
+from tests.helpers import wait_for
 
 SERVICES = ("_oscjson._tcp.local.", "_osc._udp.local.")
 

@@ -20,8 +20,8 @@ from installation.control.oscquery import EXTENSIONS
 from installation.scene.commands import COMMANDS
 from installation.scene.parameters import PLAYER_PARAMETERS
 from installation.scene.presets import shipped_presets
-from tests.control.showserver import RunningShow, running_show, wait_for, write_packets
-from tests.helpers import flat_stage
+from tests.control.showserver import RunningShow, running_show, write_packets
+from tests.helpers import flat_stage, wait_for
 
 CLIENT = Path(__file__).parent / "oscquery_client"
 READWRITE, WRITEONLY = 3, 2

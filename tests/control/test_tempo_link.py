@@ -13,7 +13,7 @@ import pytest
 from installation.control.tempo import open_source
 from installation.control.tempo.link import LinkSource, LinkUnavailable
 from installation.scene.tempo import Beat
-from tests.jack import wait_for
+from tests.helpers import wait_for
 
 PEER = Path(__file__).with_name("link_peer.py")
 

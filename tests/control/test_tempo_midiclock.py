@@ -14,8 +14,8 @@ from installation.control.tempo import midiclock
 from installation.control.tempo.midiclock import MidiClockSource
 from installation.scene.show import Show
 from installation.scene.tempo import TempoPolicy
-from tests.helpers import flat_stage
-from tests.jack import JackServer, jack_server, wait_for
+from tests.helpers import flat_stage, wait_for
+from tests.jack import JackServer, jack_server
 
 pytest.importorskip("mido")
 rtmidi = pytest.importorskip("rtmidi")

@@ -31,8 +31,8 @@ from installation.control.webserver import BLOCK_SECONDS, FLOOD_MESSAGES, KEY_TR
 from installation.control.websupervisor import KEY_VARIABLE, RESTART_SECONDS, LogLine, ShowServer, control_key
 from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue
-from tests.control.showserver import RunningShow, get, running_show, wait_for, write_packets
-from tests.helpers import metamorph, stage_of
+from tests.control.showserver import RunningShow, get, running_show, write_packets
+from tests.helpers import metamorph, stage_of, wait_for
 
 ROOT = Path(__file__).parents[2]
 SHOW = """

@@ -33,7 +33,7 @@ from installation.outputs.ndi import (
 )
 from installation.render.loop import Dropping
 from installation.render.readback import PixelFormat
-from tests.helpers import metamorph
+from tests.helpers import metamorph, wait_for
 
 PEER = Path(__file__).with_name("ndi_peer.py")
 SIZE = (320, 180)
@@ -101,14 +101,6 @@ def peers() -> Iterator[Callable[..., Peer]]:
     yield start
     for peer in started:
         peer.close()
-
-
-def await_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s")
-        time.sleep(0.02)
 
 
 def colour_bars(number: int) -> np.ndarray:
@@ -231,7 +223,7 @@ def test_a_real_receiver_gets_the_frames_pixels_metadata_and_sound(
     sender.describe("alps", 3)
     receiver = peers("receive", name, timecode(frames - 1, rate), timecode(saved, rate), tmp_path / "frame.npy")
     receiver.expect("found")
-    await_until(lambda: sender.receivers == 1)
+    wait_for(lambda: sender.receivers == 1)
 
     pictures = {number: to_uyvy(colour_bars(number)) for number in range(frames)}
     tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(1600) / 48000).astype(np.float32)
@@ -275,7 +267,7 @@ def test_a_real_receiver_gets_the_frames_pixels_metadata_and_sound(
     assert abs(audio["peak"] - 0.5) < 0.01
 
     receiver.process.wait(timeout=10)
-    await_until(lambda: sender.receivers == 0)
+    wait_for(lambda: sender.receivers == 0)
     sender.close()
 
 
@@ -288,7 +280,7 @@ def test_alpha_arrives_transparent(ndi_runtime: None, name: str, peers: Callable
     with open_ndi(name, SIZE, FPS, PixelFormat.BGRA) as sender:
         receiver = peers("receive", name, timecode(29, rate), timecode(15, rate), tmp_path / "frame.npy")
         receiver.expect("found")
-        await_until(lambda: sender.receivers == 1)
+        wait_for(lambda: sender.receivers == 1)
         for number in range(30):
             sender.send(bgra.tobytes(), number)
             time.sleep(1 / FPS)
@@ -345,7 +337,7 @@ def test_receivers_that_connect_and_vanish_100_times_never_stop_the_sends(
     assert sender.failed == 0
     assert output.written + output.dropped == offered
     assert sends_at_cycle == sorted(sends_at_cycle) and sends_at_cycle[-1] > sends_at_cycle[0]
-    await_until(lambda: sender.receivers == 0)
+    wait_for(lambda: sender.receivers == 0)
     sender.write(picture)  # still taking frames after all that
     assert sender.failed == 0
     sender.close()
