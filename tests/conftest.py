@@ -1,4 +1,6 @@
-"""Fixtures shared by the whole suite: isolated keyframe folders and small real photos."""
+"""Fixtures shared by the whole suite: isolated keyframe folders and small real photos, and the
+unit tier: the tests of UNIT_TIER are marked ``unit`` and may open no socket, start no process
+and touch no GL (``pytest -m unit``: the logic alone, in seconds)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
+import socket
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +23,46 @@ from installation.keyframes.demo import alpine_scene
 from installation.keyframes.images import to_uint8
 from installation.keyframes.sequence import save_sequence
 from tests.helpers import sequence_of
+
+
+UNIT_TIER = (
+    "tests/scene/",
+    "tests/test_backoff.py",
+    "tests/keyframes/test_steps.py",
+    "tests/keyframes/test_style.py",
+    "tests/control/test_analysis.py",
+    "tests/control/test_tempo_tap.py",
+    "tests/control/test_tempo_onsets.py",
+)
+"""Test files (or folders) whose tests need no socket, process or GL."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        where = Path(str(item.path)).relative_to(root).as_posix()
+        if where.startswith(UNIT_TIER):
+            item.add_marker(pytest.mark.unit)
+
+
+class _NotInTheUnitTier(AssertionError):
+    """A unit test opened a socket, started a process or loaded GL: it belongs to another tier."""
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier_stays_pure(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(what: str):
+        def refused(*args, **kwargs):
+            raise _NotInTheUnitTier(f"{request.node.nodeid} {what}; move it out of UNIT_TIER (tests/conftest.py)")
+
+        return refused
+
+    monkeypatch.setattr(socket.socket, "__init__", refuse("opened a socket"))
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("started a process"))
+    monkeypatch.setattr("installation.render.window.PygameWindow.__init__", refuse("opened a GL window"))
 
 
 @pytest.fixture(autouse=True)
