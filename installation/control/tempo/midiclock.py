@@ -6,9 +6,11 @@ input does. The clock is counted on rtmidi's callback thread, which after each m
 new immutable reading; the render thread's ``read`` takes that one reference and extrapolates
 it, so neither thread ever waits for the other.
 
-The tempo is the slope of a line fitted through the last ``WINDOW`` tick times (three beats), so
-a few ms of jitter on each tick move it by hundredths of a BPM; the beat runs along the same
-line. After start the first tick is beat 0; after song position (in sixteenths) and continue
+The tempo is the slope of a line through the last ``WINDOW`` tick times (three beats), fitted
+robustly (Theil-Sen: the median of the slopes between ticks half a window apart), so a few ms of
+jitter on each tick move it by a tenth of a BPM, and ticks delivered late in a burst (a busy
+machine, a sound server's hiccup) move it not at all while they are fewer than half; the beat
+runs along the same line. After start the first tick is beat 0; after song position (in sixteenths) and continue
 the first tick is that position. While stopped the ticks go on carrying the tempo and the beat
 stands still; a clock that stops ticking for ``STALE`` seconds is no lock.
 """
@@ -106,9 +108,11 @@ class MidiClockSource:
             self._tick(when)
         elif kind == "start":
             self._position, self._pending, self._playing = 0, True, True
+            self._times.clear()  # the ticks after a start or continue need not be in step with those before
             self._publish(when)
         elif kind == "continue":
             self._pending, self._playing = True, True
+            self._times.clear()
             self._publish(when)
         elif kind == "stop":
             self._playing = False
@@ -133,11 +137,7 @@ class MidiClockSource:
             else:
                 self._position += 1
         if len(times) >= MIN_TICKS:
-            n = len(times)
-            mean_i = (n - 1) / 2
-            mean_t = sum(times) / n
-            slope = sum((i - mean_i) * (t - mean_t) for i, t in enumerate(times)) / (n * (n * n - 1) / 12)
-            tempo = 60.0 / (slope * PPQN) if slope > 0 else 0.0
+            tempo = 60.0 / (_tick_seconds(times) * PPQN) if _tick_seconds(times) > 0 else 0.0
             if valid_tempo(tempo):
                 self._tempo = tempo
             else:
@@ -150,9 +150,9 @@ class MidiClockSource:
         times = self._times
         anchor = when
         if fitted and times:
-            n = len(times)
-            mean_t = sum(times) / n
-            anchor = mean_t + (n - 1) / 2 * 60.0 / (self._tempo * PPQN)  # the last tick, on the line
+            tick = 60.0 / (self._tempo * PPQN)
+            on_line = sorted(t - i * tick for i, t in enumerate(times))  # the line's start, robustly
+            anchor = on_line[len(on_line) // 2] + (len(times) - 1) * tick  # the last tick, on the line
         last = times[-1] if times else when
         self._reading = _Reading(self._tempo, self._position / PPQN, anchor, last, self._playing)
 
@@ -206,3 +206,12 @@ class MidiClockSource:
         self._stop.set()
         self._thread.join(timeout=5)
         self._disconnect()
+
+
+def _tick_seconds(times: deque[float]) -> float:
+    """The seconds between ticks along ``times``: the median of the slopes between ticks half the
+    window apart (Theil-Sen), which a burst of late ticks cannot pull while it is under half."""
+    half = len(times) // 2
+    listed = list(times)
+    slopes = sorted((listed[i + half] - listed[i]) / half for i in range(len(listed) - half))
+    return slopes[len(slopes) // 2]
