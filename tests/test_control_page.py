@@ -71,5 +71,5 @@ def test_the_page_steers_the_running_show(sequence_folder: Path, tmp_path: Path)
     driver.join()
     assert "error" not in results, results.get("error")
     assert isinstance(results["speed"], float) and results["speed"] > 2.0
-    assert sorted(results["buttons"]) == ["next", "pause", "prev"]  # type: ignore[arg-type]
+    assert sorted(results["buttons"]) == ["next", "pause", "prev", "tap"]  # type: ignore[arg-type]
     assert screenshot.stat().st_size > 10_000
