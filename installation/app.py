@@ -273,10 +273,10 @@ class Player:
             self._handle_events()
             self._check_shaders(now)
             self.state = self.pipeline.step()
-            if self.options.frames is not None and self.frames + 1 >= self.options.frames:
+            self.frames += 1  # the outputs of a frame see it counted
+            if self.options.frames is not None and self.frames >= self.options.frames:
                 self.running = False
             self._draw(self.state)
-            self.frames += 1
 
     def _draw(self, state: FrameState) -> None:
         """Draw the frame offscreen (as capture does) and hand it to the outputs; a lost GL
