@@ -92,7 +92,7 @@ def main() -> None:
     print(f"post passes at 1920x1080, all off: {ratios.pop('off ms'):.1f} ms a frame; each on / all off:")
     for name, ratio in ratios.items():
         print(f"  {name:<10} {ratio:.2f}")
-    print(table(measure(sequence, budget_s=args.seconds)))
+    print(table(measure(sequence, budget_s=args.seconds)[0]))
     seconds = start_up_seconds()
     print(f"\ncommand to first frame (and exit), demo cached: {seconds:.2f} s  (target 2 s: ratio {seconds / 2:.2f})")
 

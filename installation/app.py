@@ -35,7 +35,7 @@ from installation.gallery import Gallery
 from installation.options import PlayOptions
 from installation.paths import keyframes_dir, shaders_dir
 from installation.render.framebuffer import Framebuffer
-from installation.render.loop import Chore, Frame, FrameLoop, Readback
+from installation.render.loop import Chore, Frame, FrameLoop, FrameTimes, Readback
 from installation.render.overlay import Overlay
 from installation.render.readback import PixelFormat
 from installation.render.renderer import Renderer
@@ -70,6 +70,7 @@ class Player:
         self.state: FrameState | None = None
         self._screenshot_wanted = False
         self._frame_seconds = 1.0 / 60.0
+        self.times = FrameTimes(options.fixed_step or 60.0)
         self._next_shader_check = 0.0
         self._parts = ExitStack()
         try:
@@ -203,7 +204,7 @@ class Player:
 
     def reports(self) -> dict[str, object]:
         """What the show tells beside its frame (``/status``): the beat it follows, its outputs."""
-        told: dict[str, object] = {"tempo": self.policy.describe(), "outputs": {}}
+        told: dict[str, object] = {"timing": self.times.report(), "tempo": self.policy.describe(), "outputs": {}}
         if self.ndi is not None:
             sender, readback = self.ndi
             ndi = {"name": sender.full_name, "receivers": sender.receivers, "sent": sender.sent}
@@ -268,6 +269,8 @@ class Player:
         last = time.perf_counter()
         while self.running and not signals.stop_requested():
             now = time.perf_counter()
+            if self.frames:
+                self.times.add(now - last, now)
             self._frame_seconds += (max(now - last, 1e-6) - self._frame_seconds) * 0.05
             last = now
             self._handle_events()
@@ -317,7 +320,9 @@ class Player:
         received = self.osc.counts["received"] if self.osc else 0
         hearing = self.pipeline.sound.describe()
         sound = hearing["input"] if "connected" not in hearing else "on" if hearing["connected"] else "off"
-        return f", osc {received} messages, sound {sound}{self._ndi_words()}"
+        timing = self.times.report()
+        frames = f", p99 {timing['p99_ms']:.1f} ms, {timing['late_frames']} late frames"
+        return f"{frames}, osc {received} messages, sound {sound}{self._ndi_words()}"
 
     def _ndi_words(self) -> str:
         """The NDI output in a few words, for the heartbeat and the on-screen display."""
@@ -379,6 +384,9 @@ class Player:
         return [
             f"{1.0 / self._frame_seconds:5.1f} fps  {self._frame_seconds * 1000:5.1f} ms  {spheres} spheres"
             + self._ndi_words().replace(",", " ", 1),
+            "last 10 s: {fps:.1f} fps, {p50_ms:.1f} ms median, {p99_ms:.1f} ms 99th; {late_frames} frames late".format(
+                **self.times.report()
+            ),
             where,
             "  ".join(f"{name} {values[name]:.2f}" for name in ("speed", "hold", "duration", "diffusion", "size")),
             "  ".join(f"{name} {values[name]:.2f}" for name in ("hue", "saturation", "brightness", "blackout")),

@@ -841,6 +841,16 @@ def _add_bench(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         default=[(1920, 1080), (3840, 2160)],
         help="resolutions WxH",
     )
+    command.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the README's speed table (with the machine, GL renderer and date in its caption)",
+    )
+    command.add_argument(
+        "--passes",
+        action="store_true",
+        help="time each pass of a 1080p frame of 10k spheres (backdrop, spheres, keyframes, post) for each look",
+    )
     command.set_defaults(run=_run_bench)
 
 
@@ -849,10 +859,13 @@ def _run_bench(args: argparse.Namespace) -> None:
 
     choose(offscreen=True)
     from installation.keyframes.demo import demo_sequence
-    from installation.render.bench import measure, table
+    from installation.render import bench
 
-    results = measure(demo_sequence(), args.sizes, args.counts, args.seconds)
-    print(table(results))
+    if args.passes:
+        print(bench.passes_table(bench.passes(demo_sequence())))
+        return
+    results, caption = bench.measure(demo_sequence(), args.sizes, args.counts, args.seconds)
+    print(bench.markdown(results, caption) if args.markdown else bench.table(results))
 
 
 def _add_presets(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -24,10 +24,11 @@ from installation.keyframes.images import to_uint8
 from installation.keyframes.sequence import save_sequence
 from tests.helpers import sequence_of
 
-
 UNIT_TIER = (
     "tests/scene/",
     "tests/test_backoff.py",
+    "tests/render/test_frame_times.py",
+    "tests/render/test_bench_table.py",
     "tests/keyframes/test_steps.py",
     "tests/keyframes/test_style.py",
     "tests/control/test_analysis.py",

@@ -226,6 +226,7 @@ def test_status_tells_the_input_what_sound_applies_and_the_beat(sequence_folder:
     told = answers[0]["tempo"]
     assert (told["sync"], told["locked"], told["transition_beats"]) == ("tap", False, 2.0)  # no taps yet: free
     assert answers[0]["outputs"] == {}
+    assert set(answers[0]["timing"]) == {"fps", "p50_ms", "p99_ms", "late_frames"}  # figures: test_frame_times.py
 
 
 def test_devices_without_a_sound_card() -> None:

@@ -1,8 +1,11 @@
 """The renderer's benchmark: frame times for sphere counts and resolutions, against the common way.
 
-The common way (the reference) computes the same Brownian-bridge positions in numpy and uploads
-positions and colours every frame. Every figure of a table comes from one run on one machine,
-so the ratios hold even where the absolute times are noisy.
+Three draws of one frame mid-transition are timed in alternating rounds: ours with the full
+default look (the backdrop behind spheres of size 1.5), ours with the same spheres bare (no
+backdrop), and the common way (the reference: the same Brownian-bridge positions computed in
+numpy, positions and colours uploaded every frame). Every figure of a table comes from one run
+on one machine, so the ratios hold even where the absolute times are noisy. ``markdown`` writes
+the README's speed table; ``passes`` times each pass of the renderer on its own.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from OpenGL import GL
@@ -34,13 +37,22 @@ class Measurement:
     resolution: tuple[int, int]
     spheres: int
     frame_ms: float
+    """Ours, the full default look."""
     python_us: float
     reference_ms: float
     reference_python_us: float
+    bare_ms: float = 0.0
+    """Ours, the same spheres without the backdrop."""
 
     @property
     def ratio(self) -> float:
-        return self.reference_ms / self.frame_ms
+        """The common way over ours, both bare: what drawing the motion on the GPU saves."""
+        return self.reference_ms / (self.bare_ms or self.frame_ms)
+
+    @property
+    def look(self) -> float:
+        """The full look over the bare spheres: what the look costs."""
+        return self.frame_ms / self.bare_ms if self.bare_ms else 1.0
 
 
 def grid_of(count: int, aspect: float) -> tuple[int, int]:
@@ -131,8 +143,9 @@ def measure(
     resolutions=RESOLUTIONS,
     counts=COUNTS,
     budget_s: float = 1.0,
-) -> list[Measurement]:
-    """Time ours and the reference at every resolution and sphere count, mid-transition."""
+) -> tuple[list[Measurement], str]:
+    """Time ours (full look and bare) and the reference at every resolution and sphere count,
+    mid-transition; with the machine's caption (``machine_caption``)."""
     window = PygameWindow((64, 64), vsync=False, hidden=True)
     try:
         folder = shaders_dir()
@@ -143,7 +156,7 @@ def measure(
             for count in counts:
                 results.append(_measure_one(sequence, resolution, count, target, reference_program, budget_s))
             target.delete()
-        return results
+        return results, machine_caption()
     finally:
         window.close()
 
@@ -153,10 +166,14 @@ def _measure_one(sequence, resolution, count, target, reference_program, budget_
     stage = prepare_stage(sequence, grid_of(count, aspect)[0])
     renderer = Renderer(shaders_dir())
     state = transition_frame(stage, 0, 1, 0.5)
+    bare = transition_frame(stage, 0, 1, 0.5, replace(state.values, backdrop=0.0))
     target.bind()
 
     def ours() -> None:
         renderer.draw(state, resolution)
+
+    def ours_bare() -> None:
+        renderer.draw(bare, resolution)
 
     reference = ReferenceField(stage, reference_program)
     values = state.values
@@ -166,7 +183,7 @@ def _measure_one(sequence, resolution, count, target, reference_program, budget_
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
         reference.draw(state.blend.motion, values.diffusion, resolution[1], values.size)
 
-    frame, reference_frame = _frame_times([ours, common_way], budget_s)
+    frame, bare_frame, reference_frame = _frame_times([ours, ours_bare, common_way], budget_s)
     return Measurement(
         resolution,
         renderer.field.count if renderer.field else 0,
@@ -174,18 +191,121 @@ def _measure_one(sequence, resolution, count, target, reference_program, budget_
         _python_time(ours, renderer.field) * 1e6,
         reference_frame * 1e3,
         _python_time(common_way, reference) * 1e6,
+        bare_frame * 1e3,
     )
 
 
 def table(results: list[Measurement]) -> str:
-    """The measurements as an aligned text table."""
+    """The measurements as an aligned text table, with the ratio of every row of ``markdown``'s."""
     lines = [
-        f"{'resolution':>11} {'spheres':>9} {'frame ms':>9} {'fps':>6} {'python us':>10} "
-        f"{'reference ms':>13} {'ref python us':>14} {'reference/ours':>15}"
+        f"{'resolution':>11} {'spheres':>9} {'full ms':>8} {'bare ms':>8} {'full/bare':>9} {'fps':>6} "
+        f"{'python us':>10} {'reference ms':>13} {'ref python us':>14} {'reference/bare':>15}"
     ]
     for m in results:
         lines.append(
-            f"{m.resolution[0]}x{m.resolution[1]:<5} {m.spheres:>9,} {m.frame_ms:>9.2f} {1e3 / m.frame_ms:>6.1f} "
-            f"{m.python_us:>10.1f} {m.reference_ms:>13.2f} {m.reference_python_us:>14.0f} {m.ratio:>15.2f}"
+            f"{m.resolution[0]}x{m.resolution[1]:<5} {m.spheres:>9,} {m.frame_ms:>8.2f} {m.bare_ms:>8.2f} "
+            f"{m.look:>9.2f} {1e3 / m.frame_ms:>6.1f} {m.python_us:>10.1f} {m.reference_ms:>13.2f} "
+            f"{m.reference_python_us:>14.0f} {m.ratio:>15.2f}"
         )
+    return "\n".join(lines)
+
+
+MARKDOWN_START = "<!-- the speed table: written by `metamorph bench --markdown`; do not edit by hand -->"
+MARKDOWN_END = "<!-- end of the speed table -->"
+
+
+def markdown(results: list[Measurement], machine: str) -> str:
+    """The README's speed table: one column per sphere count, rows per resolution, a caption
+    naming the machine, the GL renderer and the date (``machine``)."""
+    counts = sorted({m.spheres for m in results})
+    resolutions = sorted({m.resolution for m in results})
+    at = {(m.resolution, m.spheres): m for m in results}
+    header = "| | " + " | ".join(_count(count) for count in counts) + " |"
+    lines = [MARKDOWN_START, f"*{machine}*", "", header, "| --- |" + " --- |" * len(counts)]
+
+    def row(label: str, cell: Callable[[Measurement], str], resolution: tuple[int, int]) -> str:
+        cells = [cell(at[resolution, count]) if (resolution, count) in at else "" for count in counts]
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    for resolution in resolutions:
+        size = f"{resolution[0]}x{resolution[1]}"
+        lines.append(
+            row(
+                f"frame at {size}, the full look",
+                lambda m: f"{m.frame_ms:.1f} ms ({1e3 / m.frame_ms:.0f} fps)",
+                resolution,
+            )
+        )
+        lines.append(row(f"frame at {size}, bare spheres", lambda m: f"{m.bare_ms:.1f} ms", resolution))
+        lines.append(row(f"the full look / bare spheres, {size}", lambda m: f"{m.look:.2f}", resolution))
+        lines.append(row(f"the common way / ours, bare, {size}", lambda m: f"{m.ratio:.2f}", resolution))
+    first = resolutions[0]
+    lines.append(
+        row(
+            "Python time of a frame (ours; the common way)",
+            lambda m: f"{m.python_us:.0f} us; {m.reference_python_us / 1e3:.1f} ms",
+            first,
+        )
+    )
+    lines.append(MARKDOWN_END)
+    return "\n".join(lines)
+
+
+def _count(count: int) -> str:
+    """A sphere count as asked for (the grid rounds it: 9,975 of a 133x75 grid is 10k)."""
+    rounded = float(f"{count:.1g}")
+    return f"{rounded / 1e6:g}M spheres" if rounded >= 1e6 else f"{rounded / 1e3:g}k spheres"
+
+
+def machine_caption() -> str:
+    """The machine, the GL renderer and the date, for a table's caption (a GL context is current)."""
+    import datetime
+    import os
+    import platform
+
+    renderer = GL.glGetString(GL.GL_RENDERER).decode(errors="replace")
+    return (
+        f"Measured by `metamorph bench --markdown` on {platform.machine()} with {os.cpu_count()} CPUs, "
+        f"{renderer}, {datetime.date.today().isoformat()}."
+    )
+
+
+@dataclass(frozen=True)
+class PassTime:
+    look: str
+    name: str
+    milliseconds: float
+
+
+def passes(
+    sequence: KeyframeSequence, resolution: tuple[int, int] = (1920, 1080), count: int = 10_000
+) -> list[PassTime]:
+    """Each pass of a frame mid-transition timed on its own, for the default look and for each
+    post pass on: the GPU is finished before and after each (on a software renderer, GL's timer
+    queries time only the submission, not the drawing)."""
+    window = PygameWindow((64, 64), vsync=False, hidden=True)
+    try:
+        stage = prepare_stage(sequence, grid_of(count, resolution[0] / resolution[1])[0])
+        renderer = Renderer(shaders_dir())
+        target = Framebuffer(resolution)
+        looks = {"default": {}, "glow": {"glow": 1.0}, "trails": {"trails": 0.8}, "depth of field": {"defocus": 1.0}}
+        found: list[PassTime] = []
+        for look, change in looks.items():
+            state = transition_frame(stage, 0, 1, 0.5, replace(transition_frame(stage, 0, 1, 0.5).values, **change))
+            times: dict[str, list[float]] = {}
+            renderer.timing = lambda name, seconds, times=times: times.setdefault(name, []).append(seconds)
+            for _ in range(7):
+                target.bind()
+                renderer.draw(state, resolution)
+            renderer.timing = None
+            found += [PassTime(look, name, float(np.median(spent[2:])) * 1e3) for name, spent in times.items()]
+        target.delete()
+        return found
+    finally:
+        window.close()
+
+
+def passes_table(found: list[PassTime]) -> str:
+    lines = [f"{'look':>15} {'pass':>10} {'ms':>8}"]
+    lines += [f"{p.look:>15} {p.name:>10} {p.milliseconds:>8.2f}" for p in found]
     return "\n".join(lines)

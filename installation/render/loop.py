@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -214,3 +215,36 @@ class Dropping:
         """Write the frame still waiting, then end the thread."""
         self._waiting.put(None)
         self._thread.join(timeout=5)
+
+
+class FrameTimes:
+    """How long the live loop's frames take: the frame rate and the 50th and 99th percentile
+    frame time of the last ``window`` seconds, and the frames of the whole run that took longer
+    than two refresh periods (what an audience sees as a stutter)."""
+
+    def __init__(self, refresh: float = 60.0, window: float = 10.0) -> None:
+        self.late_after = 2.0 / refresh
+        self.window = window
+        self.late = 0
+        self._frames: deque[tuple[float, float]] = deque()
+        """(when it ended, how long it took) for the frames of the window."""
+
+    def add(self, seconds: float, ended: float) -> None:
+        self._frames.append((ended, seconds))
+        if seconds > self.late_after:
+            self.late += 1
+        while self._frames and self._frames[0][0] < ended - self.window:
+            self._frames.popleft()
+
+    def report(self) -> dict[str, float | int]:
+        """The figures for ``/status`` and the on-screen display (zeros before the first frame)."""
+        spans = sorted(seconds for _, seconds in self._frames)
+        if not spans:
+            return {"fps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "late_frames": self.late}
+        total = sum(spans)
+        return {
+            "fps": round(len(spans) / total, 2) if total > 0 else 0.0,
+            "p50_ms": round(spans[len(spans) // 2] * 1e3, 2),
+            "p99_ms": round(spans[min(len(spans) - 1, int(len(spans) * 0.99))] * 1e3, 2),
+            "late_frames": self.late,
+        }

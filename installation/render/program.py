@@ -10,6 +10,7 @@ import logging
 import re
 from pathlib import Path
 
+import numpy as np
 from OpenGL import GL
 
 from installation.errors import UserError
@@ -63,6 +64,10 @@ class ShaderProgram:
 
     def set_uint(self, name: str, value: int) -> None:
         GL.glUniform1ui(self.location(name), value)
+
+    def set_mat3(self, name: str, matrix: np.ndarray) -> None:
+        """A 3x3 float32 matrix given row by row (numpy's order; GL is told to transpose)."""
+        GL.glUniformMatrix3fv(self.location(name), 1, GL.GL_TRUE, matrix)
 
     def reload(self, force: bool = False) -> bool:
         """Rebuild if a file changed (or ``force``); True when a new program is in use."""

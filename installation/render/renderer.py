@@ -14,8 +14,12 @@ target, so a sphere straddling two tiles is drawn on both, as it is on the whole
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +36,7 @@ from installation.scene.show import FrameState
 from installation.scene.stage import Stage
 
 _FULL_TEXTURES_KEPT = 3
+_NOT_TIMED = contextlib.nullcontext()
 
 
 class Renderer:
@@ -47,6 +52,8 @@ class Renderer:
         self.cells: list[Texture] = []
         self._full: OrderedDict[int, Texture] = OrderedDict()
         self.stage: Stage | None = None
+        self.timing: Callable[[str, float], None] | None = None
+        """Told the seconds of each pass (``bench --passes``); None: passes are not timed."""
 
     def _stage(self, stage: Stage) -> None:
         """Make ``stage``'s textures and sphere field current, replacing the last stage's.
@@ -96,14 +103,33 @@ class Renderer:
         # colour over what is there; coverage accumulates in alpha (what a keying mixer reads)
         GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
         if state.blend.spheres > 0.0 and state.destinations is not None:
-            self._draw_backdrop(state)
-            self._draw_spheres(state, height)
-        self.draw_picture(self._full_texture(state.index_a), state.blend.image_a, values)
-        self.draw_picture(self._full_texture(state.index_b), state.blend.image_b, values)
+            with self._pass("backdrop"):
+                self._draw_backdrop(state)
+            with self._pass("spheres"):
+                self._draw_spheres(state, height)
+        with self._pass("keyframes"):
+            self.draw_picture(self._full_texture(state.index_a), state.blend.image_a, values)
+            self.draw_picture(self._full_texture(state.index_b), state.blend.image_b, values)
         if post:
-            self.post.finish(values, state.time, view.within(drawn), view.canvas[1])
+            with self._pass("post"):
+                self.post.finish(values, state.time, view.within(drawn), view.canvas[1])
             GL.glViewport(*view.place(picture))
         self.draw_picture(self.black, values.blackout, None)
+
+    def _pass(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Time a pass on its own when ``timing`` asks (nothing otherwise)."""
+        return _NOT_TIMED if self.timing is None else self._timed(name, self.timing)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _timed(name: str, timing: Callable[[str, float], None]) -> Iterator[None]:
+        """The GL work before the pass finished first, its own finished after (a software
+        renderer draws at the flush, not at the call)."""
+        GL.glFinish()
+        started = time.perf_counter()
+        yield
+        GL.glFinish()
+        timing(name, time.perf_counter() - started)
 
     def _draw_spheres(self, state: FrameState, height_px: int) -> None:
         assert self.field is not None and self.stage is not None
@@ -166,9 +192,7 @@ class Renderer:
 
     @staticmethod
     def _set_grade(program: ShaderProgram, values: ParameterValues) -> None:
-        program.set_float("hue_shift", math.radians(values.hue))
-        program.set_float("saturation", values.saturation)
-        program.set_float("brightness", values.brightness)
+        program.set_mat3("grade_matrix", grade_matrix(values.hue, values.saturation, values.brightness))
 
     def _full_texture(self, index: int) -> Texture:
         """The keyframe at full resolution, uploaded on first use; a few are kept."""
@@ -181,6 +205,22 @@ class Renderer:
         texture = Texture(self.stage.sequence.frames[index])
         self._full[index] = texture
         return texture
+
+
+_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_TO_RGB = np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647], [1.0, -1.106, 1.703]])
+
+
+@functools.lru_cache(maxsize=64)
+def grade_matrix(hue: float, saturation: float, brightness: float) -> np.ndarray:
+    """The colour grade as one float32 matrix (``shaders/grade.glsl``): ``hue`` degrees rotated
+    about the grey axis in YIQ, chroma scaled by ``saturation``, light by ``brightness``. Made on
+    the CPU (once for each grade), so a pixel costs one matrix product, not a rotation's sine and
+    cosine."""
+    angle = math.radians(hue)
+    c, s = math.cos(angle) * saturation, math.sin(angle) * saturation
+    chroma = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+    return np.ascontiguousarray(brightness * _TO_RGB @ chroma @ _TO_YIQ, np.float32)
 
 
 def viewport(window: tuple[int, int], aspect: float, cover: float = 0.0) -> tuple[int, int, int, int]:

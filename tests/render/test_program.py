@@ -61,7 +61,7 @@ def test_an_included_file_change_reloads_too(gl_window, draw, shader_copy: Path)
     renderer = make_renderer(grey_show(), shader_copy)
     renderer.show.parameters.set("brightness", 1.0, immediate=True)
     before = draw(renderer, None)
-    edit(shader_copy / "grade.glsl", "* brightness, 0.0, 1.0)", "* brightness * 0.5, 0.0, 1.0)")
+    edit(shader_copy / "grade.glsl", "grade_matrix * rgb, 0.0, 1.0)", "grade_matrix * rgb * 0.5, 0.0, 1.0)")
     assert renderer.image_program.reload() is True
     assert draw(renderer, None).mean() < 0.6 * before.mean()
 
