@@ -39,7 +39,12 @@ def best_of(rounds: int, size: tuple[int, int], count: int, folder: Path, preset
 
 def measure(size: tuple[int, int], count: int, folder: Path, preset: str) -> tuple[float, float, float]:
     options = CaptureOptions(
-        out=folder / f"bench-{size[0]}.mp4", show=ShowOptions(), size=size, encoder_preset=preset, force=True, quiet=True
+        out=folder / f"bench-{size[0]}.mp4",
+        show=ShowOptions(),
+        size=size,
+        encoder_preset=preset,
+        force=True,
+        quiet=True,
     )
     plan = Plan(START, START + count, START + count)
     stage = options.show.first_stage()
