@@ -180,7 +180,13 @@ class Player:
         def opener(sync: str) -> BeatSource | None:
             from installation.control.tempo import open_source
 
-            return open_source(sync, bpm=tempo.bpm or 120.0, quantum=tempo.quantum, midi_clock=tempo.midi_clock)
+            return open_source(
+                sync,
+                bpm=tempo.bpm or 120.0,
+                quantum=tempo.quantum,
+                midi_clock=tempo.midi_clock,
+                start_stop=tempo.start_stop,
+            )
 
         policy = tempo.policy(opener(tempo.sync), opener)
         self._parts.callback(policy.close)

@@ -609,6 +609,9 @@ def _add_tempo(command: argparse.ArgumentParser, live: bool) -> None:
     if live:
         tempo.add_argument("--midi-clock", metavar="NAME", help="the MIDI input sending clock (part of its name)")
         tempo.add_argument(
+            "--link-start-stop", action="store_true", help="with --sync link: no new transition while Link is stopped"
+        )
+        tempo.add_argument(
             "--bpm", type=Bounds(MIN_TEMPO, MAX_TEMPO, 120.0), help="where Link and tap start (default 120)"
         )
         return
@@ -636,6 +639,7 @@ def _tempo_options(args: argparse.Namespace) -> TempoOptions:
         latency_ms=args.sync_latency,
         beat_kick=args.beat_kick,
         midi_clock=getattr(args, "midi_clock", None),
+        start_stop=getattr(args, "link_start_stop", False),
         bpm=args.bpm,
         offset=getattr(args, "offset", 0.0),
     )

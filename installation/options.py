@@ -135,6 +135,8 @@ class TempoOptions:
     beat_kick: bool = False
     midi_clock: str | None = None
     """The MIDI input whose clock ``--sync midi`` follows (a part of its name)."""
+    start_stop: bool = False
+    """``--link-start-stop``: Link's start/stop sync: no new transition while the session is stopped."""
     bpm: float | None = None
     """A tempo given: a capture's steady beat, or where Link and tap start."""
     offset: float = 0.0

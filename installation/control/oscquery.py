@@ -18,6 +18,7 @@ from typing import Any
 from installation.scene.commands import COMMANDS, CommandSpec
 from installation.scene.parameters import PLAYER_PARAMETERS, Parameter
 from installation.scene.presets import shipped_presets
+from installation.scene.tempo import MAX_TEMPO, MIN_TEMPO, SYNCS
 from installation.scene.wire import FrameWire
 
 DEFAULT_HTTP_PORT = 8080
@@ -102,7 +103,21 @@ def _sequence(frame: FrameWire) -> list[Any]:
     return [frame.name]
 
 
-_VALUES: dict[str, Callable[[FrameWire], list[Any]]] = {"goto": _keyframe, "pause": _paused, "sequence": _sequence}
+def _tempo(frame: FrameWire) -> list[Any]:
+    """The tempo followed (empty while the show runs free)."""
+    return [round(frame.beat.tempo, 3)] if frame.beat is not None else []
+
+
+def _beat_in_bar(frame: FrameWire) -> list[Any]:
+    return [frame.beat.beat_in_bar] if frame.beat is not None else []
+
+
+_VALUES: dict[str, Callable[[FrameWire], list[Any]]] = {
+    "goto": _keyframe,
+    "pause": _paused,
+    "sequence": _sequence,
+    "tempo": _tempo,
+}
 """Commands whose effect can be read back from a frame state."""
 
 
@@ -124,6 +139,10 @@ def _command(spec: CommandSpec, keyframes: int, sequences: tuple[str, ...], writ
     chosen = ranges.get(spec.arguments, ())
     if spec.name == "preset":
         chosen = (_choices(tuple(shipped_presets())),)
+    elif spec.name == "sync":
+        chosen = (_choices(SYNCS),)
+    elif spec.name == "tempo":
+        chosen = ((("MIN", MIN_TEMPO), ("MAX", MAX_TEMPO)),)
     clipmode = "both" if types == "i" else ""
     return Method("/" + spec.name, types, access, spec.help, chosen, clipmode, "", value)
 
@@ -134,7 +153,21 @@ def address_space(keyframes: int, sequences: tuple[str, ...] = (), readonly: boo
     methods = {spec.address: _parameter(spec, writes) for spec in PLAYER_PARAMETERS}
     for spec in COMMANDS.values():
         methods.setdefault("/" + spec.name, _command(spec, keyframes, sequences, writes))
+    methods["/beat"] = BEAT
     return methods
+
+
+BEAT = Method(
+    "/beat",
+    "i",
+    READ,
+    "the beat in the bar of the beat followed (0: the downbeat); none while the show runs free",
+    ((("MIN", 0), ("MAX", 15)),),
+    "",
+    "",
+    _beat_in_bar,
+)
+"""Read-only: what the control page's beat indicator shows."""
 
 
 def _children(space: dict[str, Method], path: str) -> list[str]:
@@ -196,4 +229,5 @@ _READABLE = readable(address_space(1))
 def readings(frame: FrameWire) -> Values:
     """The value of every readable method in ``frame`` (the frame's one description, from the
     show or decoded from its wire form): all a tree or a stream needs from the show."""
-    return {path: method.value(frame) for path, method in _READABLE.items() if method.value is not None}
+    found = {path: method.value(frame) for path, method in _READABLE.items() if method.value is not None}
+    return {path: value for path, value in found.items() if value}  # no beat while free: no VALUE

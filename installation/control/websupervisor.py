@@ -310,7 +310,8 @@ class ShowServer:
         state = self._latest()
         if state is None:
             return
-        shown = (state.settings, state.conductor.index, state.conductor.paused, state.stage)
+        beat = (round(state.beat.tempo, 1), state.beat.beat_in_bar) if state.beat is not None else None
+        shown = (state.settings, state.conductor.index, state.conductor.paused, state.stage, beat)
         if shown == self._shown:
             return
         pictured = (state.stage, state.conductor.index)

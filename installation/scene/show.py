@@ -19,6 +19,7 @@ from installation.scene.pacing import ObservingPolicy, Policy, SecondsPolicy
 from installation.scene.parameters import Parameters, ParameterValues
 from installation.scene.schedule import closed_look
 from installation.scene.stage import Stage
+from installation.scene.tempo import Beat, TempoPolicy
 from installation.scene.transition import REST, Blend, blend
 
 
@@ -44,6 +45,8 @@ class FrameState:
     sound: SoundFeatures = SILENCE
     frame: int = 0
     """The frame's number in its run: 0 for the first frame the pipeline makes."""
+    beat: Beat | None = None
+    """The beat the show followed this frame (None: it runs free)."""
 
 
 class Show:
@@ -92,7 +95,8 @@ class Show:
         pace = self.stage.pace(self.conductor.index, self.conductor.target)
         self.conductor.update(dt, values.speed, self.policy.pacing(values, pace))
         targets = self.parameters.targets()
-        return frame_state(self.stage, self.conductor.state(), values, targets, time, sound, frame)
+        beat = self.policy.beat if isinstance(self.policy, TempoPolicy) and self.policy.locked else None
+        return frame_state(self.stage, self.conductor.state(), values, targets, time, sound, frame, beat)
 
     def switch(self, stage: Stage) -> None:
         """Perform ``stage`` from its first keyframe on, keeping the parameters and the order."""
@@ -115,6 +119,7 @@ def frame_state(
     time: float = 0.0,
     sound: SoundFeatures = SILENCE,
     frame: int = 0,
+    beat: Beat | None = None,
 ) -> FrameState:
     """The frame of ``stage`` where ``conductor`` stands, drawn with ``values``."""
     target = conductor.index if conductor.target is None else conductor.target
@@ -132,6 +137,7 @@ def frame_state(
         time=time,
         sound=sound,
         frame=frame,
+        beat=beat,
     )
 
 

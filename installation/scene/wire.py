@@ -31,10 +31,11 @@ from installation.scene.modulation import SoundFeatures
 from installation.scene.parameters import PLAYER_PARAMETERS, ParameterValues
 from installation.scene.show import FrameState, frame_state
 from installation.scene.stage import Stage
+from installation.scene.tempo import MAX_TEMPO, MIN_TEMPO, Beat, valid_tempo
 from installation.scene.transport import Transport
 
 MAGIC = b"MMfs"
-VERSION = 1
+VERSION = 2
 _NAMES = ",".join(spec.name for spec in PLAYER_PARAMETERS).encode()
 PARAMETER_SET = zlib.crc32(_NAMES)
 """Which parameters, in which order, the values are: sender and receiver must agree."""
@@ -46,6 +47,9 @@ _HEAD = struct.Struct(f"<4sBIQd32sHHBHHiQ?d{len(_SOUND)}d?B")
 keyframe count, index, target (-1: none), transition, paused, progress, sound, onset, name length."""
 _VALUES = struct.Struct(f"<{2 * len(PLAYER_PARAMETERS)}d")
 """The values the frame is drawn with, then the operator's settings."""
+_BEAT = struct.Struct("<?dddH??")
+"""The beat the frame followed: whether there is one, tempo, beat, quantum, peers, locked, playing."""
+_FIXED = _HEAD.size + _VALUES.size + _BEAT.size
 
 
 class WireError(ValueError):
@@ -67,6 +71,7 @@ class FrameWire:
     sound: SoundFeatures
     values: ParameterValues
     settings: ParameterValues
+    beat: Beat | None = None
 
     def fits(self, stage: Stage) -> bool:
         """Whether ``stage`` is the one this frame was drawn from (same keyframes, grid and transport)."""
@@ -84,7 +89,9 @@ class FrameWire:
             raise WireError(
                 f"the frame is of {self.name!r} with other keyframes, grid or transport than {stage.name!r}"
             )
-        return frame_state(stage, self.conductor, self.values, self.settings, self.time, self.sound, self.frame)
+        return frame_state(
+            stage, self.conductor, self.values, self.settings, self.time, self.sound, self.frame, self.beat
+        )
 
     def status(self, hearing: dict[str, object] | None = None) -> dict[str, Any]:
         """The frame as ``/status`` tells it (JSON): every setting, what sound makes of them, the
@@ -123,6 +130,7 @@ def describe(state: FrameState) -> FrameWire:
         sound=state.sound,
         values=state.values,
         settings=state.settings,
+        beat=state.beat,
     )
 
 
@@ -151,13 +159,19 @@ def encode(frame: FrameState | FrameWire) -> bytes:
         len(name),
     )
     values = _VALUES.pack(*_numbers(wire.values), *_numbers(wire.settings))
-    return head + values + name
+    beat = wire.beat
+    followed = (
+        _BEAT.pack(True, beat.tempo, beat.beat, beat.quantum, min(beat.peers, 65535), beat.locked, beat.playing)
+        if beat is not None
+        else _BEAT.pack(False, 0.0, 0.0, 0.0, 0, False, False)
+    )
+    return head + values + followed + name
 
 
 def decode(data: bytes) -> FrameWire:
     """The frame in ``data``, every field checked; ``WireError`` says why a packet is refused."""
-    if len(data) < _HEAD.size + _VALUES.size:
-        raise WireError(f"a frame takes at least {_HEAD.size + _VALUES.size} bytes, this packet has {len(data)}")
+    if len(data) < _FIXED:
+        raise WireError(f"a frame takes at least {_FIXED} bytes, this packet has {len(data)}")
     head = _HEAD.unpack_from(data)
     magic, version, parameter_set, frame, time, digest, columns, rows, transport, count = head[:10]
     index, target, transition, paused, progress = head[10:15]
@@ -168,8 +182,8 @@ def decode(data: bytes) -> FrameWire:
         raise WireError(f"frame version {version}, this show reads {VERSION}")
     if parameter_set != PARAMETER_SET:
         raise WireError("the sender has other parameters than this show (another version of metamorph)")
-    if len(data) != _HEAD.size + _VALUES.size + name_length:
-        raise WireError(f"the packet has {len(data)} bytes, its frame {_HEAD.size + _VALUES.size + name_length}")
+    if len(data) != _FIXED + name_length:
+        raise WireError(f"the packet has {len(data)} bytes, its frame {_FIXED + name_length}")
     if transport >= len(_TRANSPORTS) or not columns or not rows or not count:
         raise WireError("the stage's grid, transport or keyframe count is impossible")
     numbers = _VALUES.unpack_from(data, _HEAD.size)
@@ -177,7 +191,7 @@ def decode(data: bytes) -> FrameWire:
     return FrameWire(
         frame=frame,
         time=_finite("time", time, 0.0, math.inf),
-        name=_name(data[_HEAD.size + _VALUES.size :]),
+        name=_name(data[_FIXED:]),
         manifest_hash=digest,
         grid=(columns, rows),
         transport=_TRANSPORTS[transport],
@@ -186,7 +200,20 @@ def decode(data: bytes) -> FrameWire:
         sound=SoundFeatures(**{n: _finite(n, v, 0.0, 1.0) for n, v in zip(_SOUND, sound, strict=True)}, onset=onset),
         values=_values(numbers[:half]),
         settings=_values(numbers[half:]),
+        beat=_beat(*_BEAT.unpack_from(data, _HEAD.size + _VALUES.size)),
     )
+
+
+def _beat(
+    present: bool, tempo: float, beat: float, quantum: float, peers: int, locked: bool, playing: bool
+) -> Beat | None:
+    if not present:
+        return None
+    if not valid_tempo(tempo):
+        raise WireError(f"tempo {tempo!r} is outside {MIN_TEMPO:g}..{MAX_TEMPO:g}")
+    _finite("beat", beat, -1e12, 1e12)
+    _finite("quantum", quantum, 1.0, 16.0)
+    return Beat(tempo, beat, quantum, peers, locked, playing)
 
 
 def _numbers(values: ParameterValues) -> list[float]:

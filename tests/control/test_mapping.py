@@ -15,7 +15,7 @@ def test_default_map_covers_the_touchosc_controls() -> None:
     controls = load_mapping().controls
     faders = {address: c.parameters[0][0] for address, c in controls.items() if len(c.parameters) == 1}
     assert set(faders.values()) == {"speed", "hue", "diffusion", "size", "saturation"}
-    assert {c.action for c in controls.values() if c.action} == {"pause", "blackout", "next", "prev"}
+    assert {c.action for c in controls.values() if c.action} == {"pause", "blackout", "next", "prev", "tap"}
     assert [name for name, _, _ in controls["/1/xy1"].parameters] == ["hue", "saturation"]
     assert controls["/1/fader1"].scale((0.25,)) == [("speed", 1.0)]
     assert controls["/1/fader1"].unscale("speed", 1.0) == 0.25

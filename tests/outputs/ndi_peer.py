@@ -11,6 +11,8 @@ code, and reports one JSON object a line on stdout.
 - ``flap NAME COUNT``: COUNT times connect to NAME, wait for a frame (at most 2 s) and vanish
   (the receiver is destroyed without a word); reports each cycle.
 - ``hold NAME``: connect, report the first frame, then stay until killed.
+- ``slow NAME PAUSE``: connect (said), then sleep PAUSE seconds after each frame taken, until 3 s
+  pass without one; report how many arrived.
 - ``sender NAME``: be a source named NAME until stdin closes.
 """
 
@@ -136,6 +138,22 @@ def hold(name: str) -> None:
             ndi.recv_free_metadata(receiver, meta)
 
 
+def slow(name: str, pause: float) -> None:
+    receiver = connect(find(name))
+    say(event="connected")
+    frames, last_frame = 0, time.monotonic()
+    while time.monotonic() - last_frame < 3.0:
+        kind, video, _, meta = ndi.recv_capture_v2(receiver, 100)
+        if kind == ndi.FRAME_TYPE_VIDEO:
+            ndi.recv_free_video_v2(receiver, video)
+            frames, last_frame = frames + 1, time.monotonic()
+            time.sleep(pause)  # a receiver too slow for the show
+        elif kind == ndi.FRAME_TYPE_METADATA:
+            ndi.recv_free_metadata(receiver, meta)
+    say(event="done", frames=frames)
+    ndi.recv_destroy(receiver)
+
+
 def sender(name: str) -> None:
     instance = ndi.send_create(ndi.SendCreate(name, None, False, False))
     say(event="ready", name=ndi.send_get_source_name(instance).ndi_name if instance else None)
@@ -157,6 +175,8 @@ def main(argv: list[str]) -> None:
         hold(name)
     elif mode == "sender":
         sender(name)
+    elif mode == "slow":
+        slow(name, float(rest[0]))
     else:
         raise SystemExit(f"unknown mode {mode}")
 

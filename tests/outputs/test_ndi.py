@@ -437,3 +437,24 @@ def test_play_sends_the_show_as_an_ndi_source(
     assert drawn.std() > 20  # a picture, not a blank
     assert np.abs(received - drawn).mean() < 2 and np.percentile(np.abs(received - drawn), 99) <= 8
     assert "sending the show over NDI as" in log
+
+
+@pytest.mark.slow
+def test_a_slow_receiver_costs_frames_not_the_shows_pace(
+    ndi_runtime: None, name: str, peers: Callable[..., Peer], sequence_folder: Path
+) -> None:
+    """A receiver that sleeps 200 ms a frame: the show draws every frame it was asked for while
+    the receiver gets only a few of them; had the show waited for it, it would have had them all."""
+    from installation.app import Player
+    from tests.helpers import quiet_options
+
+    player = Player(quiet_options(sequence_folder, 240, ndi=name))
+    receiver = peers("slow", name, 0.2)
+    receiver.expect("connected", timeout=60)
+    wait_for(lambda: player.ndi is not None and player.ndi[0].receivers > 0, 30, "the receiver's connection")
+    player.run()
+    sender, readback = player.ndi
+    assert player.frames == 240
+    assert sender.sent + readback.dropped == 240  # every frame sent or counted as dropped
+    received = receiver.expect("done", timeout=60)["frames"]
+    assert 0 < received < 240 // 2

@@ -14,6 +14,7 @@ from installation.scene import wire
 from installation.scene.modulation import SoundFeatures
 from installation.scene.parameters import PLAYER_PARAMETERS, Parameters
 from installation.scene.show import FrameState, Show
+from installation.scene.tempo import Beat
 from installation.scene.wire import WireError, decode, encode
 from tests.helpers import flat_stage
 
@@ -60,6 +61,17 @@ def test_a_frame_comes_back_as_it_went() -> None:
     same_state(received.state(STAGE), state)
 
 
+def test_the_beat_followed_comes_back_as_it_went() -> None:
+    state = dataclasses.replace(moving_state(), beat=Beat(128.5, 17.25, 4.0, 3, True, False, time=99.0))
+    received = decode(encode(state)).beat
+    assert received == Beat(128.5, 17.25, 4.0, 3, True, False)  # all but the source's own clock
+    assert decode(encode(moving_state())).beat is None
+    packet = bytearray(encode(state))
+    struct.pack_into("<d", packet, wire._HEAD.size + wire._VALUES.size + 1, math.nan)  # the tempo
+    with pytest.raises(WireError, match="tempo"):
+        decode(bytes(packet))
+
+
 def test_a_resting_paused_frame_comes_back_as_it_went() -> None:
     show = Show(STAGE)
     show.conductor.pause(True)
@@ -72,7 +84,7 @@ def test_a_resting_paused_frame_comes_back_as_it_went() -> None:
 def test_a_frame_takes_a_few_hundred_bytes() -> None:
     size = len(encode(moving_state()))
     assert 200 <= size <= 600  # 2 x 20-odd parameters as 64-bit floats dominate
-    assert size == wire._HEAD.size + wire._VALUES.size + len("alps")
+    assert size == wire._FIXED + len("alps")
 
 
 def test_another_stage_is_refused() -> None:
