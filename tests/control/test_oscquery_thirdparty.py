@@ -24,7 +24,7 @@ from tests.control.showserver import RunningShow, running_show, write_packets
 from tests.helpers import flat_stage, wait_for
 
 CLIENT = Path(__file__).parent / "oscquery_client"
-READWRITE, WRITEONLY = 3, 2
+READONLY, READWRITE, WRITEONLY = 1, 3, 2
 """The library's OSCQAccess values."""
 
 
@@ -86,6 +86,8 @@ def test_the_library_reads_every_parameter_and_command_and_host_info(discover: P
                 "has_value": True,
             }
         ], spec.address
+    beat = methods.pop("/beat")  # read-only, and without a value while the show runs free
+    assert beat["access"] == READONLY and not _argument(beat)["has_value"]
     # The commands a parameter does not shadow (/blackout is both), each once, as the table has them;
     # a button or toggle ("T") is served as an int 0..1.
     assert sorted(methods) == sorted({f"/{name}" for name in COMMANDS} - {p.address for p in PLAYER_PARAMETERS})
