@@ -1,4 +1,5 @@
-"""Every file a user names (a config, a preset, a controller map, the log) is opened here.
+"""Every file a user names (a config, a preset, a controller map, the log) is opened here, and
+the small text files the show writes for itself (a manifest, a learned map) are written here.
 
 A path can name a FIFO, a device, a folder or a link to nothing. Opened the ordinary way, a FIFO
 blocks until a writer comes, forever and without a word, and a device can stream without end.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from installation.errors import UserError
@@ -109,3 +111,20 @@ def _too_large(path: Path, what: str, option: str, size: int, limit: int) -> str
         f"The {what} {path} is {size / MIB:.1f} MB, more than the {limit / MIB:g} MB a {what} may hold; "
         f"give {option} the {what} itself."
     )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all: under a temporary name only this write uses,
+    synced, then renamed, so another writer of the same file or a power cut never leaves half of
+    it or a mix of two."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -91,6 +91,10 @@ def run_without_torch(argv: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
 
+QUIET_PLAY = ["--audio", "none", "--osc-port", "0", "--http-port", "0", "--state", "none"]
+"""``metamorph play`` in a subprocess with no sound, OSC, web server or saved state."""
+
+
 def quiet_options(sequence: Path, frames: int, **extra) -> PlayOptions:
     """A short offscreen run with no sound, OSC, web server, state or watchdog."""
     return PlayOptions(

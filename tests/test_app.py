@@ -17,7 +17,7 @@ from PIL import Image
 
 from installation.app import Player
 from installation.errors import UserError
-from tests.helpers import metamorph, quiet_options, run_without_torch
+from tests.helpers import QUIET_PLAY, metamorph, quiet_options, run_without_torch
 
 SIZE = (160, 96)
 
@@ -243,20 +243,7 @@ def test_devices_without_a_sound_card() -> None:
 
 from tests.media import fill, small_disk  # noqa: E402
 
-QUIET_PLAY = [
-    "--frames",
-    "2",
-    "--window",
-    "160x96",
-    "--audio",
-    "none",
-    "--osc-port",
-    "0",
-    "--http-port",
-    "0",
-    "--state",
-    "none",
-]
+SHORT_PLAY = ["--frames", "2", "--window", "160x96", *QUIET_PLAY]
 
 
 @pytest.mark.parametrize(
@@ -274,7 +261,7 @@ QUIET_PLAY = [
 def test_a_screenshot_that_cannot_be_written_is_refused_at_start(
     sequence_folder: Path, tmp_path: Path, name: str, expected: str
 ) -> None:
-    result = metamorph("play", str(sequence_folder), *QUIET_PLAY, "--screenshot", str(tmp_path / name))
+    result = metamorph("play", str(sequence_folder), *SHORT_PLAY, "--screenshot", str(tmp_path / name))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert expected.format(tmp=tmp_path) in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -284,7 +271,7 @@ def test_the_last_screenshot_on_a_full_disk_is_one_sentence_and_no_file(sequence
     with small_disk(tmp_path / "disk", "1m") as disk:
         fill(disk, 0)
         shot = disk / "last.png"
-        result = metamorph("play", str(sequence_folder), *QUIET_PLAY, "--screenshot", str(shot))
+        result = metamorph("play", str(sequence_folder), *SHORT_PLAY, "--screenshot", str(shot))
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
         assert (
             f"The screenshot {shot} could not be saved (No space left on device); free disk space or choose another "

@@ -162,6 +162,35 @@ def test_three_keyframe_jobs_make_three_sequences(cluster: Cluster, photo_file: 
     assert [folder.name for folder in folders] == ["alps-gold-s5", "alps-pink-wavy-s5", "alps-teal-cubist-s5"]
 
 
+def capture_held_at_the_join(
+    cluster: Cluster, gates: Path, argv: list[str], out: Path
+) -> tuple[subprocess.Popen[str], Path, Path]:
+    """``argv`` (a capture) on the cluster in chunks of 10 frames to ``out``, its own session, with
+    its ffmpeg held at the join (``gated_ffmpeg``): the run, the file that says it joins, the gate."""
+    out.parent.mkdir()
+    gates.mkdir()
+    script, joining, gate = gated_ffmpeg(gates)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "installation",
+            *argv,
+            "--chunk-frames",
+            "10",
+            "--out",
+            str(out),
+            "--ray",
+            cluster.address,
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**cluster.env, "IMAGEIO_FFMPEG_EXE": str(script)},
+        start_new_session=True,
+    )
+    return run, joining, gate
+
+
 def gated_ffmpeg(folder: Path) -> tuple[Path, Path, Path]:
     """The real ffmpeg behind a gate that holds a join (``-f concat``) until the test opens it:
     a script that says it is joining (a file), then waits on a FIFO. Returns the script, the file
@@ -192,17 +221,9 @@ def test_a_signal_during_the_final_join_leaves_the_whole_video(
     cluster: Cluster, sequence_folder: Path, tmp_path: Path, number: signal.Signals
 ) -> None:
     out_folder, gates = tmp_path / "out", tmp_path / "gates"
-    out_folder.mkdir()
-    gates.mkdir()
-    script, joining, gate = gated_ffmpeg(gates)
     out = out_folder / "joined.mp4"
-    argv = ["capture", str(sequence_folder), *SHOW, "--seconds", "2", "--chunk-frames", "10", "--out", str(out)]
-    run = subprocess.Popen(
-        [sys.executable, "-m", "installation", *argv, "--ray", cluster.address],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**cluster.env, "IMAGEIO_FFMPEG_EXE": str(script)},
-        start_new_session=True,
+    run, joining, gate = capture_held_at_the_join(
+        cluster, gates, ["capture", str(sequence_folder), *SHOW, "--seconds", "2"], out
     )
     wait_for(lambda: joining.exists() or run.poll() is not None, 120, "the final join")
     assert joining.exists(), run.communicate()[1]
@@ -220,18 +241,10 @@ def test_a_second_signal_while_the_partial_is_joined_leaves_the_partial(
     cluster: Cluster, sequence_folder: Path, tmp_path: Path
 ) -> None:
     out_folder, gates = tmp_path / "out", tmp_path / "gates"
-    out_folder.mkdir()
-    gates.mkdir()
-    script, joining, gate = gated_ffmpeg(gates)
     out = out_folder / "joined.mp4"
     shown = [arg for arg in SHOW if arg != "--quiet"]  # the progress bar says when a chunk is done
-    argv = ["capture", str(sequence_folder), *shown, "--seconds", "4", "--chunk-frames", "10", "--out", str(out)]
-    run = subprocess.Popen(
-        [sys.executable, "-m", "installation", *argv, "--ray", cluster.address],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**cluster.env, "IMAGEIO_FFMPEG_EXE": str(script)},
-        start_new_session=True,
+    run, joining, gate = capture_held_at_the_join(
+        cluster, gates, ["capture", str(sequence_folder), *shown, "--seconds", "4"], out
     )
     assert run.stderr is not None
     progress, deadline = "", time.monotonic() + 120

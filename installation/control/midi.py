@@ -14,7 +14,6 @@ from __future__ import annotations
 import getpass
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 from installation.backoff import Backoff
 from installation.control.mapping import Mapping
 from installation.control.midimap import MidiBinding, learned, save_midi
+from installation.files import write_atomically
 from installation.scene.commands import LEARNING, Command, CommandQueue, Learning
 from installation.scene.parameters import SPECS
 from installation.scene.show import FrameState
@@ -127,20 +127,10 @@ def feedback_messages(bindings: tuple[MidiBinding, ...], state: FrameState) -> d
 
 
 def write_map(path: Path, text: str) -> None:
-    """Save a learned map atomically, under a temporary name that only this save uses: another
-    show learning into the same file, or a power cut, never leaves half a map or mixes two."""
+    """Save a learned map whole or not at all (``write_atomically``): another show learning into
+    the same file, or a power cut, never leaves half a map or mixes two."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text)
 
 
 def midi_api() -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import reprlib
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from installation.errors import UserError
+from installation.files import write_atomically
 from installation.keyframes.images import MAX_PIXELS, read_rgb
 
 SCHEMA = 1
@@ -354,24 +354,10 @@ def save_sequence(
             Image.fromarray(pixels).save(folder / frame.file, optimize=False, compress_level=6)
         if contact_sheet is not None:
             contact_sheet(sequence).save(folder / CONTACT_SHEET)
-        _write_atomically(folder / MANIFEST, manifest.to_json())
+        write_atomically(folder / MANIFEST, manifest.to_json())
     except OSError as error:
         raise UserError(
             f"The keyframes could not be written to {folder} ({error.strerror or error}); free disk space or "
             "choose another --out, then run again."
         ) from error
     return sequence
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -25,6 +25,7 @@ from installation.render.framebuffer import Framebuffer
 from installation.render.program import ShaderProgram
 from installation.render.renderer import Renderer
 from installation.render.window import PygameWindow
+from installation.scene.parameters import ParameterValues
 from installation.scene.show import transition_frame
 from installation.scene.stage import Stage, prepare_stage
 
@@ -291,7 +292,7 @@ def passes(
         looks = {"default": {}, "glow": {"glow": 1.0}, "trails": {"trails": 0.8}, "depth of field": {"defocus": 1.0}}
         found: list[PassTime] = []
         for look, change in looks.items():
-            state = transition_frame(stage, 0, 1, 0.5, replace(transition_frame(stage, 0, 1, 0.5).values, **change))
+            state = transition_frame(stage, 0, 1, 0.5, ParameterValues(**change))
             times: dict[str, list[float]] = {}
             renderer.timing = lambda name, seconds, times=times: times.setdefault(name, []).append(seconds)
             for _ in range(7):

@@ -134,9 +134,9 @@ def describe(state: FrameState) -> FrameWire:
     )
 
 
-def encode(frame: FrameState | FrameWire) -> bytes:
-    """A frame state (or its description) as bytes."""
-    wire = describe(frame) if isinstance(frame, FrameState) else frame
+def encode(state: FrameState) -> bytes:
+    """A frame state as bytes."""
+    wire = describe(state)
     conductor = wire.conductor
     name = wire.name.encode()  # a folder name: at most 255 bytes on every file system
     head = _HEAD.pack(

@@ -33,7 +33,7 @@ from installation.outputs.ndi import (
 )
 from installation.render.loop import Dropping
 from installation.render.readback import PixelFormat
-from tests.helpers import metamorph, wait_for
+from tests.helpers import QUIET_PLAY, metamorph, wait_for
 
 PEER = Path(__file__).with_name("ndi_peer.py")
 SIZE = (320, 180)
@@ -407,14 +407,7 @@ def test_play_sends_the_show_as_an_ndi_source(
             "--fixed-step",
             "30",
             "--no-vsync",
-            "--audio",
-            "none",
-            "--osc-port",
-            "0",
-            "--http-port",
-            "0",
-            "--state",
-            "none",
+            *QUIET_PLAY,
             "--ndi",
             name,
         ],

@@ -137,7 +137,8 @@ class MidiClockSource:
             else:
                 self._position += 1
         if len(times) >= MIN_TICKS:
-            tempo = 60.0 / (_tick_seconds(times) * PPQN) if _tick_seconds(times) > 0 else 0.0
+            seconds = _tick_seconds(times)
+            tempo = 60.0 / (seconds * PPQN) if seconds > 0 else 0.0
             if valid_tempo(tempo):
                 self._tempo = tempo
             else:
