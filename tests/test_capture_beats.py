@@ -4,6 +4,7 @@ music's own beats (--sync audio), the beats written beside the output, ranges th
 from __future__ import annotations
 
 import json
+import wave
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,18 @@ def test_sync_audio_without_music_is_one_sentence(sequence_folder: Path, tmp_pat
     result = metamorph("capture", str(sequence_folder), "--sync", "audio", "--out", str(tmp_path / "x.mp4"))
     assert result.returncode == 2
     assert result.stderr.strip().endswith("give it with --audio FILE, or use --bpm.") and result.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_music_without_beats_is_one_sentence(sequence_folder: Path, tmp_path: Path) -> None:
+    silence = tmp_path / "silence.wav"
+    with wave.open(str(silence), "wb") as stream:
+        stream.setnchannels(1)
+        stream.setsampwidth(2)
+        stream.setframerate(22050)
+        stream.writeframes(bytes(2 * 22050 * 3))
+    out = tmp_path / "x.mp4"
+    result = metamorph("capture", str(sequence_folder), "--sync", "audio", "--audio", str(silence), "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().endswith(f"No beats were found in {silence}; give the tempo with --bpm and --offset.")
+    assert result.stderr.count("\n") == 1 and not out.exists()
