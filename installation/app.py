@@ -39,7 +39,6 @@ from installation.render.loop import Chore, Frame, FrameLoop, FrameTimes, Readba
 from installation.render.overlay import Overlay
 from installation.render.readback import PixelFormat
 from installation.render.renderer import Renderer
-from installation.render.view import View
 from installation.render.window import GLError, PygameWindow
 from installation.scene.clock import Clock, FixedClock, WallClock
 from installation.scene.commands import Command
@@ -53,7 +52,10 @@ from installation.state import SavedState, check_state_file, load_state
 
 if TYPE_CHECKING:
     from installation.outputs.ndi import NdiSender
+    from installation.render.finish import TileFinish
     from installation.scene.tempo import BeatSource
+    from installation.wall.follower import FollowerPipeline
+    from installation.wall.link import WallLeader
 
 log = logging.getLogger(__name__)
 CONTEXT_LOST_EXIT_CODE = 4
@@ -87,24 +89,30 @@ class Player:
         library = self.playlist.folder if self.playlist else keyframes_dir()
         saved = self._saved_state()
         self.policy = self._open_tempo()
-        self.pipeline = FramePipeline(self._open_show(saved), self._clock())
+        show = self._open_show(saved)
+        self.follower = self._open_follower(show, library)
+        self.pipeline = self.follower or FramePipeline(show, self._clock())
         self.mapping = load_mapping(show_map(options.osc_map, learned_map(options.gallery.state_file)))
         self.window = PygameWindow(options.window, options.fullscreen, options.display, options.vsync)
         parts.callback(self.window.close)
         self.ndi = self._open_ndi()
         self.renderer = Renderer(shaders_dir())
         self.overlay = Overlay()
-        self.loop = FrameLoop(self.renderer, Framebuffer(self.window.size))
+        self.loop = FrameLoop(self.renderer, Framebuffer(self.window.size), finish=self._open_finish())
         parts.callback(self.loop.close)
+        self._lay_out(self.window.size)
+        self.leader = self._open_leader()
         self.osc = self._open_osc()
         self.web = self._open_web(library)
-        self.midi = self._open_midi(self.mapping)
+        self.midi = self._open_midi(self.mapping) if self.follower is None else None
         self.gallery = Gallery(options.gallery, self.pipeline, self.playlist, self._describe)
         parts.callback(lambda: self.gallery.close(self.state))
-        self.pipeline.closed = self.gallery.closed
-        self.pipeline.sound = open_sound(options.audio, options.audio_device)
-        parts.callback(self.pipeline.sound.close)
-        self.pipeline.loader = SequenceLoader(library, options.show.prepare)
+        if self.follower is None:  # a follower's frames are the leader's: its sound, schedule and loads
+            self.pipeline.closed = self.gallery.closed
+            self.pipeline.sound = open_sound(options.audio, options.audio_device)
+            parts.callback(self.pipeline.sound.close)
+            self.pipeline.loader = SequenceLoader(library, options.show.prepare)
+        assert self.pipeline.loader is not None
         parts.callback(self.pipeline.loader.close)
         self.osd = options.osd
         self._add_outputs()
@@ -188,9 +196,57 @@ class Player:
                 start_stop=tempo.start_stop,
             )
 
-        policy = tempo.policy(opener(tempo.sync), opener)
+        following = self.options.wall.follow is not None  # a follower draws the leader's beat
+        policy = tempo.policy(opener("free" if following else tempo.sync), opener)
         self._parts.callback(policy.close)
         return policy
+
+    def _open_follower(self, show: Show, library: Path) -> FollowerPipeline | None:
+        """The pipeline of a follower (``--follow``): the leader's frames, on this machine's keyframes."""
+        wall = self.options.wall
+        if wall.follow is None:
+            return None
+        from installation.wall.follower import FollowerPipeline
+        from installation.wall.link import LeaderLink
+
+        link = LeaderLink(wall.follow, wall.tile, wall.port)
+        self._parts.callback(link.close)
+        log.info("wall: following the leader at %s:%d, receiving on UDP port %d", *wall.follow, link.port)
+        return FollowerPipeline(show, link, library, wall.timeout)
+
+    def _open_leader(self) -> WallLeader | None:
+        """The leader's link (``--lead``): each frame sent to the followers before it is drawn."""
+        wall = self.options.wall
+        if wall.lead is None:
+            return None
+        from installation.wall.link import WallLeader
+
+        leader = WallLeader(wall.lead, networks(list(self.options.osc_allow)))
+        self._parts.callback(leader.close)
+        self.loop.heralds.append(leader.send)
+        log.info("wall: leading on UDP port %d", leader.port)
+        return leader
+
+    def _open_finish(self) -> TileFinish | None:
+        """A wall tile's soft edges and corner pin, when the tile has any."""
+        wall = self.options.wall
+        if not wall.layout(self.window.size).finished:
+            return None
+        from installation.render.finish import TileFinish
+
+        return TileFinish(shaders_dir(), wall.layout(self.window.size))
+
+    def _lay_out(self, size: tuple[int, int]) -> None:
+        """The frame at the window's ``size``: the whole canvas, or this machine's tile of the wall."""
+        layout = self.options.wall.layout(size)
+        if self.loop.target.size != size:
+            self.loop.target.delete()
+            self.loop.target = Framebuffer(size)
+        self.loop.view = layout.view
+        if self.loop.finish is not None:
+            self.loop.finish.layout = layout
+        if layout.grid != (1, 1):
+            log.info("%s", layout.describe())
 
     def _open_ndi(self) -> tuple[NdiSender, Readback] | None:
         """The NDI source of ``--ndi``, fed by a live readback at ``--ndi-size`` (the window's size
@@ -211,6 +267,9 @@ class Player:
     def reports(self) -> dict[str, object]:
         """What the show tells beside its frame (``/status``): the beat it follows, its outputs."""
         told: dict[str, object] = {"timing": self.times.report(), "tempo": self.policy.describe(), "outputs": {}}
+        if self.leader is not None or self.follower is not None:
+            link = self.leader.describe() if self.leader is not None else self.follower.describe()  # type: ignore[union-attr]
+            told["wall"] = link | {"tile": list(self.options.wall.tile), "view": list(self.loop.view.rect)}
         if self.ndi is not None:
             sender, readback = self.ndi
             ndi = {"name": sender.full_name, "receivers": sender.receivers, "sent": sender.sent}
@@ -302,12 +361,9 @@ class Player:
             raise SystemExit(CONTEXT_LOST_EXIT_CODE) from error
 
     def _follow_window(self) -> None:
-        """The offscreen picture has the window's size: made again when the window is resized."""
-        size = self.window.size
-        if self.loop.target.size != size:
-            self.loop.target.delete()
-            self.loop.target = Framebuffer(size)
-            self.loop.view = View.whole(size)
+        """The offscreen picture has the window's size: laid out again when the window is resized."""
+        if self.loop.target.size != self.window.size:
+            self._lay_out(self.window.size)
 
     def _present(self, frame: Frame) -> None:
         """The window's output: the frame and the on-screen display over it, swapped in."""

@@ -269,7 +269,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     from installation.control.osc import DEFAULT_PORT
     from installation.control.oscquery import DEFAULT_HTTP_PORT
     from installation.gallery import GalleryOptions
-    from installation.options import Bounds, PlayOptions, Size
+    from installation.options import Address, Bounds, PlayOptions, Size
     from installation.watchdog import SHORTEST_TIMEOUT
 
     play, gallery_defaults = PlayOptions(), GalleryOptions()
@@ -346,7 +346,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     )
     control.add_argument(
         "--osc-feedback",
-        type=_host_port,
+        type=Address(),
         nargs="+",
         default=[],
         metavar="HOST:PORT",
@@ -426,8 +426,108 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     outputs.add_argument(
         "--ndi-alpha", action="store_true", help="send BGRA with alpha (spheres over transparency) instead of UYVY"
     )
+    _add_wall(command)
     command.set_defaults(run=_run_play, command_parser=command, command_name="play")
     return command
+
+
+def _add_wall(command: argparse.ArgumentParser) -> None:
+    """The video wall's options: which tile, its edges and pins, and who leads."""
+    from installation.options import Address, Bounds, WallOptions
+    from installation.render.wall import corners_type, grid_type, tile_type
+    from installation.wall.link import DEFAULT_PORT
+
+    wall = WallOptions()
+    group = command.add_argument_group(
+        "video wall",
+        "Each machine shows one tile of one canvas (its --window is a tile). One machine leads (--lead), the "
+        "others follow it (--leader HOST) and draw the leader's frames; a tile with neither plays alone, as the leader "
+        "would. `metamorph wall-test` shows a card for lining the tiles up.",
+    )
+    group.add_argument(
+        "--wall", type=grid_type, default=wall.grid, metavar="COLSxROWS", help="tiles of the wall, e.g. 3x1"
+    )
+    group.add_argument(
+        "--tile", type=tile_type, default=wall.tile, metavar="C,R", help="this machine's tile, from 0,0 at the top left"
+    )
+    strip = group.add_mutually_exclusive_group()
+    strip.add_argument(
+        "--bezel",
+        type=Bounds(0, 4000, 40, whole=True),
+        default=wall.bezel,
+        metavar="PX",
+        help="displays: the hidden strip between two screens, in pixels of a tile",
+    )
+    strip.add_argument(
+        "--overlap",
+        type=Bounds(0, 4000, 200, whole=True),
+        default=wall.overlap,
+        metavar="PX",
+        help="projectors: the strip two neighbours share, blended with soft edges",
+    )
+    group.add_argument(
+        "--blend-gamma",
+        type=Bounds(1.0, 3.0, wall.blend_gamma),
+        default=wall.blend_gamma,
+        metavar="G",
+        help="the projectors' gamma, so the blended strip is as bright as the rest (default %(default)g)",
+    )
+    group.add_argument(
+        "--corners",
+        type=corners_type,
+        default=wall.corners,
+        metavar="x0,y0,x1,y1,x2,y2,x3,y3",
+        help="corner pin (keystone): where the top-left, top-right, bottom-right, bottom-left corners land, "
+        "as shares of the output (default 0,0,1,0,1,1,0,1)",
+    )
+    role = group.add_mutually_exclusive_group()
+    role.add_argument(
+        "--lead",
+        type=Bounds(1, 65535, DEFAULT_PORT, whole=True),
+        nargs="?",
+        const=DEFAULT_PORT,
+        metavar="PORT",
+        help=f"lead the wall: send every frame to the followers that ask, from UDP PORT (default {DEFAULT_PORT})",
+    )
+    role.add_argument(
+        "--leader",
+        dest="wall_leader",
+        type=Address(DEFAULT_PORT, f"10.0.0.2:{DEFAULT_PORT}"),
+        metavar="HOST[:PORT]",
+        help="follow the leader at HOST: draw its frames (sound, OSC, MIDI and tempo act on the leader; "
+        "--follow is the look's motion parameter)",
+    )
+    group.add_argument(
+        "--wall-timeout",
+        type=Bounds(0.1, 3600.0, wall.timeout),
+        default=wall.timeout,
+        metavar="SECONDS",
+        help="a follower that hears no leader this long fades to black (default %(default)g)",
+    )
+    group.add_argument(
+        "--wall-port",
+        type=Bounds(0, 65535, 9101, whole=True),
+        default=wall.port,
+        metavar="PORT",
+        help="the UDP port a follower receives on (default: any free one)",
+    )
+
+
+def _wall_options(args: argparse.Namespace):
+    from installation.options import WallOptions
+
+    return WallOptions(
+        grid=args.wall,
+        tile=args.tile,
+        bezel=args.bezel,
+        overlap=args.overlap,
+        blend_gamma=args.blend_gamma,
+        corners=args.corners,
+        lead=args.lead,
+        follow=args.wall_leader,
+        timeout=args.wall_timeout,
+        port=args.wall_port,
+    )
 
 
 _PLAY_KEYS = """\
@@ -555,6 +655,7 @@ def _run_play(args: argparse.Namespace) -> None:
         ndi_size=args.ndi_size,
         ndi_alpha=args.ndi_alpha,
         tempo=_tempo_options(args),
+        wall=_wall_options(args),
     )
     play(dataclasses.replace(options, osc_map=args.osc_map) if args.osc_map else options)
 
@@ -915,13 +1016,6 @@ def _run_presets(args: argparse.Namespace) -> None:
 
     save_sheet(ShowOptions(args.sequence, args.grid).first_stage(), list(presets), args.sheet)
     print(f"sheet: {args.sheet}")
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT; write it as e.g. 192.168.1.20:9000")
-    return host, int(port)
 
 
 def _add_config(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

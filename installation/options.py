@@ -18,8 +18,10 @@ from pathlib import Path
 from installation.control.mapping import DEFAULT_MAP
 from installation.control.osc import DEFAULT_PORT, LOCAL_NETWORKS
 from installation.control.oscquery import DEFAULT_HTTP_PORT
+from installation.errors import UserError
 from installation.gallery import GalleryOptions
 from installation.render.video import DEFAULT_PRESET
+from installation.render.wall import SQUARE, Corners, WallLayout
 from installation.scene.cells import DEFAULT_COLUMNS
 from installation.scene.conductor import Order
 from installation.scene.parameters import Parameters
@@ -84,6 +86,25 @@ class Size:
             f"{text!r} is not a size with sides from {self.low} to {self.high}; write it as WIDTHxHEIGHT, e.g. "
             f"{self.sane[0]}x{self.sane[1]}"
         )
+
+
+@dataclass(frozen=True)
+class Address:
+    """A HOST:PORT option (HOST alone when ``default_port`` is given); an argparse type."""
+
+    default_port: int | None = None
+    example: str = "192.168.1.20:9000"
+
+    def __call__(self, text: str) -> tuple[str, int]:
+        host, colon, port = text.rpartition(":")
+        if not colon and self.default_port is not None:
+            host, port = text, str(self.default_port)
+        if host and len(host) <= 253 and host.isprintable() and port.isdigit() and 0 < int(port) < 65536:
+            return host, int(port)
+        form = (
+            "HOST:PORT" if self.default_port is None else f"HOST or HOST:PORT (port {self.default_port} when left out)"
+        )
+        raise argparse.ArgumentTypeError(f"{text!r} is not {form}; write it as e.g. {self.example}")
 
 
 def _plain(value: float) -> str:
@@ -159,6 +180,37 @@ class TempoOptions:
 
 
 @dataclass(frozen=True)
+class WallOptions:
+    """Which tile of a video wall this machine shows (``render/wall.py``) and its part in the
+    wall's link (``wall/``): it leads, follows, or plays by itself exactly as a leader would."""
+
+    grid: tuple[int, int] = (1, 1)
+    tile: tuple[int, int] = (0, 0)
+    bezel: int = 0
+    overlap: int = 0
+    blend_gamma: float = 2.2
+    corners: Corners = SQUARE
+    lead: int | None = None
+    """The UDP port this leader sends from and hears hellos on; None: it does not lead."""
+    follow: tuple[str, int] | None = None
+    """The leader this machine follows; None: it does not follow."""
+    timeout: float = 2.0
+    """Seconds without the leader after which a follower fades to black."""
+    port: int = 0
+    """The UDP port a follower receives on (0: any free one)."""
+
+    def layout(self, tile_size: tuple[int, int]) -> WallLayout:
+        """This machine's tile, its output being ``tile_size`` pixels; a tile off the wall, or an
+        overlap wider than half a tile, is refused in one sentence."""
+        try:
+            return WallLayout(
+                self.grid, self.tile, tile_size, self.bezel - self.overlap, self.blend_gamma, self.corners
+            )
+        except ValueError as error:
+            raise UserError(f"{error}; check --wall, --tile and --overlap against --window.") from error
+
+
+@dataclass(frozen=True)
 class PlayOptions:
     """What ``metamorph play`` was asked for."""
 
@@ -196,6 +248,7 @@ class PlayOptions:
     ndi_alpha: bool = False
     """Send BGRA with the spheres over transparency, for keying in the mixer (else UYVY)."""
     tempo: TempoOptions = field(default_factory=TempoOptions)
+    wall: WallOptions = field(default_factory=WallOptions)
 
 
 @dataclass(frozen=True)

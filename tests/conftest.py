@@ -29,6 +29,7 @@ UNIT_TIER = (
     "tests/test_backoff.py",
     "tests/render/test_frame_times.py",
     "tests/render/test_bench_table.py",
+    "tests/render/test_wall_layout.py",
     "tests/keyframes/test_steps.py",
     "tests/keyframes/test_style.py",
     "tests/control/test_analysis.py",

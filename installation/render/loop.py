@@ -1,7 +1,7 @@
 """The one frame loop under play, capture, thumbnails and Ray chunks: states in, outputs out.
 
 Each frame state is drawn into the loop's target (the whole canvas, or the ``View`` of it that
-this machine shows), then handed to every output in the order they were added: the window's
+this machine shows; a wall's tile is then finished with its soft edges and corner pin), then handed to every output in the order they were added: the window's
 present and the on-screen display, a screenshot, a progress bar, the chores of a long run (OSC
 feedback, MIDI lights, the gallery's heartbeat). Outputs that need the frame's pixels (a video,
 a PNG folder, NDI, a wall's sender) sit behind a ``Readback`` of the layout they take, so the
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from installation.render.finish import TileFinish
 from installation.render.framebuffer import Framebuffer
 from installation.render.readback import PixelFormat, PixelReader
 from installation.render.renderer import Renderer
@@ -60,11 +61,18 @@ AnyOutput = TypeVar("AnyOutput", bound=Output)
 class FrameLoop:
     """Draws states into ``target`` and hands each frame to the outputs."""
 
-    def __init__(self, renderer: Renderer, target: Framebuffer, view: View | None = None) -> None:
+    def __init__(
+        self, renderer: Renderer, target: Framebuffer, view: View | None = None, finish: TileFinish | None = None
+    ) -> None:
         self.renderer = renderer
         self.target = target
         self.view = view or View.whole(target.size)
+        self.finish = finish
+        """A wall tile's soft edges and corner pin, applied before the outputs see the frame."""
         self.outputs: list[Output] = []
+        self.heralds: list[Callable[[FrameState], object]] = []
+        """Told each shown state before it is drawn: a wall's leader sends it, so that the followers
+        draw it while this machine does."""
         self.frames = 0
 
     def add(self, output: AnyOutput) -> AnyOutput:
@@ -75,11 +83,15 @@ class FrameLoop:
     def draw(self, state: FrameState, shown: bool = True) -> None:
         """Draw ``state``; a frame that is ``shown`` goes to the outputs (one that is not only
         warms up what frames remember: the trails of a range's first frame)."""
+        if shown:
+            for herald in self.heralds:
+                herald(state)
         self.target.bind()
         self.renderer.draw(state, self.view)
         if not shown:
             return
-        frame = Frame(self.frames, state, self.target)
+        target = self.finish.apply(self.target) if self.finish is not None else self.target
+        frame = Frame(self.frames, state, target)
         for output in self.outputs:
             output.after_frame(frame)
         self.frames += 1
@@ -88,6 +100,8 @@ class FrameLoop:
         """Close the outputs, the last added first (a readback hands its last frames on first)."""
         while self.outputs:
             self.outputs.pop().close()
+        if self.finish is not None:
+            self.finish.delete()
 
 
 class Chore:

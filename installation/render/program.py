@@ -62,6 +62,9 @@ class ShaderProgram:
     def set_vec2(self, name: str, x: float, y: float) -> None:
         GL.glUniform2f(self.location(name), x, y)
 
+    def set_vec4(self, name: str, x: float, y: float, z: float, w: float) -> None:
+        GL.glUniform4f(self.location(name), x, y, z, w)
+
     def set_uint(self, name: str, value: int) -> None:
         GL.glUniform1ui(self.location(name), value)
 

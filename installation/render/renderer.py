@@ -99,6 +99,11 @@ class Renderer:
         picture: Rect = viewport(view.canvas, state.stage.aspect, values.cover)
         x, y, width, height = drawn.place(picture)
         GL.glViewport(x, y, width, height)
+        # Nothing past the picture's edge: how far a point sprite reaches past the viewport is the
+        # driver's to decide (llvmpipe's depends on whether the viewport also passes the target's
+        # edge), so a tile and the whole canvas would differ there.
+        GL.glEnable(GL.GL_SCISSOR_TEST)
+        GL.glScissor(x, y, width, height)
         GL.glEnable(GL.GL_BLEND)
         # colour over what is there; coverage accumulates in alpha (what a keying mixer reads)
         GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
@@ -110,6 +115,7 @@ class Renderer:
         with self._pass("keyframes"):
             self.draw_picture(self._full_texture(state.index_a), state.blend.image_a, values)
             self.draw_picture(self._full_texture(state.index_b), state.blend.image_b, values)
+        GL.glDisable(GL.GL_SCISSOR_TEST)
         if post:
             with self._pass("post"):
                 self.post.finish(values, state.time, view.within(drawn), view.canvas[1])

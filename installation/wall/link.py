@@ -1,0 +1,261 @@
+"""The wall's link: the leader sends each frame's wire form to its followers, one UDP packet a frame.
+
+A follower says hello to its leader twice a second from the socket it receives on; the leader
+sends every frame to each follower it heard from in the last ``FORGET_SECONDS`` (at most
+``MAX_FOLLOWERS``, from the allowed networks only). So followers join mid-show, and a leader that
+restarts finds its followers again by their next hello, with nothing to configure on the leader.
+A frame packet carries the leader's session (random at each start: a restarted leader's frames
+are taken even though their numbers start again from 0) and the frame's wire form
+(``scene/wire.py``). A follower takes packets from its leader's address and port alone, decodes
+every one as hostile, and keeps the newest: a late or repeated packet is dropped.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from installation.control.osc import Network, allowed
+from installation.errors import UserError
+from installation.scene.show import FrameState
+from installation.scene.wire import FrameWire, WireError, decode, encode
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 9100
+"""The leader's UDP port (``--lead [PORT]``, ``--leader HOST[:PORT]``)."""
+_FRAME = struct.Struct("<4sB8s")
+"""A frame packet's head: magic, link version, the leader's session; the wire form follows."""
+_HELLO = struct.Struct("<4sBBB")
+"""A hello: magic, link version, the follower's tile (column, row); padded to ``HELLO_BYTES``."""
+FRAME_MAGIC, HELLO_MAGIC, VERSION = b"MMwf", b"MMwh", 1
+HELLO_BYTES = 256
+"""A hello is padded to this size, so that a forged one buys a sender little traffic to aim."""
+HELLO_SECONDS = 0.5
+FORGET_SECONDS = 3.0
+"""A follower not heard from for this long gets no more frames."""
+MAX_FOLLOWERS = 32
+_REASONS_KEPT = 16
+_HELLOS_A_FRAME = 256
+"""Datagrams the leader reads per frame at most: a flood of hellos costs a bounded time."""
+
+
+def hello(tile: tuple[int, int]) -> bytes:
+    return _HELLO.pack(HELLO_MAGIC, VERSION, *tile).ljust(HELLO_BYTES, b"\0")
+
+
+def _bind(port: int, what: str, fix: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind(("0.0.0.0", port))
+    except OSError as error:
+        sock.close()
+        reason = "in use by another program" if error.errno == errno.EADDRINUSE else error.strerror
+        raise UserError(f"The {what} UDP port {port} is {reason}; {fix}.") from error
+    return sock
+
+
+@dataclass
+class _Follower:
+    tile: tuple[int, int]
+    seen: float
+
+
+class WallLeader:
+    """Sends each frame to the followers that said hello; read and sent on the render thread,
+    without waiting: a socket that cannot take a packet loses that packet, counted."""
+
+    def __init__(self, port: int, allow: tuple[Network, ...] = (), clock=time.monotonic) -> None:
+        self.socket = _bind(port, "wall leader's", "give --lead another port (the followers' --leader HOST:PORT too)")
+        self.socket.setblocking(False)
+        self.port = self.socket.getsockname()[1]
+        self.allow = allow
+        self.session = os.urandom(8)
+        self.followers: dict[tuple[str, int], _Follower] = {}
+        self.sent = 0
+        self.failed = 0
+        self.refused = 0
+        """Datagrams that were no hello from an allowed follower (or one past ``MAX_FOLLOWERS``)."""
+        self._clock = clock
+
+    def send(self, state: FrameState) -> None:
+        """Send ``state`` to every follower heard from lately (and hear the hellos first)."""
+        now = self._clock()
+        self._hear(now)
+        packet = _FRAME.pack(FRAME_MAGIC, VERSION, self.session) + encode(state)
+        for address in list(self.followers):
+            if now - self.followers[address].seen > FORGET_SECONDS:
+                log.info("wall: follower %s:%d (tile %d,%d) is gone", *address, *self.followers[address].tile)
+                del self.followers[address]
+                continue
+            try:
+                self.socket.sendto(packet, address)
+                self.sent += 1
+            except OSError:  # a full buffer, a route gone: this frame is lost for that follower
+                self.failed += 1
+
+    def _hear(self, now: float) -> None:
+        for _ in range(_HELLOS_A_FRAME):
+            try:
+                data, address = self.socket.recvfrom(HELLO_BYTES + 1)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # an ICMP error of an earlier send (a follower gone): nothing to read
+                continue
+            address = address[:2]
+            if not self._welcome(data, address):
+                self.refused += 1
+                continue
+            tile = (data[5], data[6])
+            if address not in self.followers:
+                log.info("wall: follower %s:%d (tile %d,%d) joined", *address, *tile)
+            self.followers[address] = _Follower(tile, now)
+
+    def _welcome(self, data: bytes, address: tuple[str, int]) -> bool:
+        if len(data) != HELLO_BYTES or data[:5] != HELLO_MAGIC + bytes([VERSION]):
+            return False
+        if not allowed(address[0], self.allow):
+            return False
+        return address in self.followers or len(self.followers) < MAX_FOLLOWERS
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "role": "leader",
+            "port": self.port,
+            "followers": [f"{host}:{port} tile {f.tile[0]},{f.tile[1]}" for (host, port), f in self.followers.items()],
+            "sent": self.sent,
+            "failed": self.failed,
+            "refused": self.refused,
+        }
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@dataclass(frozen=True)
+class Received:
+    """A frame from the leader, and when it arrived (``time.monotonic``)."""
+
+    wire: FrameWire
+    session: bytes
+    arrived: float
+
+
+@dataclass
+class LinkCounts:
+    received: int = 0
+    stale: int = 0
+    """Late or repeated frames, dropped."""
+    refused: int = 0
+    """Packets from the leader that did not decode."""
+    foreign: int = 0
+    """Packets from any other sender, ignored."""
+    restarts: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+class LeaderLink:
+    """A follower's end: says hello to the leader and keeps its newest frame, on a thread."""
+
+    def __init__(self, leader: tuple[str, int], tile: tuple[int, int], port: int = 0) -> None:
+        self.leader = leader
+        self.tile = tile
+        self.socket = _bind(port, "wall follower's", "give --wall-port another port or leave it out")
+        self.socket.settimeout(0.1)
+        self.port: int = self.socket.getsockname()[1]
+        self.counts = LinkCounts()
+        self.listeners: list[Callable[[Received], object]] = []
+        """Told each frame taken, on the link's thread (a recorder, a lag meter)."""
+        self._address: tuple[str, int] | None = None
+        """The leader's resolved address: the only source taken."""
+        self._latest: Received | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._warned_lookup = False
+        self._thread = threading.Thread(target=self._run, name="wall-follower", daemon=True)
+        self._thread.start()
+
+    @property
+    def latest(self) -> Received | None:
+        with self._lock:
+            return self._latest
+
+    def _run(self) -> None:
+        next_hello = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_hello:
+                next_hello = now + HELLO_SECONDS
+                self._say_hello()
+            try:
+                data, source = self.socket.recvfrom(65536)
+            except (TimeoutError, InterruptedError):
+                continue
+            except OSError:
+                if self._stop.is_set():
+                    return
+                continue  # an ICMP error for a hello to a leader not yet there
+            self._take(data, source[:2], time.monotonic())
+
+    def _say_hello(self) -> None:
+        """A hello to the leader; its name looked up here, each time, so a leader that moves is
+        found, and a slow name server stalls this thread, not the frames."""
+        host, port = self.leader
+        try:
+            resolved = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+            self._address = (str(resolved[0]), int(resolved[1]))
+            self.socket.sendto(hello(self.tile), self._address)
+            self._warned_lookup = False
+        except OSError as error:
+            if not self._warned_lookup:
+                log.warning("wall: cannot reach the leader %s:%d (%s); trying again", host, port, error)
+                self._warned_lookup = True
+
+    def _take(self, data: bytes, source: tuple[str, int], arrived: float) -> None:
+        if source != self._address:
+            self.counts.foreign += 1
+            return
+        try:
+            if len(data) < _FRAME.size:
+                raise WireError(f"a frame packet takes at least {_FRAME.size} bytes, this one has {len(data)}")
+            magic, version, session = _FRAME.unpack_from(data)
+            if magic != FRAME_MAGIC or version != VERSION:
+                raise WireError("not a frame packet of this wall's version")
+            wire = decode(data[_FRAME.size :])
+        except WireError as error:
+            self._refuse(str(error))
+            return
+        latest = self.latest
+        if latest is not None and latest.session == session and wire.frame <= latest.wire.frame:
+            self.counts.stale += 1
+            return
+        if latest is not None and latest.session != session:
+            self.counts.restarts += 1
+            log.warning("wall: the leader started again; following its new run")
+        self.counts.received += 1
+        received = Received(wire, session, arrived)
+        with self._lock:
+            self._latest = received
+        for listener in self.listeners:
+            listener(received)
+
+    def _refuse(self, reason: str) -> None:
+        self.counts.refused += 1
+        reasons = self.counts.reasons
+        if reason in reasons:
+            reasons[reason] += 1
+        elif len(reasons) < _REASONS_KEPT:  # each new reason said once; past a few, only counted
+            log.warning("wall: a packet from the leader was refused (%s)", reason)
+            reasons[reason] = 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self.socket.close()
+        self._thread.join(timeout=1.0)
