@@ -47,14 +47,15 @@ def in_turns(
     return runs
 
 
-def demo_player(osc_port: int | None, http_port: int | None, window: tuple[int, int] = (640, 360)):
+def demo_player(osc_port: int | None, http_port: int | None, window: tuple[int, int] = (640, 360), **options):
     """The live loop these benchmarks time: the demo offscreen at ``window`` (640x360), FRAMES
-    frames at a fixed step, no sound, no saved state (imported here: Mesa's settings come first)."""
+    frames at a fixed step, no sound, no saved state, and any other ``options`` of play (imported
+    here: Mesa's settings come first)."""
     from installation.app import Player
     from installation.gallery import GalleryOptions
     from installation.options import PlayOptions, ShowOptions
 
-    options = PlayOptions(
+    play = PlayOptions(
         show=ShowOptions(),
         window=window,
         vsync=False,
@@ -64,8 +65,9 @@ def demo_player(osc_port: int | None, http_port: int | None, window: tuple[int, 
         http_port=http_port,
         audio="none",
         gallery=GalleryOptions(state_file=None),
+        **options,
     )
-    return Player(options)
+    return Player(play)
 
 
 class FrameClock:

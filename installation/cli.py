@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_presets(commands, common)
     _add_devices(commands, common)
     _add_ndi(commands, common)
+    _add_wall_test(commands, common)
     _add_touchosc(commands, common)
     _add_config(commands, common)
     return parser
@@ -279,20 +280,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
         type=Path,
         help="a keyframe sequence folder, or a folder of them (a playlist); default: the demo",
     )
-    command.add_argument("--fullscreen", action="store_true", help="full screen, cursor hidden")
-    command.add_argument(
-        "--display",
-        type=Bounds(0, 64, play.display, whole=True),
-        default=play.display,
-        help=f"which display to use (default {play.display})",
-    )
-    command.add_argument(
-        "--window",
-        type=Size(16, 16_384, play.window),
-        default=play.window,
-        help="window size WxH (default %(default)s)",
-    )
-    command.add_argument("--no-vsync", action="store_true", help="do not wait for the display's refresh")
+    _add_window(command)
     gallery = command.add_argument_group("gallery")
     gallery.add_argument(
         "--config",
@@ -395,10 +383,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
         help="MIDI controller whose input name contains NAME (see `metamorph devices`), mapped by the [[midi.controls]] of --osc-map",
     )
     _add_show_options(command)
-    command.add_argument(
-        "--frames", type=Bounds(1, 10**10, 600, whole=True), help="stop after N frames (up to 10^10: 5 years at 60 fps)"
-    )
-    command.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
+    _add_run_length(command)
     command.add_argument(
         "--fixed-step",
         type=Bounds(1.0, 240.0, 60.0),
@@ -429,6 +414,90 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     _add_wall(command)
     command.set_defaults(run=_run_play, command_parser=command, command_name="play")
     return command
+
+
+def _add_window(command: argparse.ArgumentParser) -> None:
+    """Where the show is seen: the window or a display, full screen or not."""
+    from installation.options import Bounds, PlayOptions, Size
+
+    play = PlayOptions()
+    command.add_argument("--fullscreen", action="store_true", help="full screen, cursor hidden")
+    command.add_argument(
+        "--display",
+        type=Bounds(0, 64, play.display, whole=True),
+        default=play.display,
+        help=f"which display to use (default {play.display})",
+    )
+    command.add_argument(
+        "--window",
+        type=Size(16, 16_384, play.window),
+        default=play.window,
+        help="window size WxH (default %(default)s); a wall's tile",
+    )
+    command.add_argument("--no-vsync", action="store_true", help="do not wait for the display's refresh")
+
+
+def _add_run_length(command: argparse.ArgumentParser) -> None:
+    from installation.options import Bounds
+
+    command.add_argument(
+        "--frames", type=Bounds(1, 10**10, 600, whole=True), help="stop after N frames (up to 10^10: 5 years at 60 fps)"
+    )
+    command.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
+
+
+def _add_wall_test(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    command = commands.add_parser(
+        "wall-test",
+        parents=[common],
+        help="show a test card on this machine's tile of a video wall, for lining the wall up",
+        description=textwrap.fill(
+            "Show a test card across the wall: a grid, circles and diagonals that run on from tile to tile, "
+            "each tile's number and outline, the projectors' shared strips with their soft edges, and this "
+            "output's corner pin. Give each machine the options it will play with; the card is the same on "
+            "every machine of one wall, so --leader works too."
+        ),
+        epilog="example:\n  metamorph wall-test --wall 3x1 --tile 1,0 --overlap 240 --fullscreen",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_window(command)
+    _add_run_length(command)
+    _add_wall(command)
+    command.set_defaults(run=_run_wall_test, command_parser=command, command_name="wall-test")
+
+
+def _run_wall_test(args: argparse.Namespace) -> None:
+    from installation.render.platform import choose
+
+    signals.install()
+    choose(offscreen=False)
+    from installation.app import play
+    from installation.gallery import GalleryOptions
+    from installation.options import PlayOptions, ShowOptions
+    from installation.render.video import check_screenshot
+    from installation.scene.presets import Preset
+    from installation.wall.card import card_sequence
+
+    wall = _wall_options(args)
+    card = Preset("test card", "the card as it is: no look, no motion", {"speed": 0.0})
+    show = ShowOptions(card_sequence(wall.layout(args.window)), preset=card)
+    play(
+        PlayOptions(
+            show=show,
+            gallery=GalleryOptions(state_file=None, watchdog=None),
+            window=args.window,
+            fullscreen=args.fullscreen,
+            display=args.display,
+            vsync=not args.no_vsync,
+            osc_port=None,
+            http_port=None,
+            audio="none",
+            frames=args.frames,
+            screenshot=check_screenshot(args.screenshot),
+            osd=False,
+            wall=wall,
+        )
+    )
 
 
 def _add_wall(command: argparse.ArgumentParser) -> None:
@@ -657,6 +726,7 @@ def _run_play(args: argparse.Namespace) -> None:
         tempo=_tempo_options(args),
         wall=_wall_options(args),
     )
+    options.wall.layout(options.window)  # a tile off the wall is said before anything opens
     play(dataclasses.replace(options, osc_map=args.osc_map) if args.osc_map else options)
 
 
