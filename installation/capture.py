@@ -119,6 +119,7 @@ def with_beats(options: CaptureOptions) -> CaptureOptions:
     tempo = options.tempo
     if tempo.bpm is not None:
         beats = TempoMap(tempo.bpm, tempo.offset, quantum=tempo.quantum)
+        log.info("tempo: %.1f BPM given, the first downbeat %.3f s into the show", tempo.bpm, tempo.offset)
     elif tempo.sync == "audio":
         if options.audio is None:
             raise UserError("--sync audio follows the beats of the music; give it with --audio FILE, or use --bpm.")

@@ -82,7 +82,24 @@ def test_ranges_on_the_beat_join_and_the_beats_are_written(sequence_folder: Path
     assert len(frames) == 80 and [f.read_bytes() for f in joined] == [f.read_bytes() for f in frames]
     written = json.loads((tmp_path / "whole" / "beats.json").read_text())
     assert written["tempo"] == 140.0 and written["offset"] == 0.1
-    assert "the beats used are in" in whole.stderr
+    assert "the beats used are in" in whole.stderr and "tempo: 140.0 BPM given" in whole.stderr
+
+
+@pytest.mark.slow
+def test_ranges_on_the_musics_beats_join_into_the_single_run(sequence_folder: Path, tmp_path: Path) -> None:
+    click_track(tmp_path / "clicks.wav", 150.0, 0.3, 6.0)
+    common = ["capture", str(sequence_folder), "--size", "160x96", "--fps", "20", "--seconds", "5", "--quiet"]
+    common += ["--audio", str(tmp_path / "clicks.wav"), "--sync", "audio", "--transition-beats", "2"]
+    common += ["--hold-beats", "1"]
+    whole = metamorph(*common, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    assert "tempo: 150" in whole.stderr  # the tempo found is said
+    ranges = ["0:30", "30:61", "61:100"]
+    parts = [metamorph(*common, "--out", str(tmp_path / f"part{n}"), "--frames", r) for n, r in enumerate(ranges)]
+    assert all(part.returncode == 0 for part in parts), [part.stderr for part in parts]
+    frames = sorted((tmp_path / "whole").glob("frame_*.png"))
+    joined = sorted(path for n in range(3) for path in (tmp_path / f"part{n}").glob("frame_*.png"))
+    assert len(frames) == 100 and [f.read_bytes() for f in joined] == [f.read_bytes() for f in frames]
 
 
 def test_sync_audio_without_music_is_one_sentence(sequence_folder: Path, tmp_path: Path) -> None:

@@ -90,7 +90,16 @@ def test_misuse_is_one_sentence(photo_file: Path, argv: list[str], message: str)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("look", [[], ["--preset", "drift"], ["--preset", "storm"]], ids=["gentle", "drift", "storm"])
+@pytest.mark.parametrize(
+    "look",
+    [
+        [],
+        ["--preset", "drift"],
+        ["--preset", "storm"],
+        ["--bpm", "150", "--quantum", "1", "--transition-beats", "1", "--hold-beats", "1"],
+    ],
+    ids=["gentle", "drift", "storm", "on the beat"],
+)
 def test_four_chunks_give_the_png_files_of_a_single_run(
     cluster: Cluster, sequence_folder: Path, tmp_path: Path, look: list[str]
 ) -> None:

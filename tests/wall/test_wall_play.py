@@ -15,8 +15,8 @@ from PIL import Image
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from installation.scene.stage import load_stage
 from installation.render.wall import WallLayout
+from installation.scene.stage import load_stage
 from installation.wall.card import card_picture, card_sequence
 from tests.helpers import QUIET_PLAY, metamorph, wait_for
 from tests.wall.test_link import WALL, Leader, free_udp_port, library  # noqa: F401 (a fixture)
