@@ -20,6 +20,7 @@ from tqdm import tqdm
 from installation import signals
 from installation.control.sound import open_sound
 from installation.errors import UserError
+from installation.files import partial_path
 from installation.options import CaptureOptions
 from installation.render.offline import Plan, Sink, fit_keyframe, morph_frame, morph_length, render_frames
 from installation.render.video import (
@@ -32,7 +33,6 @@ from installation.render.video import (
     clear_frames,
     concat,
     finishing,
-    partial_path,
     probe_audio,
 )
 from installation.scene.clock import FixedClock

@@ -958,7 +958,7 @@ def _run_capture(args: argparse.Namespace) -> None:
 
         capture_on_ray(options)
     if options.tempo.beats is not None:
-        log.info("the beats used are in %s", write_beats(options.tempo.beats, beats_path(options.out)))
+        log.info("the beats used are in %s", write_beats(options.tempo.beats, beats_path(options.out), options.force))
 
 
 def _check_ray_address(address: str | None) -> None:
@@ -1067,6 +1067,7 @@ def _add_presets(commands: argparse._SubParsersAction, common: argparse.Argument
         help="sphere columns (default %(default)s)",
     )
     command.add_argument("--no-sheet", action="store_true", help="only list them")
+    command.add_argument("--force", action="store_true", help="replace an existing sheet")
     command.set_defaults(run=_run_presets)
 
 
@@ -1078,13 +1079,16 @@ def _run_presets(args: argparse.Namespace) -> None:
         print(f"{preset.name:<8} {preset.description}")
     if args.no_sheet:
         return
+    from installation.files import check_new_output
     from installation.render.platform import choose
+
+    check_new_output(args.sheet, "--sheet", args.force)
 
     choose(offscreen=True)
     from installation.options import ShowOptions
     from installation.render.thumbnails import save_sheet
 
-    save_sheet(ShowOptions(args.sequence, args.grid).first_stage(), list(presets), args.sheet)
+    save_sheet(ShowOptions(args.sequence, args.grid).first_stage(), list(presets), args.sheet, args.force)
     print(f"sheet: {args.sheet}")
 
 
@@ -1183,13 +1187,15 @@ def _add_touchosc(commands: argparse._SubParsersAction, common: argparse.Argumen
 def _run_touchosc(args: argparse.Namespace) -> None:
     from installation.control.mapping import load_mapping
     from installation.control.touchosc import write_layout
+    from installation.files import check_new_output
 
-    if args.out.exists() and not args.force:
-        raise UserError(f"The output {args.out} exists; choose another --out or add --force to replace it.")
+    check_new_output(args.out, "--out", args.force)
+    if args.preview:
+        check_new_output(args.preview, "--preview", args.force)
     if args.out.suffix.lower() not in (".tosc", ".touchosc"):
         raise UserError(f"The output {args.out} needs the ending .tosc (TouchOSC) or .touchosc (TouchOSC Mk1).")
     mapping = load_mapping(args.osc_map) if args.osc_map else load_mapping()
-    write_layout(mapping, args.out)
+    write_layout(mapping, args.out, replace=args.force)
     print(
         f"TouchOSC layout written to {args.out}: open it in TouchOSC, send to this machine's port 8000, "
         "receive on port 9000"
@@ -1197,7 +1203,7 @@ def _run_touchosc(args: argparse.Namespace) -> None:
     if args.preview:
         from installation.control.preview import draw_preview
 
-        pages = draw_preview(args.out, args.preview)
+        pages = draw_preview(args.out, args.preview, replace=args.force)
         print(f"Preview of its {pages} page(s) drawn from the written file: {args.preview}")
 
 

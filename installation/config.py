@@ -131,12 +131,26 @@ def example_config(parser: argparse.ArgumentParser, command: str) -> str:
     return "\n".join(lines)
 
 
+def _as_text(action: argparse.Action, default: tuple) -> str:
+    """A tuple default as the option writes it: WIDTHxHEIGHT (a size, a wall) or comma-separated
+    (a tile, corner pins), whichever the option's own type takes."""
+    numbers = [f"{value:g}" if isinstance(value, float) else str(value) for value in default]
+    convert = action.type if callable(action.type) else str
+    for text in ("x".join(numbers), ",".join(numbers)):
+        try:
+            convert(text)
+        except (argparse.ArgumentTypeError, TypeError, ValueError):
+            continue
+        return text
+    return ",".join(numbers)
+
+
 def _example_value(action: argparse.Action) -> str:
     if action.nargs == 0:
         return "true" if action.const is True else "false"
     default = action.default
-    if isinstance(default, tuple) and len(default) == 2 and all(isinstance(v, int) for v in default):
-        default = f"{default[0]}x{default[1]}"
+    if isinstance(default, tuple):
+        default = _as_text(action, default)
     if default is None or default == []:
         return '"..."' if action.nargs not in ("+", "*") else '["..."]'
     return json.dumps(str(default) if isinstance(default, Path) else default)

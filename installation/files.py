@@ -11,11 +11,17 @@ path and the fix.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import secrets
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from PIL import Image
 
 from installation.errors import UserError
 
@@ -128,3 +134,115 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# Outputs: written under a name only this run uses, renamed when whole --------------------------
+
+PARTIAL_SUFFIX = ".partial"
+_NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK)
+"""What ``os.link`` answers on a file system without hard links (FAT, some network mounts)."""
+
+
+def partial_path(path: Path) -> Path:
+    """Where an interrupted run keeps its playable ``path``: the one name a user (and ``concat``)
+    looks for, so a run refuses to start over it without --force."""
+    return path.with_name(path.name + PARTIAL_SUFFIX)
+
+
+def run_partial(path: Path) -> Path:
+    """Where this run writes ``path`` until it is whole: a name no other run uses (process id and a
+    random tag), beside ``path`` so the final rename is atomic. Two runs given the same output
+    never write into one file, and each removes or renames only its own."""
+    return path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+
+
+@contextlib.contextmanager
+def written(path: Path, replace: bool) -> Iterator[Path]:
+    """This run's own partial name for ``path``: what the block writes there takes the name
+    ``path`` when the block ends (``publish``), and is removed if the block raises."""
+    working = run_partial(path)
+    try:
+        yield working
+    except BaseException:
+        with contextlib.suppress(OSError):  # a read-only folder answers EROFS even for a missing file
+            working.unlink()
+        raise
+    publish(working, path, replace)
+
+
+def publish(working: Path, path: Path, replace: bool) -> Path:
+    """Give this run's finished ``working`` file the name ``path`` in one atomic step. A file there
+    is replaced only when ``replace`` (--force): one that another run finished meanwhile is left
+    alone, and this run's file stays under its own name, which the sentence gives."""
+    if not _rename(working, path, replace):
+        raise UserError(
+            f"{path} was written by another run meanwhile and is left as it is; this run's result is kept as "
+            f"{working.name}: rename it to keep it, or run again with --force to replace {path.name}."
+        )
+    return path
+
+
+def keep_partial(working: Path, path: Path, replace: bool) -> Path:
+    """Rename an interrupted run's playable ``working`` file to ``partial_path(path)``; an older
+    kept partial there is replaced only when ``replace``, else this one stays under its own name.
+    Return where it is."""
+    kept = partial_path(path)
+    return kept if _rename(working, kept, replace) else working
+
+
+def _rename(source: Path, target: Path, replace: bool) -> bool:
+    """Rename atomically (same folder); without ``replace``, False where ``target`` exists."""
+    try:
+        if replace:
+            os.replace(source, target)
+            return True
+        return _rename_new(source, target)
+    except OSError as error:
+        raise UserError(
+            f"The finished file {source} cannot be renamed to {target.name} ({error.strerror}); rename it by hand."
+        ) from error
+
+
+def _rename_new(source: Path, target: Path) -> bool:
+    """Rename only onto a free name, in one step: a hard link refuses an existing name (without
+    hard links, a check right before the rename)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        return False
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        if os.path.lexists(target):
+            return False
+        os.rename(source, target)
+        return True
+    os.unlink(source)
+    return True
+
+
+def check_new_output(path: Path, option: str, replace: bool) -> None:
+    """Refuse, before any work, an output that cannot be written whole: one in a folder that is
+    not there, one where something that is not a file is (a FIFO, a folder, a link), or another
+    run's finished file without ``replace`` (--force)."""
+    if os.path.lexists(path):
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            raise UserError(f"The output {path} is a link; give {option} the path of a file, not of a link.")
+        if not stat.S_ISREG(mode):
+            raise UserError(_not_regular(path, "output", option, mode))
+        if not replace:
+            raise UserError(f"The output {path} exists; choose another {option} or add --force to replace it.")
+    if not path.parent.is_dir():
+        raise UserError(
+            f"The folder {path.parent} of the output {path} does not exist; create it or choose another {option}."
+        )
+
+
+def save_picture(image: Image.Image, path: Path, replace: bool, **options: Any) -> None:
+    """Save ``image`` whole or not at all (``written``), in the format its name's ending says."""
+    kind = Image.registered_extensions().get(path.suffix.lower())
+    if kind is None:
+        raise UserError(f"{path} does not end in a picture's ending; name it e.g. {path.with_suffix('.png').name}.")
+    with written(path, replace) as working:
+        image.save(working, format=kind, **options)

@@ -12,13 +12,13 @@ import logging
 import os
 import reprlib
 import stat
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from installation.config import is_finite_number
 from installation.errors import UserError
+from installation.files import write_atomically
 from installation.keyframes.sequence import NAME_MAX, name_bytes
 
 log = logging.getLogger(__name__)
@@ -58,20 +58,12 @@ def save_state(path: Path, state: SavedState) -> None:
     A failed save removes its temporary file, since a save that keeps failing (an unwritable
     path, a full disk) is retried every few seconds for the whole exhibition.
     """
-    temporary: str | None = None
     try:
         if path.exists() and not path.is_file():
             raise OSError(f"{path} is not a regular file")
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".state-")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(asdict(state), stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        write_atomically(path, json.dumps(asdict(state)))
     except OSError as error:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
         log.warning("state: cannot save %s (%s); the show goes on", path, error)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from installation import files
 from installation.render import video
 from tests.helpers import metamorph
 
@@ -515,7 +516,7 @@ def test_a_second_capture_to_the_same_out_never_spoils_either(sequence_folder: P
 @pytest.mark.slow
 def test_a_kept_partial_is_not_replaced_without_force(sequence_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "show.mp4"
-    partial = video.partial_path(out)
+    partial = files.partial_path(out)
     os.replace(write_video(tmp_path / "earlier.mp4", 7), partial)  # what an interrupted capture keeps
     command = ["capture", str(sequence_folder), "--out", str(out), "--seconds", "0.5", *SMALL]
     refused = metamorph(*command)

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from installation.cli import build_parser, main
@@ -35,6 +35,7 @@ OUTPUTS_AND_FOLDERS = {
     ("play", "sequence"),
     ("play", "--log-file"),  # created when missing: see test_a_log_file_*
     ("play", "--screenshot"),
+    ("wall-test", "--screenshot"),
     ("capture", "sequence"),
     ("capture", "--out"),
     ("capture", "--audio"),  # probe_audio refuses what is not a regular file
@@ -158,3 +159,57 @@ def test_a_config_past_its_limit_is_one_sentence(capsys, tmp_path: Path) -> None
         f"metamorph: error: The config {config} is 1.1 MB, more than the 1 MB a config may hold; "
         "give --config the config itself.\n"
     )
+
+
+OUTPUT_FILES = {
+    ("play", "--screenshot"): ["--frames", "1", "--window", "32x32", "--audio", "none", "--osc-port", "0"],
+    ("wall-test", "--screenshot"): ["--frames", "1", "--window", "32x32"],
+    ("touchosc", "--out"): [],
+    ("touchosc", "--preview"): ["--out", "{folder}/made.tosc"],
+    ("presets", "--sheet"): [],
+}
+"""Outputs a command writes as one file, with the other arguments it needs."""
+SUFFIXES = {"--screenshot": ".png", "--out": ".tosc", "--preview": ".png", "--sheet": ".jpg"}
+REPLACED = {"--screenshot"}
+"""Outputs replaced by a run that names them: a show's last frame, taken again at each run (as
+``scripts/demo`` does); they are still never written into a FIFO, a folder or a link."""
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(sorted(OUTPUT_FILES)),
+    st.sampled_from(["FIFO", "folder", "dangling link", "missing folder", "a finished file"]),
+    st.text("abcxyz-_.0123456789é ", min_size=1, max_size=12).filter(lambda name: not name.startswith(".")),
+)
+def test_no_output_replaces_or_writes_into_what_is_there_and_says_so_in_one_sentence(
+    capsys: pytest.CaptureFixture[str], command_option: tuple[str, str], kind: str, name: str
+) -> None:
+    """The rule for outputs: a FIFO, a folder, a link to nothing, a missing folder or another run's
+    finished file is never written into or replaced (without --force): one sentence, exit 2, and
+    the folder holds what it held, no partial left behind."""
+    command, option = command_option
+    assume(not (kind == "a finished file" and option in REPLACED))
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        path = folder / f"{name}{SUFFIXES[option]}"
+        if kind == "FIFO":
+            os.mkfifo(path)
+        elif kind == "folder":
+            path.mkdir()
+        elif kind == "dangling link":
+            path.symlink_to(folder / "gone.png")
+        elif kind == "missing folder":
+            path = folder / "no-such-folder" / path.name
+        else:
+            path.write_bytes(b"another run's result")
+        before = sorted(folder.rglob("*"))
+        capsys.readouterr()
+        extra = [arg.format(folder=folder) for arg in OUTPUT_FILES[command_option]]
+        code = main([command, *extra, option, str(path)])
+        err = capsys.readouterr().err
+        after = sorted(folder.rglob("*"))
+        assert code == 2 and err.startswith("metamorph: error: ") and err.count("\n") == 1, err
+        assert str(path) in err
+        assert after == before  # nothing written beside it either: no partial, no half file
+        if kind == "a finished file":
+            assert path.read_bytes() == b"another run's result"

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from installation.errors import UserError
+from installation.files import written
 from installation.keyframes.sequence import MANIFEST
 from installation.options import CaptureOptions
-from installation.render.video import written
 
 CACHE = "metamorph-ray"
 """Folder in the node's temporary directory that holds copies of inputs, one per content hash."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from installation.control.touchosc import PAGE_H, PAGE_W, TAB_BAR, Element, read_layout
+from installation.files import save_picture
 
 _FILL = {
     "fader": (120, 70, 190),
@@ -20,8 +21,9 @@ _FILL = {
 _ARROW = {"right": (1, 0), "left": (-1, 0), "up": (0, -1), "down": (0, 1)}
 
 
-def draw_preview(layout: Path, out: Path) -> int:
-    """Draw every page of ``layout`` one under the other into the PNG ``out``; the page count."""
+def draw_preview(layout: Path, out: Path, replace: bool = False) -> int:
+    """Draw every page of ``layout`` one under the other into the PNG ``out`` (replacing a file
+    there only when ``replace``); the page count."""
     elements = read_layout(layout)
     pages = max((e.page for e in elements), default=0) + 1
     image = Image.new("RGB", (PAGE_W, PAGE_H * pages), (16, 16, 20))
@@ -32,8 +34,7 @@ def draw_preview(layout: Path, out: Path) -> int:
         draw.text((12, top + 14), f"page {page + 1} of {pages}   {layout.name}", fill=(230, 230, 230))
         for element in (e for e in elements if e.page == page):
             _draw(draw, element, top + TAB_BAR)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(out)
+    save_picture(image, out, replace)
     return pages
 
 

@@ -35,6 +35,7 @@ from xml.etree import ElementTree
 
 from installation.control.mapping import Control, Mapping
 from installation.errors import UserError
+from installation.files import written
 from installation.scene.commands import TOGGLES
 
 PAGE_W, PAGE_H = 1024, 768
@@ -108,14 +109,16 @@ def plan(mapping: Mapping) -> list[Element]:
     return elements
 
 
-def write_layout(mapping: Mapping, path: Path) -> None:
-    """Write the layout TouchOSC opens: ``.tosc`` native, anything else a Mk1 ``.touchosc``."""
+def write_layout(mapping: Mapping, path: Path, replace: bool = False) -> None:
+    """Write the layout TouchOSC opens: ``.tosc`` native, anything else a Mk1 ``.touchosc``; whole
+    or not at all, replacing a file there only when ``replace`` (``files.written``)."""
     elements = plan(mapping)
-    if path.suffix.lower() == ".tosc":
-        path.write_bytes(zlib.compress(tosc_xml(elements)))
-        return
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("index.xml", mk1_xml(elements))
+    with written(path, replace) as working:
+        if path.suffix.lower() == ".tosc":
+            working.write_bytes(zlib.compress(tosc_xml(elements)))
+            return
+        with zipfile.ZipFile(working, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("index.xml", mk1_xml(elements))
 
 
 # Mk1 ------------------------------------------------------------------------------------------

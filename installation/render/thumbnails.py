@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from installation.files import save_picture
 from installation.render.offline import Plan, render_frames
 from installation.scene.clock import FixedClock
 from installation.scene.pipeline import FramePipeline
@@ -48,8 +49,9 @@ def transition_strip(stage: Stage, preset: str, start: int, size: tuple[int, int
     return [frames[index] for index in wanted]
 
 
-def save_sheet(stage: Stage, presets: list[str], path: Path) -> None:
-    """Write the sheet of ``presets`` (names or files) to ``path`` (JPEG or PNG by its suffix)."""
+def save_sheet(stage: Stage, presets: list[str], path: Path, replace: bool = False) -> None:
+    """Write the sheet of ``presets`` (names or files) to ``path`` (JPEG or PNG by its suffix),
+    replacing a file there only when ``replace``."""
     start = busiest_pair(stage)
     width, height = FRAME
     sheet = Image.new("RGB", (_LABEL + COLUMNS * width, len(presets) * height), (16, 16, 20))
@@ -58,5 +60,4 @@ def save_sheet(stage: Stage, presets: list[str], path: Path) -> None:
         for column, frame in enumerate(transition_strip(stage, preset, start)):
             sheet.paste(Image.fromarray(frame), (_LABEL + column * width, row * height))
         draw.text((10, row * height + height // 2 - 6), load_preset(preset).name, fill=(235, 235, 240))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, quality=88)
+    save_picture(sheet, path, replace, quality=88)

@@ -23,14 +23,12 @@ leave a half-joined file.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import glob
 import logging
 import os
 import queue
 import re
-import secrets
 import signal
 import subprocess
 import tempfile
@@ -45,16 +43,14 @@ from PIL import Image
 
 from installation import signals
 from installation.errors import UserError
+from installation.files import PARTIAL_SUFFIX, keep_partial, publish, run_partial, save_picture, written
 
 log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 MUXERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 """ffmpeg's muxer for each video suffix: named explicitly, since the file grows as ``.partial``."""
-PARTIAL_SUFFIX = ".partial"
 DEFERRED = (signal.SIGINT, *signals.SIGNALS)
 """The signals held back while a file is being finished: Ctrl-C, SIGTERM and SIGHUP."""
-_NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK)
-"""What ``os.link`` answers on a file system without hard links (FAT, some network mounts)."""
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 DEFAULT_PRESET = "faster"
 
@@ -96,90 +92,12 @@ def ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def partial_path(path: Path) -> Path:
-    """Where an interrupted run keeps its playable ``path``: the one name a user (and ``concat``)
-    looks for, so a run refuses to start over it without --force."""
-    return path.with_name(path.name + PARTIAL_SUFFIX)
-
-
-def run_partial(path: Path) -> Path:
-    """Where this run writes ``path`` until it is whole: a name no other run uses (process id and a
-    random tag), beside ``path`` so the final rename is atomic. Two runs given the same output
-    never write into one file, and each removes or renames only its own."""
-    return path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
-
-
 def partials_of(path: Path) -> list[Path]:
     """The unfinished files of ``path``: its kept partial, and the files of runs killed (or still
     running) while writing it."""
     own = re.compile(re.escape(path.name) + r"(\.\d+-[0-9a-f]+)?" + re.escape(PARTIAL_SUFFIX))
     candidates = path.parent.glob(glob.escape(path.name) + "*" + PARTIAL_SUFFIX)
     return sorted(candidate for candidate in candidates if own.fullmatch(candidate.name))
-
-
-@contextlib.contextmanager
-def written(path: Path, replace: bool) -> Iterator[Path]:
-    """This run's own partial name for ``path``: what the block writes there takes the name
-    ``path`` when the block ends (``publish``), and is removed if the block raises."""
-    working = run_partial(path)
-    try:
-        yield working
-    except BaseException:
-        with contextlib.suppress(OSError):  # a read-only folder answers EROFS even for a missing file
-            working.unlink()
-        raise
-    publish(working, path, replace)
-
-
-def publish(working: Path, path: Path, replace: bool) -> Path:
-    """Give this run's finished ``working`` file the name ``path`` in one atomic step. A file there
-    is replaced only when ``replace`` (--force): one that another run finished meanwhile is left
-    alone, and this run's file stays under its own name, which the sentence gives."""
-    if not _rename(working, path, replace):
-        raise UserError(
-            f"{path} was written by another run meanwhile and is left as it is; this run's result is kept as "
-            f"{working.name}: rename it to keep it, or run again with --force to replace {path.name}."
-        )
-    return path
-
-
-def keep_partial(working: Path, path: Path, replace: bool) -> Path:
-    """Rename an interrupted run's playable ``working`` file to ``partial_path(path)``; an older
-    kept partial there is replaced only when ``replace``, else this one stays under its own name.
-    Return where it is."""
-    kept = partial_path(path)
-    return kept if _rename(working, kept, replace) else working
-
-
-def _rename(source: Path, target: Path, replace: bool) -> bool:
-    """Rename atomically (same folder); without ``replace``, False where ``target`` exists."""
-    try:
-        if replace:
-            os.replace(source, target)
-            return True
-        return _rename_new(source, target)
-    except OSError as error:
-        raise UserError(
-            f"The finished file {source} cannot be renamed to {target.name} ({error.strerror}); rename it by hand."
-        ) from error
-
-
-def _rename_new(source: Path, target: Path) -> bool:
-    """Rename only onto a free name, in one step: a hard link refuses an existing name (without
-    hard links, a check right before the rename)."""
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        return False
-    except OSError as error:
-        if error.errno not in _NO_HARD_LINKS:
-            raise
-        if os.path.lexists(target):
-            return False
-        os.rename(source, target)
-        return True
-    os.unlink(source)
-    return True
 
 
 @contextlib.contextmanager
@@ -214,8 +132,7 @@ def run_ffmpeg(arguments: list[str]) -> subprocess.CompletedProcess[str]:
 def save_png(image: Image.Image, path: Path, replace: bool) -> None:
     """Write ``image`` to ``path`` whole or not at all (``written``): a PNG frame or a screenshot.
     A failed write raises its ``OSError`` and leaves nothing behind."""
-    with written(path, replace) as working:
-        image.save(working, format="PNG", compress_level=3)
+    save_picture(image, path, replace, compress_level=3)
 
 
 def check_screenshot(path: Path | None) -> Path | None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from installation.files import written
 from installation.scene.conductor import ConductorState
 from installation.scene.modulation import SoundFeatures
 from installation.scene.pacing import Pacing, Policy, SecondsPolicy
@@ -219,9 +220,11 @@ class TempoMap:
         return cls(float(data["tempo"]), float(data.get("offset", 0.0)), quantum=quantum, source="bpm")
 
 
-def write_beats(tempo_map: TempoMap, path: Path) -> Path:
-    """Write ``tempo_map`` as a small JSON file at ``path`` (see ``beats_path``)."""
-    path.write_text(json.dumps(tempo_map.to_json(), indent=1) + "\n", encoding="utf-8")
+def write_beats(tempo_map: TempoMap, path: Path, replace: bool = False) -> Path:
+    """Write ``tempo_map`` as a small JSON file at ``path`` (see ``beats_path``), whole or not at
+    all, replacing a file there only when ``replace``."""
+    with written(path, replace) as working:
+        working.write_text(json.dumps(tempo_map.to_json(), indent=1) + "\n", encoding="utf-8")
     return path
 
 
