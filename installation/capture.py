@@ -8,10 +8,11 @@ finishes the file as a playable partial. ``capture --ray`` splits the same plan 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,8 +51,9 @@ MAX_SIDE = 16_384
 def capture(options: CaptureOptions) -> int:
     """Render ``options`` to a video or a PNG folder; return the number of frames written."""
     stage, plan = plan_capture(options)
-    with signals.polling():
-        frames = frames_of(options, stage, plan)
+    # the frames' generator holds the GL context and the music: closed (last first) however this
+    # ends, a sink that cannot be opened included
+    with signals.polling(), contextlib.closing(frames_of(options, stage, plan)) as frames:
         first = next(frames)  # GL and the first frame work before any file is created
         sink = open_sink(options, plan)
         return _write_all(sink, itertools.chain([first], frames), plan, options)
@@ -70,7 +72,7 @@ def plan_capture(options: CaptureOptions) -> tuple[Stage, Plan]:
     return stage, _plan(options, natural, music_seconds)
 
 
-def frames_of(options: CaptureOptions, stage: Stage, plan: Plan) -> Iterator[bytes]:
+def frames_of(options: CaptureOptions, stage: Stage, plan: Plan) -> Generator[bytes, None, None]:
     """The frames of ``plan``, top row first: the morph's cross-fades, or the rendered show."""
     if options.mode == "morph":
         keyframes = stage.sequence.frames

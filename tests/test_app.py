@@ -7,7 +7,6 @@ import multiprocessing
 import re
 import socket
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from PIL import Image
 
 from installation.app import Player
 from installation.errors import UserError
-from tests.helpers import QUIET_PLAY, metamorph, quiet_options, run_without_torch
+from tests.helpers import QUIET_PLAY, metamorph, quiet_options, run_without_torch, wait_for
 
 SIZE = (160, 96)
 
@@ -184,9 +183,7 @@ def test_osc_reaches_the_live_loop(sequence_folder: Path) -> None:
     player = Player(quiet_options(sequence_folder, 20, osc_port=0))
     SimpleUDPClient("127.0.0.1", player.osc.port).send_message("/hue", 77.0)
     SimpleUDPClient("127.0.0.1", player.osc.port).send_message("/next", [])
-    deadline = time.monotonic() + 2.0
-    while player.osc.counts["received"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: player.osc.counts["received"] >= 2, 2.0, "both messages received")
     player.run()
     assert player.state.settings.hue == 77.0
     assert player.state.conductor.target == 1

@@ -12,7 +12,7 @@ the presets' sheet all render here; the caller chooses the offscreen GL platform
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -55,7 +55,7 @@ class Plan:
         return self.stop - self.first
 
 
-def render_frames(pipeline: FramePipeline, size: tuple[int, int], plan: Plan) -> Iterator[bytes]:
+def render_frames(pipeline: FramePipeline, size: tuple[int, int], plan: Plan) -> Generator[bytes, None, None]:
     """Rendered frames (top row first) of ``plan``, read back through pixel buffer objects.
 
     The pipeline steps through every frame from 0, so sound envelopes and smoothing are the same
