@@ -34,6 +34,7 @@ from installation.errors import UserError
 from installation.gallery import Gallery
 from installation.options import PlayOptions
 from installation.paths import keyframes_dir, shaders_dir
+from installation.render.finish import TileFinish
 from installation.render.framebuffer import Framebuffer
 from installation.render.loop import Chore, Frame, FrameLoop, FrameTimes, Readback
 from installation.render.overlay import Overlay
@@ -52,7 +53,6 @@ from installation.state import SavedState, check_state_file, load_state
 
 if TYPE_CHECKING:
     from installation.outputs.ndi import NdiSender
-    from installation.render.finish import TileFinish
     from installation.scene.tempo import BeatSource
     from installation.wall.follower import FollowerPipeline
     from installation.wall.link import WallLeader
@@ -224,17 +224,13 @@ class Player:
         leader = WallLeader(wall.lead, networks(list(self.options.osc_allow)))
         self._parts.callback(leader.close)
         self.loop.heralds.append(leader.send)
+        self.pipeline.switch_when = leader.ready_for  # the wall switches sequence at one frame
         log.info("wall: leading on UDP port %d", leader.port)
         return leader
 
-    def _open_finish(self) -> TileFinish | None:
-        """A wall tile's soft edges and corner pin, when the tile has any."""
-        wall = self.options.wall
-        if not wall.layout(self.window.size).finished:
-            return None
-        from installation.render.finish import TileFinish
-
-        return TileFinish(shaders_dir(), wall.layout(self.window.size))
+    def _open_finish(self) -> TileFinish:
+        """The output's corner pin and a wall tile's soft edges (nothing drawn while there are none)."""
+        return TileFinish(shaders_dir(), self.options.wall.layout(self.window.size))
 
     def _lay_out(self, size: tuple[int, int]) -> None:
         """The frame at the window's ``size``: the whole canvas, or this machine's tile of the wall."""

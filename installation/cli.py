@@ -475,12 +475,14 @@ def _run_wall_test(args: argparse.Namespace) -> None:
     from installation.gallery import GalleryOptions
     from installation.options import PlayOptions, ShowOptions
     from installation.render.video import check_screenshot
+    from installation.scene.parameters import CORNERS
     from installation.scene.presets import Preset
     from installation.wall.card import card_sequence
 
     wall = _wall_options(args)
     card = Preset("test card", "the card as it is: no look, no motion", {"speed": 0.0})
-    show = ShowOptions(card_sequence(wall.layout(args.window)), preset=card)
+    corners = dict(zip(CORNERS, args.corners, strict=True)) if args.corners else {}
+    show = ShowOptions(card_sequence(wall.layout(args.window)), parameters=corners, preset=card)
     play(
         PlayOptions(
             show=show,
@@ -535,19 +537,12 @@ def _add_wall(command: argparse.ArgumentParser) -> None:
         help="projectors: the strip two neighbours share, blended with soft edges",
     )
     group.add_argument(
-        "--blend-gamma",
-        type=Bounds(1.0, 3.0, wall.blend_gamma),
-        default=wall.blend_gamma,
-        metavar="G",
-        help="the projectors' gamma, so the blended strip is as bright as the rest (default %(default)g)",
-    )
-    group.add_argument(
         "--corners",
         type=corners_type,
-        default=wall.corners,
         metavar="x0,y0,x1,y1,x2,y2,x3,y3",
         help="corner pin (keystone): where the top-left, top-right, bottom-right, bottom-left corners land, "
-        "as shares of the output (default 0,0,1,0,1,1,0,1)",
+        "as shares of the output (default 0,0,1,0,1,1,0,1); each is also a parameter (--corner-x0 ..., "
+        "/corner/x0 ..., the control page), set live and saved with the state",
     )
     role = group.add_mutually_exclusive_group()
     role.add_argument(
@@ -590,8 +585,6 @@ def _wall_options(args: argparse.Namespace):
         tile=args.tile,
         bezel=args.bezel,
         overlap=args.overlap,
-        blend_gamma=args.blend_gamma,
-        corners=args.corners,
         lead=args.lead,
         follow=args.wall_leader,
         timeout=args.wall_timeout,
@@ -660,6 +653,7 @@ def _add_show_options(command: argparse.ArgumentParser) -> None:
 
 def _show_options(args: argparse.Namespace):
     from installation.options import ShowOptions
+    from installation.scene.parameters import CORNERS
     from installation.scene.presets import FITS, load_preset
 
     parameters = {
@@ -669,6 +663,8 @@ def _show_options(args: argparse.Namespace):
     }
     if args.fit is not None:
         parameters["cover"] = FITS[args.fit]
+    if getattr(args, "corners", None) is not None:
+        parameters |= dict(zip(CORNERS, args.corners, strict=True))
     return ShowOptions(args.sequence, args.grid, args.transport, args.order, parameters, load_preset(args.preset))
 
 

@@ -21,7 +21,7 @@ from installation.control.oscquery import DEFAULT_HTTP_PORT
 from installation.errors import UserError
 from installation.gallery import GalleryOptions
 from installation.render.video import DEFAULT_PRESET
-from installation.render.wall import SQUARE, Corners, WallLayout
+from installation.render.wall import WallLayout
 from installation.scene.cells import DEFAULT_COLUMNS
 from installation.scene.conductor import Order
 from installation.scene.parameters import Parameters
@@ -188,8 +188,6 @@ class WallOptions:
     tile: tuple[int, int] = (0, 0)
     bezel: int = 0
     overlap: int = 0
-    blend_gamma: float = 2.2
-    corners: Corners = SQUARE
     lead: int | None = None
     """The UDP port this leader sends from and hears hellos on; None: it does not lead."""
     follow: tuple[str, int] | None = None
@@ -203,9 +201,7 @@ class WallOptions:
         """This machine's tile, its output being ``tile_size`` pixels; a tile off the wall, or an
         overlap wider than half a tile, is refused in one sentence."""
         try:
-            return WallLayout(
-                self.grid, self.tile, tile_size, self.bezel - self.overlap, self.blend_gamma, self.corners
-            )
+            return WallLayout(self.grid, self.tile, tile_size, self.bezel - self.overlap)
         except ValueError as error:
             raise UserError(f"{error}; check --wall, --tile and --overlap against --window.") from error
 

@@ -90,7 +90,7 @@ class FrameLoop:
         self.renderer.draw(state, self.view)
         if not shown:
             return
-        target = self.finish.apply(self.target) if self.finish is not None else self.target
+        target = self.finish.apply(self.target, state.values) if self.finish is not None else self.target
         frame = Frame(self.frames, state, target)
         for output in self.outputs:
             output.after_frame(frame)

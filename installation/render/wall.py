@@ -13,12 +13,14 @@ a GPU; ``render/finish.py`` applies it.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from installation.render.view import View
+from installation.scene.parameters import CORNERS, ParameterValues
 
 Corners = tuple[float, float, float, float, float, float, float, float]
 """x0,y0 .. x3,y3: where the picture's top-left, top-right, bottom-right and bottom-left corners
@@ -40,8 +42,6 @@ class WallLayout:
     tile: tuple[int, int] = (0, 0)
     tile_size: tuple[int, int] = (1280, 720)
     gap: int = 0
-    blend_gamma: float = 2.2
-    corners: Corners = SQUARE
 
     def __post_init__(self) -> None:
         columns, rows = self.grid
@@ -79,11 +79,6 @@ class WallLayout:
             overlap if row < rows - 1 else 0,
         )
 
-    @property
-    def finished(self) -> bool:
-        """Whether the tile needs a finishing pass (soft edges or a corner pin)."""
-        return any(self.blend_edges) or self.corners != SQUARE
-
     def describe(self) -> str:
         columns, rows = self.grid
         strip = f"{self.gap} px bezels" if self.gap > 0 else f"{self.overlap} px overlaps" if self.gap else "no gaps"
@@ -95,10 +90,17 @@ class WallLayout:
         )
 
 
+def corners_of(values: ParameterValues) -> Corners:
+    """The corner pin the ``corner_*`` parameters of ``values`` describe."""
+    return tuple(getattr(values, name) for name in CORNERS)
+
+
+@functools.lru_cache(maxsize=16)
 def pin_matrix(corners: Corners) -> np.ndarray:
-    """The 3x3 matrix taking a point of the output (shares of its width and height from its
-    top-left corner, homogeneous) to the point of the picture that shows there: the inverse of
-    the projective map of the unit square onto ``corners``."""
+    """The 3x3 float32 matrix taking a point of the output (shares of its width and height from
+    its top-left corner, homogeneous) to the point of the picture that shows there: the inverse
+    of the projective map of the unit square onto ``corners``. Corners that leave the picture no
+    area (three on a line) raise ``ValueError``; made once for each pin."""
     quad = np.array(corners, dtype=np.float64).reshape(4, 2)
     square = np.array([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)])
     rows, right = [], []
@@ -109,7 +111,7 @@ def pin_matrix(corners: Corners) -> np.ndarray:
     try:
         h = np.linalg.solve(np.array(rows), np.array(right))
         forward = np.append(h, 1.0).reshape(3, 3)
-        return np.linalg.inv(forward)
+        return np.ascontiguousarray(np.linalg.inv(forward), np.float32)
     except np.linalg.LinAlgError as error:
         raise ValueError("three of the corners are on one line: the picture would have no area") from error
 

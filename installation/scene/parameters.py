@@ -89,6 +89,17 @@ class ParameterValues:
     audio_gain: float = _declare(0.0, 4.0, 1.0, 0.0, "how strongly sound steers the show (0 = not at all)")
     audio_speed: float = _declare(0.0, 2.0, 0.6, 0.0, "how much loud passages speed transitions up")
     audio_color: float = _declare(0.0, 2.0, 0.6, 0.0, "how much level and bands shift hue, saturation and brightness")
+    corner_x0: float = _declare(-1.0, 2.0, 0.0, 0.0, "corner pin: where the picture's top-left corner lands, x")
+    corner_y0: float = _declare(-1.0, 2.0, 0.0, 0.0, "corner pin: the top-left corner, y (shares of the output)")
+    corner_x1: float = _declare(-1.0, 2.0, 1.0, 0.0, "corner pin: the top-right corner, x")
+    corner_y1: float = _declare(-1.0, 2.0, 0.0, 0.0, "corner pin: the top-right corner, y")
+    corner_x2: float = _declare(-1.0, 2.0, 1.0, 0.0, "corner pin: the bottom-right corner, x")
+    corner_y2: float = _declare(-1.0, 2.0, 1.0, 0.0, "corner pin: the bottom-right corner, y")
+    corner_x3: float = _declare(-1.0, 2.0, 0.0, 0.0, "corner pin: the bottom-left corner, x")
+    corner_y3: float = _declare(-1.0, 2.0, 1.0, 0.0, "corner pin: the bottom-left corner, y")
+    blend_gamma: float = _declare(
+        1.0, 3.0, 2.2, 0.0, "the projectors' gamma, so a wall's blended strip is as bright as the rest"
+    )
 
     def as_dict(self) -> dict[str, float]:
         """Every value by name (not ``dataclasses.asdict``, which deep-copies: this runs every frame)."""
@@ -101,6 +112,11 @@ class ParameterValues:
 
 GLIDE_SECONDS = 1.0
 """How long a preset switch takes to move every parameter of the preset to its new value."""
+
+CORNERS = tuple(f"corner_{axis}{corner}" for corner in range(4) for axis in "xy")
+OUTPUT_PARAMETERS = (*CORNERS, "blend_gamma")
+"""Parameters of this machine's output, not of the show: its projector's corner pin and gamma. A
+wall's follower keeps its own, whatever its leader's are."""
 
 PLAYER_PARAMETERS = tuple(Parameter(name=field.name, **field.metadata) for field in dataclasses.fields(ParameterValues))
 SPECS = {spec.name: spec for spec in PLAYER_PARAMETERS}

@@ -76,6 +76,10 @@ class FramePipeline:
         self.closed = closed
         """The look outside opening hours, asked once per frame (the gallery sets it)."""
         self._deferred: deque[Command] = deque(maxlen=_DEFERRED_LIMIT)
+        self.switch_when: Callable[[Stage], bool] = lambda stage: True
+        """Whether a loaded stage may be shown from this frame on (a wall's leader waits until its
+        followers have it too, so that the whole wall switches at one frame)."""
+        self._loaded: Stage | None = None
         self.time = 0.0
         self.latest: FrameState | None = None
         """The last state made: read by other threads (status answers), never changed."""
@@ -103,8 +107,8 @@ class FramePipeline:
 
     @property
     def switching(self) -> bool:
-        """A sequence is loading; commands on keyframes wait for it."""
-        return self.loader is not None and self.loader.pending
+        """A sequence is loading (or loaded and waiting to be shown); commands on keyframes wait for it."""
+        return self._loaded is not None or (self.loader is not None and self.loader.pending)
 
     def _apply(self, commands: list[Command]) -> None:
         switching = self.switching  # read once a batch: only a request in the batch changes it
@@ -123,6 +127,9 @@ class FramePipeline:
     def _land_switch(self) -> None:
         result = self.loader.poll() if self.loader is not None else None
         if isinstance(result, Stage):
+            self._loaded, result = result, None
+        if self._loaded is not None and self.switch_when(self._loaded):
+            result, self._loaded = self._loaded, None
             self.show.switch(result)
             log.info("now playing %s", result.name)
         elif isinstance(result, LoadFailed):

@@ -35,7 +35,7 @@ from installation.scene.tempo import MAX_TEMPO, MIN_TEMPO, Beat, valid_tempo
 from installation.scene.transport import Transport
 
 MAGIC = b"MMfs"
-VERSION = 2
+VERSION = 3
 _NAMES = ",".join(spec.name for spec in PLAYER_PARAMETERS).encode()
 PARAMETER_SET = zlib.crc32(_NAMES)
 """Which parameters, in which order, the values are: sender and receiver must agree."""
@@ -191,7 +191,7 @@ def decode(data: bytes) -> FrameWire:
     return FrameWire(
         frame=frame,
         time=_finite("time", time, 0.0, math.inf),
-        name=_name(data[_FIXED:]),
+        name=sequence_name(data[_FIXED:]),
         manifest_hash=digest,
         grid=(columns, rows),
         transport=_TRANSPORTS[transport],
@@ -242,7 +242,8 @@ def _conductor(count: int, index: int, target: int, transition: int, paused: boo
     return ConductorState(index, None if target < 0 else target, progress, paused, transition)
 
 
-def _name(raw: bytes) -> str:
+def sequence_name(raw: bytes) -> str:
+    """A sequence name received: UTF-8, printable, a plain folder name; ``WireError`` if not."""
     try:
         name = raw.decode()
     except UnicodeDecodeError as error:

@@ -14,13 +14,17 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from installation.scene.clock import WallClock
+from installation.scene.commands import run
 from installation.scene.loader import LoadFailed, SequenceLoader
+from installation.scene.parameters import OUTPUT_PARAMETERS
 from installation.scene.pipeline import FramePipeline
 from installation.scene.show import FrameState, Show
 from installation.scene.stage import Stage, load_stage
+from installation.scene.transport import Transport
 from installation.scene.wire import FrameWire
 from installation.wall.link import LeaderLink, Received
 
@@ -52,23 +56,27 @@ class FollowerPipeline(FramePipeline):
         self._started = now()
         self.shown: Received | None = None
         """The leader's frame drawn last."""
-        self._asked: FrameWire | None = None
-        self._asked_at = 0.0
+        self._asked: Wanted | None = None
+        self._asked_at = -RETRY_SECONDS
+        self._ready: Stage | None = None
+        """A stage loaded ahead, to be drawn from the leader's first frame of it."""
         self._said: set[tuple[str, bytes]] = set()
         self._held: FrameState | None = None
         self.ignored = 0
         """Commands that reached this follower (they belong to the leader)."""
 
     def step(self) -> FrameState:
-        """The leader's newest frame this machine can draw, faded when the leader went silent."""
-        self._ignore(len(self.commands.take()))
+        """The leader's newest frame this machine can draw, with this machine's own output (its
+        corner pin and gamma), faded when the leader went silent."""
+        self._take_commands()
         self._land_switch()
         received = self.link.latest
         if received is not None and received is not self.shown:
+            self._prefetch(received)
             stage = self._stage_for(received.wire)
             if stage is not None:
                 self._held, self.shown = received.wire.state(stage), received
-        held = self._held or self._waiting()
+        held = self._own_output(self._held or self._waiting())
         fade = self._silence() - self.timeout
         if fade > 0.0:
             values = held.values
@@ -104,43 +112,81 @@ class FollowerPipeline(FramePipeline):
         state = self.show.advance(0.0)
         return dataclasses.replace(state, values=dataclasses.replace(state.values, blackout=1.0))
 
-    def _ignore(self, count: int) -> None:
-        if count and not self.ignored:
+    def _take_commands(self) -> None:
+        """This machine's output settings (``OUTPUT_PARAMETERS``) are its own to set; every other
+        command belongs to the leader, and is counted and said once."""
+        now = self.clock.tick()
+        dt, self.time = now - self.time, now
+        commands = self.commands.take()
+        own = [c for c in commands if c.name == "set" and c.args and c.args[0] in OUTPUT_PARAMETERS]
+        for command in own:
+            run(self.show, command)
+        self.show.parameters.step(dt)
+        ignored = len(commands) - len(own)
+        if ignored and not self.ignored:
             log.warning(
-                "wall: this machine follows %s:%d and takes no command; send it to the leader", *self.link.leader
+                "wall: this machine follows %s:%d and takes no command but its own corner pin and gamma; send the "
+                "rest to the leader",
+                *self.link.leader,
             )
-        self.ignored += count
+        self.ignored += ignored
+
+    def _own_output(self, state: FrameState) -> FrameState:
+        """``state`` with this machine's corner pin and gamma in place of the leader's."""
+        values, settings = self.show.parameters.values(), self.show.parameters.targets()
+        return dataclasses.replace(
+            state,
+            values=dataclasses.replace(state.values, **{name: getattr(values, name) for name in OUTPUT_PARAMETERS}),
+            settings=dataclasses.replace(
+                state.settings, **{name: getattr(settings, name) for name in OUTPUT_PARAMETERS}
+            ),
+        )
 
     def _stage_for(self, wire: FrameWire) -> Stage | None:
-        """The stage ``wire`` was drawn on, when this machine has it; asked of the loader if not."""
+        """The stage ``wire`` was drawn on, when this machine has it (the one on show, or the one
+        loaded ahead because the leader announced it); asked of the loader if not."""
         if wire.fits(self.show.stage):
             return self.show.stage
-        asked = self._asked
-        same = asked is not None and (asked.name, asked.manifest_hash, asked.grid, asked.transport) == (
-            wire.name,
-            wire.manifest_hash,
-            wire.grid,
-            wire.transport,
-        )
-        if not same or (not self.stages.pending and self._now() - self._asked_at > RETRY_SECONDS):
-            self._asked, self._asked_at = wire, self._now()
-            self.stages.request(wire.name)
+        if self._ready is not None and wire.fits(self._ready):
+            self.show.switch(self._ready)
+            log.info("wall: drawing the leader's %s", self._ready.name)
+            self._ready = None
+            return self.show.stage
+        self._want(Wanted(wire.name, wire.manifest_hash, wire.grid[0], wire.transport))
         return None
+
+    def _prefetch(self, received: Received) -> None:
+        """Load the sequence the leader announces next, so this tile switches at its frame."""
+        upcoming = received.upcoming
+        if upcoming is None:
+            return
+        wanted = Wanted(upcoming.name, upcoming.manifest_hash, received.wire.grid[0], received.wire.transport)
+        if not wanted.fits(self.show.stage) and not (self._ready is not None and wanted.fits(self._ready)):
+            self._want(wanted)
+
+    def _want(self, wanted: Wanted) -> None:
+        """Ask the loader for ``wanted`` (again after ``RETRY_SECONDS`` when it could not be had)."""
+        retry = not self.stages.pending and self._now() - self._asked_at > RETRY_SECONDS
+        if wanted != self._asked or retry:
+            self._asked, self._asked_at = wanted, self._now()
+            self.stages.request(wanted.name)
 
     def _prepare(self, folder: Path) -> Stage:
         """Load ``folder`` at the leader's grid and transport (on the loader's thread)."""
         asked = self._asked
         assert asked is not None
-        return load_stage(folder, asked.grid[0], asked.transport)
+        return load_stage(folder, asked.columns, asked.transport)
 
     def _land_switch(self) -> None:
+        """A stage loaded: ready to be drawn as soon as the leader's frames are of it (told to the
+        leader, who waits for its followers before it switches); or a sentence saying why not."""
         result = self.stages.poll()
         asked = self._asked
         if result is None or asked is None:
             return
         if isinstance(result, Stage) and asked.fits(result):
-            self.show.switch(result)
-            log.info("wall: drawing the leader's %s", result.name)
+            self._ready = result
+            self.link.have_ready(result.manifest_hash)
             return
         key = (asked.name, asked.manifest_hash)
         if key in self._said:
@@ -155,4 +201,22 @@ class FollowerPipeline(FramePipeline):
             "here; holding the last frame",
             asked.name,
             reason,
+        )
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A stage a follower needs: the leader's sequence, at the leader's grid and transport."""
+
+    name: str
+    manifest_hash: bytes
+    columns: int
+    transport: Transport
+
+    def fits(self, stage: Stage) -> bool:
+        return (
+            stage.name == self.name
+            and stage.manifest_hash == self.manifest_hash
+            and stage.grid[0] == self.columns
+            and stage.transport is self.transport
         )

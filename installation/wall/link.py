@@ -25,17 +25,24 @@ from dataclasses import dataclass, field
 from installation.control.osc import Network, allowed
 from installation.errors import UserError
 from installation.scene.show import FrameState
-from installation.scene.wire import FrameWire, WireError, decode, encode
+from installation.scene.stage import Stage
+from installation.scene.wire import FrameWire, WireError, decode, encode, sequence_name
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 9100
 """The leader's UDP port (``--lead [PORT]``, ``--leader HOST[:PORT]``)."""
-_FRAME = struct.Struct("<4sB8s")
-"""A frame packet's head: magic, link version, the leader's session; the wire form follows."""
-_HELLO = struct.Struct("<4sBBB")
-"""A hello: magic, link version, the follower's tile (column, row); padded to ``HELLO_BYTES``."""
-FRAME_MAGIC, HELLO_MAGIC, VERSION = b"MMwf", b"MMwh", 1
+_FRAME = struct.Struct("<4sB8s32sB")
+"""A frame packet's head: magic, link version, the leader's session, the manifest hash and name
+length of the sequence it switches to next (zeros: none); that name, then the wire form follow."""
+_HELLO = struct.Struct("<4sBBB32s")
+"""A hello: magic, link version, the follower's tile (column, row), the manifest hash of the next
+sequence it has loaded and ready (zeros: none); padded to ``HELLO_BYTES``."""
+FRAME_MAGIC, HELLO_MAGIC, VERSION = b"MMwf", b"MMwh", 2
+NONE = bytes(32)
+SWITCH_WAIT = 3.0
+"""Seconds a leader waits for its followers to have its next sequence ready, before it switches
+anyway (a follower that cannot load it holds its last frame and says why)."""
 HELLO_BYTES = 256
 """A hello is padded to this size, so that a forged one buys a sender little traffic to aim."""
 HELLO_SECONDS = 0.5
@@ -47,8 +54,15 @@ _HELLOS_A_FRAME = 256
 """Datagrams the leader reads per frame at most: a flood of hellos costs a bounded time."""
 
 
-def hello(tile: tuple[int, int]) -> bytes:
-    return _HELLO.pack(HELLO_MAGIC, VERSION, *tile).ljust(HELLO_BYTES, b"\0")
+def hello(tile: tuple[int, int], ready: bytes = NONE) -> bytes:
+    return _HELLO.pack(HELLO_MAGIC, VERSION, *tile, ready).ljust(HELLO_BYTES, b"\0")
+
+
+def frame_packet(session: bytes, state: FrameState, upcoming: Stage | None = None) -> bytes:
+    """The packet of ``state``, announcing ``upcoming``: the sequence the leader switches to next."""
+    name = upcoming.name.encode() if upcoming is not None else b""
+    digest = upcoming.manifest_hash if upcoming is not None else NONE
+    return _FRAME.pack(FRAME_MAGIC, VERSION, session, digest, len(name)) + name + encode(state)
 
 
 def _bind(port: int, what: str, fix: str) -> socket.socket:
@@ -66,6 +80,7 @@ def _bind(port: int, what: str, fix: str) -> socket.socket:
 class _Follower:
     tile: tuple[int, int]
     seen: float
+    ready: bytes = NONE
 
 
 class WallLeader:
@@ -84,12 +99,33 @@ class WallLeader:
         self.refused = 0
         """Datagrams that were no hello from an allowed follower (or one past ``MAX_FOLLOWERS``)."""
         self._clock = clock
+        self.upcoming: Stage | None = None
+        """The sequence loaded to be shown next, announced until every follower has it ready."""
+        self._upcoming_since = 0.0
+
+    def ready_for(self, stage: Stage) -> bool:
+        """Whether the show may switch to ``stage`` now (the pipeline's ``switch_when``): once every
+        follower says it has it ready, or after ``SWITCH_WAIT`` seconds; until then it is announced
+        in every frame, so the followers load it while the show goes on."""
+        now = self._clock()
+        if self.upcoming is not stage:
+            self.upcoming, self._upcoming_since = stage, now
+        waiting = [f for f in self.followers.values() if f.ready != stage.manifest_hash]
+        if waiting and now - self._upcoming_since < SWITCH_WAIT:
+            return False
+        if waiting:
+            tiles = ", ".join(f"{f.tile[0]},{f.tile[1]}" for f in waiting)
+            log.warning(
+                "wall: tiles %s did not have %s ready in %g s; switching without them", tiles, stage.name, SWITCH_WAIT
+            )
+        self.upcoming = None
+        return True
 
     def send(self, state: FrameState) -> None:
         """Send ``state`` to every follower heard from lately (and hear the hellos first)."""
         now = self._clock()
         self._hear(now)
-        packet = _FRAME.pack(FRAME_MAGIC, VERSION, self.session) + encode(state)
+        packet = frame_packet(self.session, state, self.upcoming)
         for address in list(self.followers):
             if now - self.followers[address].seen > FORGET_SECONDS:
                 log.info("wall: follower %s:%d (tile %d,%d) is gone", *address, *self.followers[address].tile)
@@ -113,10 +149,10 @@ class WallLeader:
             if not self._welcome(data, address):
                 self.refused += 1
                 continue
-            tile = (data[5], data[6])
+            _, _, column, row, ready = _HELLO.unpack_from(data)
             if address not in self.followers:
-                log.info("wall: follower %s:%d (tile %d,%d) joined", *address, *tile)
-            self.followers[address] = _Follower(tile, now)
+                log.info("wall: follower %s:%d (tile %d,%d) joined", *address, column, row)
+            self.followers[address] = _Follower((column, row), now, ready)
 
     def _welcome(self, data: bytes, address: tuple[str, int]) -> bool:
         if len(data) != HELLO_BYTES or data[:5] != HELLO_MAGIC + bytes([VERSION]):
@@ -140,12 +176,22 @@ class WallLeader:
 
 
 @dataclass(frozen=True)
+class Upcoming:
+    """The sequence the leader switches to next: its name and manifest hash."""
+
+    name: str
+    manifest_hash: bytes
+
+
+@dataclass(frozen=True)
 class Received:
-    """A frame from the leader, and when it arrived (``time.monotonic``)."""
+    """A frame from the leader, when it arrived (``time.monotonic``), and the sequence it
+    announces next."""
 
     wire: FrameWire
     session: bytes
     arrived: float
+    upcoming: Upcoming | None = None
 
 
 @dataclass
@@ -179,6 +225,8 @@ class LeaderLink:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._warned_lookup = False
+        self.ready = NONE
+        """The manifest hash of the next sequence this follower has ready (said in each hello)."""
         self._thread = threading.Thread(target=self._run, name="wall-follower", daemon=True)
         self._thread.start()
 
@@ -211,12 +259,17 @@ class LeaderLink:
         try:
             resolved = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
             self._address = (str(resolved[0]), int(resolved[1]))
-            self.socket.sendto(hello(self.tile), self._address)
+            self.socket.sendto(hello(self.tile, self.ready), self._address)
             self._warned_lookup = False
         except OSError as error:
             if not self._warned_lookup:
                 log.warning("wall: cannot reach the leader %s:%d (%s); trying again", host, port, error)
                 self._warned_lookup = True
+
+    def have_ready(self, digest: bytes) -> None:
+        """Say at once that the sequence of manifest hash ``digest`` is loaded here and ready."""
+        self.ready = digest
+        self._say_hello()
 
     def _take(self, data: bytes, source: tuple[str, int], arrived: float) -> None:
         if source != self._address:
@@ -225,10 +278,13 @@ class LeaderLink:
         try:
             if len(data) < _FRAME.size:
                 raise WireError(f"a frame packet takes at least {_FRAME.size} bytes, this one has {len(data)}")
-            magic, version, session = _FRAME.unpack_from(data)
+            magic, version, session, digest, length = _FRAME.unpack_from(data)
             if magic != FRAME_MAGIC or version != VERSION:
                 raise WireError("not a frame packet of this wall's version")
-            wire = decode(data[_FRAME.size :])
+            upcoming = (
+                None if digest == NONE else Upcoming(sequence_name(data[_FRAME.size : _FRAME.size + length]), digest)
+            )
+            wire = decode(data[_FRAME.size + length :])
         except WireError as error:
             self._refuse(str(error))
             return
@@ -240,7 +296,7 @@ class LeaderLink:
             self.counts.restarts += 1
             log.warning("wall: the leader started again; following its new run")
         self.counts.received += 1
-        received = Received(wire, session, arrived)
+        received = Received(wire, session, arrived, upcoming)
         with self._lock:
             self._latest = received
         for listener in self.listeners:

@@ -202,12 +202,7 @@ def test_garbage_never_stops_the_server(control: Rig, listener: socket.socket) -
     bundle = OscBundleBuilder(IMMEDIATELY)
     bundle.add_content(OscMessageBuilder("/hue").build())
     sender.sendto(bundle.build().dgram, ("127.0.0.1", control.osc.port))  # a bare address, no argument
-    wait_for(
-        lambda: control.frame() or control.counts["malformed"] + control.counts["received"] >= 300,
-        2.0,
-        "the hostile datagrams read",
-    )
-    assert control.counts["malformed"] > 200
+    wait_for(lambda: control.frame() or control.counts["malformed"] > 200, 10.0, "the hostile datagrams read")
     deliver(control, lambda: client_for(control).send_message("/hue", 12.0))
     assert show.parameters.target("hue") == 12.0
     sender.close()

@@ -13,14 +13,14 @@ from installation.render.finish import TileFinish
 from installation.render.framebuffer import Framebuffer
 from installation.render.view import View
 from installation.render.wall import WallLayout
-from installation.scene.parameters import ParameterValues
+from installation.scene.parameters import CORNERS, ParameterValues
 from tests.render.test_view import drawn, moving
 
 TILE = (160, 96)
 GREY = 0.8
 
 
-def finished(layout: WallLayout, quadrants: bool = False) -> np.ndarray:
+def finished(layout: WallLayout, values: ParameterValues, quadrants: bool = False) -> np.ndarray:
     """The finish of a tile filled with flat grey (or four coloured quadrants), read back."""
     source = Framebuffer(layout.tile_size)
     source.bind()
@@ -36,7 +36,7 @@ def finished(layout: WallLayout, quadrants: bool = False) -> np.ndarray:
             GL.glClear(GL.GL_COLOR_BUFFER_BIT)
         GL.glDisable(GL.GL_SCISSOR_TEST)
     finish = TileFinish(shaders_dir(), layout)
-    output = finish.apply(source)
+    output = finish.apply(source, values)
     pixels = output.read().astype(float)
     finish.delete()
     source.delete()
@@ -46,7 +46,8 @@ def finished(layout: WallLayout, quadrants: bool = False) -> np.ndarray:
 @pytest.mark.parametrize("gamma", [1.0, 2.2, 2.6])
 def test_the_light_of_two_overlapping_projectors_adds_up_flat(gl_window, gamma: float) -> None:
     overlap = 48
-    left, right = (finished(WallLayout((2, 1), (c, 0), TILE, -overlap, gamma)) for c in range(2))
+    values = ParameterValues(blend_gamma=gamma)
+    left, right = (finished(WallLayout((2, 1), (c, 0), TILE, -overlap), values) for c in range(2))
     light = (left[:, -overlap:, 0] / 255) ** gamma + (right[:, :overlap, 0] / 255) ** gamma
     alone = GREY**gamma
     assert np.abs(light / alone - 1).max() < 0.02
@@ -56,7 +57,8 @@ def test_the_light_of_two_overlapping_projectors_adds_up_flat(gl_window, gamma: 
 
 def test_a_corner_pin_puts_the_pictures_corners_where_asked(gl_window) -> None:
     corners = (0.25, 0.25, 0.75, 0.25, 0.75, 0.75, 0.25, 0.75)  # the picture shrunk into the middle
-    pixels = finished(WallLayout(corners=corners, tile_size=TILE), quadrants=True)
+    values = ParameterValues(**dict(zip(CORNERS, corners, strict=True)))
+    pixels = finished(WallLayout(tile_size=TILE), values, quadrants=True)
     width, height = TILE
     assert pixels[: height // 4 - 1].max() == 0 and pixels[:, : width // 4 - 1].max() == 0  # outside: black
     top_left = pixels[height // 4 + 2, width // 4 + 2]
@@ -67,7 +69,7 @@ def test_a_corner_pin_puts_the_pictures_corners_where_asked(gl_window) -> None:
 def test_a_tile_with_nothing_to_finish_is_drawn_as_it_is(gl_window) -> None:
     source = Framebuffer(TILE)
     finish = TileFinish(shaders_dir(), WallLayout((2, 1), (0, 0), TILE, gap=30))
-    assert finish.apply(source) is source
+    assert finish.apply(source, ParameterValues()) is source
     source.delete()
 
 
@@ -83,3 +85,16 @@ def test_tiles_with_bezels_are_the_crops_of_the_whole_canvas(gl_window) -> None:
         assert (difference > 2).sum() <= 4, layout.tile
     hidden = whole[:, TILE[0] : TILE[0] + 24]
     assert hidden.max() > 0  # the bezel hides a strip of the picture: the tiles skip it, they do not squeeze it
+
+
+def test_corners_moved_into_a_line_keep_the_last_pin_and_the_show_goes_on(gl_window, caplog) -> None:
+    source = Framebuffer(TILE)
+    finish = TileFinish(shaders_dir(), WallLayout(tile_size=TILE))
+    pinned = dict(zip(CORNERS, (0.25, 0.25, 0.75, 0.25, 0.75, 0.75, 0.25, 0.75), strict=True))
+    first = finish.apply(source, ParameterValues(**pinned)).read()
+    flat = dict(zip(CORNERS, (0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 0.25, 0.75), strict=True))  # three on a line
+    again = finish.apply(source, ParameterValues(**flat)).read()
+    assert np.array_equal(first, again)
+    assert sum("leaves the picture no area" in r.getMessage() for r in caplog.records) == 1
+    finish.delete()
+    source.delete()

@@ -27,10 +27,9 @@ from installation.render.window import PygameWindow
 from installation.scene.commands import Command
 from installation.scene.show import FrameState, Show
 from installation.scene.stage import load_stage
-from installation.scene.wire import encode
 from installation.wall import link as wall_link
 from installation.wall.follower import FADE_SECONDS, FollowerPipeline
-from installation.wall.link import FRAME_MAGIC, VERSION, LeaderLink, Received, WallLeader, hello
+from installation.wall.link import LeaderLink, Received, WallLeader, frame_packet, hello
 from tests.helpers import QUIET_PLAY, wait_for
 
 TILE = (160, 96)
@@ -204,7 +203,7 @@ def test_a_forged_packet_from_another_port_is_ignored(leader: Leader, library: P
         wait_for(lambda: link.counts.received > 2, 60, "the leader's frames")
         show = Show(load_stage(library / "alps"))
         forged = show.advance(0.0, frame=10**9)
-        packet = wall_link._FRAME.pack(FRAME_MAGIC, VERSION, b"\x01" * 8) + encode(forged)
+        packet = frame_packet(b"\x01" * 8, forged)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as forger:
             for _ in range(20):
                 forger.sendto(packet, ("127.0.0.1", link.port))
@@ -243,7 +242,8 @@ def test_a_follower_that_loses_its_leader_holds_its_frame_then_fades_to_black(
         wait_for(lambda: follower.step().values.blackout == 0.0, 10, "the first frame drawn")
         first = follower.step()
         later = 1.9  # silent, within the timeout: the frame holds
-        assert follower.step() is first
+        held = follower.step()
+        assert (held.frame, held.conductor, held.values) == (first.frame, first.conductor, first.values)
         later = 2.0 + FADE_SECONDS / 2
         assert follower.step().values.blackout == pytest.approx(0.5, abs=0.05)
         later = 2.0 + FADE_SECONDS * 3
@@ -257,7 +257,7 @@ def test_a_follower_that_loses_its_leader_holds_its_frame_then_fades_to_black(
         link.close()
 
 
-def test_a_follower_takes_no_command_and_says_so_once(
+def test_a_follower_keeps_its_own_corner_pin_and_gamma_and_takes_no_other_command(
     in_process_leader: tuple[WallLeader, Show], library: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     leader, show = in_process_leader
@@ -273,7 +273,15 @@ def test_a_follower_takes_no_command_and_says_so_once(
         assert state.conductor.index == 0 and follower.ignored == 3
         told = [r.getMessage() for r in caplog.records if "takes no command" in r.getMessage()]
         assert len(told) == 1
-        assert follower.describe()["commands_ignored"] == 3 and follower.describe()["leader_frame"] == 1
+        follower.commands.put(Command("set", ("corner_x0", 0.1)))
+        follower.commands.put(Command("set", ("blend_gamma", 1.8)))
+        follower.commands.put(Command("set", ("hue", 40.0)))  # the leader's to set
+        show.parameters.set("corner_x0", 0.3, immediate=True)  # the leader's own projector
+        leader.send(show.advance(0.0, frame=2))
+        state = wait_for(lambda: (s := follower.step()).frame == 2 and s, 10, "the leader's next frame")
+        assert (state.values.corner_x0, state.settings.corner_x0, state.values.blend_gamma) == (0.1, 0.1, 1.8)
+        assert state.values.hue == 0.0 and follower.ignored == 4
+        assert follower.describe()["commands_ignored"] == 4 and follower.describe()["leader_frame"] == 2
     finally:
         link.close()
 
@@ -346,3 +354,36 @@ def test_a_leader_port_in_use_is_one_sentence() -> None:
             Exception, match=f"The wall leader's UDP port {port} is in use by another program; give --lead another port"
         ):
             WallLeader(port)
+
+
+def test_a_sequence_switch_lands_on_every_follower_at_the_leaders_frame(
+    library: Path, isolated_keyframes: Path
+) -> None:
+    for name, prompt in (("alps", None), ("lake", "a lake")):
+        shutil.copytree(library / "alps", isolated_keyframes / name)
+        if prompt:  # another sequence: other keyframes, another manifest hash
+            manifest = isolated_keyframes / name / "manifest.json"
+            manifest.write_text(manifest.read_text().replace('"prompt": "', f'"prompt": "{prompt} '))
+    leader = Leader(isolated_keyframes, "alps")
+    leader.start()
+    links = [follow(leader.port, (column, 0)) for column in range(2)]
+    followers = [
+        FollowerPipeline(Show(load_stage(isolated_keyframes / "alps")), link, isolated_keyframes, timeout=30.0)
+        for link in links
+    ]
+    try:
+        wait_for(lambda: all(f.step().values.blackout == 0.0 and f.shown for f in followers), 60, "frames drawn")
+        leader.send("/sequence", "lake")
+        deadline = time.monotonic() + 60
+        drawn_lake = [False, False]
+        while not all(drawn_lake) and time.monotonic() < deadline:
+            for index, (follower, link) in enumerate(zip(followers, links, strict=True)):
+                received = link.latest
+                state = follower.step()
+                assert received is not None and state.frame >= received.wire.frame  # never a held, older frame
+                drawn_lake[index] |= state.stage.name == "lake"
+        assert all(drawn_lake)
+    finally:
+        for link in links:
+            link.close()
+        leader.stop()

@@ -80,7 +80,7 @@ def test_a_follower_answers_status_with_whom_it_follows_and_takes_no_command(lib
         follower.terminate()
         follower.wait(20)
         leader.stop()
-    assert "takes no command; send it to the leader" in follower.stderr.read()
+    assert "takes no command but its own corner pin and gamma; send the rest to the leader" in follower.stderr.read()
 
 
 def test_the_test_card_on_a_tile_is_its_part_of_the_whole_card(tmp_path: Path) -> None:
