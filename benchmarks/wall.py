@@ -89,7 +89,7 @@ def lag(seconds: float) -> tuple[int, list[float]]:
     """The packet's size and, for every frame a follower got, how many 60 fps frames it took."""
     from installation.options import WallOptions
     from installation.scene.clock import WallClock
-    from installation.scene.wire import encode
+    from installation.wall.link import frame_packet
 
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
@@ -109,7 +109,7 @@ def lag(seconds: float) -> tuple[int, list[float]]:
             time.sleep(max(0.0, deadline[0] - time.monotonic()))
 
         player.gallery.after_frame = sixty
-        size = len(encode(player.pipeline.step())) + 13
+        size = len(frame_packet(bytes(8), player.pipeline.step()))
         player.run()
         followers.wait()
         arrivals = json.loads(out.read_text())

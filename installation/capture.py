@@ -22,6 +22,7 @@ from installation import signals
 from installation.control.sound import open_sound
 from installation.errors import UserError
 from installation.files import partial_path
+from installation.flags import check_declared
 from installation.options import CaptureOptions
 from installation.render.offline import Plan, Sink, fit_keyframe, morph_frame, morph_length, render_frames
 from installation.render.video import (
@@ -43,9 +44,6 @@ from installation.scene.stage import Stage
 from installation.scene.tempo import TempoMap
 
 log = logging.getLogger(__name__)
-MAX_SECONDS = 86_400.0
-MAX_SIDE = 16_384
-"""The largest framebuffer side most GPUs (and llvmpipe) allow; larger fails only once GL starts."""
 
 
 def capture(options: CaptureOptions) -> int:
@@ -146,23 +144,7 @@ def _music_beats(music: Path, quantum: float) -> TempoMap:
 
 
 def _check_options(options: CaptureOptions) -> None:
-    if not 1 <= options.fps <= 240:
-        raise UserError(f"--fps {options.fps:g} is outside 1..240; use 60 or 30.")
-    if options.seconds is not None and not 0 < options.seconds <= MAX_SECONDS:
-        raise UserError(
-            f"--seconds {options.seconds:g} is outside 0..{MAX_SECONDS:g} (24 hours); give the length in seconds, e.g. 20."
-        )
-    if not 1 <= options.quality <= 100:
-        raise UserError(f"--quality {options.quality} is outside 1..100; use 80 for a good balance.")
-    if min(options.size) < 16:
-        raise UserError(f"--size {options.size[0]}x{options.size[1]} is too small; use at least 16x16.")
-    if max(options.size) > MAX_SIDE:
-        raise UserError(
-            f"--size {options.size[0]}x{options.size[1]} is too large; captures are at most {MAX_SIDE} pixels on a "
-            "side, e.g. 7680x4320 (8K)."
-        )
-    if options.in_betweens < 0:
-        raise UserError(f"--in-betweens {options.in_betweens} must be 0 or more.")
+    check_declared(options)
     if options.encoder_preset not in PRESETS:
         raise UserError(f"--encoder-preset {options.encoder_preset} is unknown; choose one of {', '.join(PRESETS)}.")
     if options.codec not in CODECS:

@@ -15,23 +15,79 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from installation.flags import Bounds, flag
 from installation.scene.pipeline import FramePipeline
 from installation.scene.playlist import Playlist
-from installation.scene.schedule import Schedule
+from installation.scene.schedule import Schedule, parse_schedule
 from installation.scene.show import FrameState
-from installation.state import SAVE_SECONDS, SavedState, save_state
-from installation.watchdog import Watchdog
+from installation.state import SAVE_SECONDS, SavedState, default_state_file, save_state
+from installation.watchdog import SHORTEST_TIMEOUT, Watchdog
 
 log = logging.getLogger(__name__)
+_GALLERY = "gallery"
+
+
+def _hours(text: str | None) -> Schedule | None:
+    return parse_schedule(text) if text else None
+
+
+def _state_file(text: str) -> Path | None:
+    return {"auto": default_state_file(), "none": None}.get(text, Path(text))
+
+
+def _zero_is_off(seconds: float) -> float | None:
+    return seconds or None
 
 
 @dataclass(frozen=True)
 class GalleryOptions:
-    schedule: Schedule | None = None
-    closed: str = "black"
-    state_file: Path | None = None
-    heartbeat: float = 60.0
-    watchdog: float | None = 15.0
+    """The chores' options, ``play``'s "gallery" group."""
+
+    schedule: Schedule | None = flag(
+        "--open",
+        "daily opening hours; outside them the screen is black or dimmed",
+        group=_GALLERY,
+        commands=("play",),
+        convert=_hours,
+        metavar="HH:MM-HH:MM",
+    )
+    closed: str = flag(
+        "--closed",
+        "the look outside opening hours (default %(default)s)",
+        "black",
+        group=_GALLERY,
+        commands=("play",),
+        choices=["black", "dim"],
+    )
+    state_file: Path | None = flag(
+        "--state",
+        "where the keyframe and parameters are saved every 5 s and restored at start (default "
+        "~/.local/state/metamorph/state.json; none: off)",
+        group=_GALLERY,
+        commands=("play",),
+        convert=_state_file,
+        given="auto",
+        metavar="FILE",
+    )
+    heartbeat: float = flag(
+        "--heartbeat",
+        "a log line with fps, memory and keyframe this often (default %(default)g)",
+        60.0,
+        group=_GALLERY,
+        commands=("play",),
+        type=Bounds(1.0, 86_400.0, 60.0),
+        metavar="SECONDS",
+    )
+    watchdog: float | None = flag(
+        "--watchdog",
+        "exit with code 3 when no frame was drawn for this long, so the service restarts (default %(default)g; 0: off)",
+        15.0,
+        group=_GALLERY,
+        commands=("play",),
+        convert=_zero_is_off,
+        type=Bounds(SHORTEST_TIMEOUT, 3600.0, 15.0, off=0.0),
+        metavar="SECONDS",
+    )
 
 
 class Gallery:

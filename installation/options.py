@@ -1,15 +1,13 @@
-"""What ``play`` and ``capture`` are asked for: each option and its default, declared once.
+"""What ``play`` and ``capture`` are asked for: each option declared once, on its field.
 
-The command line reads its defaults from these dataclasses; the drivers read the options. A
-number option's floor and ceiling are a ``Bounds`` (or a ``Size``) declared as its argparse type,
-next to it, so the command line and the config file (which converts through the same type)
-refuse the same values in the same words.
+A field declared with ``flag`` (``installation/flags.py``) is its command-line option too: the
+parser adds it from the declaration and builds these dataclasses back from the parsed arguments,
+so the command line, the config file and the drivers read one declaration.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,96 +17,24 @@ from installation.control.mapping import DEFAULT_MAP
 from installation.control.osc import DEFAULT_PORT, LOCAL_NETWORKS
 from installation.control.oscquery import DEFAULT_HTTP_PORT
 from installation.errors import UserError
+from installation.flags import Address, Bounds, Size, flag
 from installation.gallery import GalleryOptions
-from installation.render.video import DEFAULT_PRESET
-from installation.render.wall import WallLayout
+from installation.render.video import DEFAULT_PRESET, check_screenshot
+from installation.render.wall import WallLayout, grid_type, tile_type
 from installation.scene.cells import DEFAULT_COLUMNS
 from installation.scene.conductor import Order
 from installation.scene.parameters import Parameters
 from installation.scene.presets import DEFAULT_LOOK, Preset, load_preset
 from installation.scene.stage import Stage, load_stage, prepare_stage
-from installation.scene.tempo import BeatSource, TempoMap, TempoPolicy
+from installation.scene.tempo import MAX_TEMPO, MIN_TEMPO, SYNCS, BeatSource, TempoMap, TempoPolicy
 from installation.scene.transport import Transport
+from installation.wall.link import DEFAULT_PORT as WALL_PORT
 
 Opener = Callable[[str], BeatSource | None]
 """Opens the beat source a ``--sync`` name asks for (``control/tempo``)."""
 
 DEFAULT_IN_BETWEENS = 30
 """Frames between two keyframes in the plain morph video of the source piece."""
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """A number option's floor, ceiling and a sane value to suggest; an argparse type.
-
-    Every number option has one: an unchecked value only fails later, in the show (a watchdog of
-    a millisecond ends it before its first frame, over and over under a service manager).
-    """
-
-    low: float
-    high: float
-    sane: float
-    whole: bool = False
-    off: float | None = None
-    """A value outside the range that turns the option off (0 for ``--watchdog``)."""
-
-    def __call__(self, text: str) -> float:
-        value = self._number(text)
-        if value is not None and (value == self.off or self.low <= value <= self.high):
-            return value
-        kind = "a whole number" if self.whole else "a finite number"
-        off = "" if self.off is None else f" (or {_plain(self.off)}: off)"
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not {kind} from {_plain(self.low)} to {_plain(self.high)}{off}; give e.g. {_plain(self.sane)}"
-        )
-
-    def _number(self, text: str) -> float | None:
-        try:
-            value = int(text) if self.whole else float(text)
-        except (ValueError, OverflowError):
-            return None
-        return value if math.isfinite(value) else None
-
-
-@dataclass(frozen=True)
-class Size:
-    """A WIDTHxHEIGHT option whose sides lie in ``low..high``; an argparse type."""
-
-    low: int
-    high: int
-    sane: tuple[int, int]
-
-    def __call__(self, text: str) -> tuple[int, int]:
-        match = re.fullmatch(r"\s*(\d{1,9})\s*[xX]\s*(\d{1,9})\s*", text)
-        if match and all(self.low <= int(side) <= self.high for side in match.groups()):
-            return int(match[1]), int(match[2])
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a size with sides from {self.low} to {self.high}; write it as WIDTHxHEIGHT, e.g. "
-            f"{self.sane[0]}x{self.sane[1]}"
-        )
-
-
-@dataclass(frozen=True)
-class Address:
-    """A HOST:PORT option (HOST alone when ``default_port`` is given); an argparse type."""
-
-    default_port: int | None = None
-    example: str = "192.168.1.20:9000"
-
-    def __call__(self, text: str) -> tuple[str, int]:
-        host, colon, port = text.rpartition(":")
-        if not colon and self.default_port is not None:
-            host, port = text, str(self.default_port)
-        if host and len(host) <= 253 and host.isprintable() and port.isdigit() and 0 < int(port) < 65536:
-            return host, int(port)
-        form = (
-            "HOST:PORT" if self.default_port is None else f"HOST or HOST:PORT (port {self.default_port} when left out)"
-        )
-        raise argparse.ArgumentTypeError(f"{text!r} is not {form}; write it as e.g. {self.example}")
-
-
-def _plain(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass(frozen=True)
@@ -142,25 +68,117 @@ class ShowOptions:
         return parameters
 
 
+_BEAT, _WALL, _CONTROL, _OUT = "on the beat", "video wall", "control", "video out (pip install -e '.[ndi]')"
+_PLAY, _CAPTURE = ("play",), ("capture",)
+_ROLES = ("play", "wall-test")
+"""The commands that show one machine's output: a wall's tile is either."""
+
+
+def _zero_is_off(port: int) -> int | None:
+    return port or None
+
+
+def _map_or_default(path: Path | None) -> Path:
+    return path or DEFAULT_MAP
+
+
+def audio_source(text: str) -> str:
+    """``input``, ``none``, or the path of an existing music file (``--audio`` of play)."""
+    if text in ("input", "none") or Path(text).is_file():
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is neither input, none, nor a music file that exists")
+
+
+def frame_range(text: str) -> tuple[int, int]:
+    """``--frames A:B`` of capture."""
+    match = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", text)
+    if not match or int(match[1]) >= int(match[2]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame range; write it as A:B with A < B, e.g. 0:600")
+    return int(match[1]), int(match[2])
+
+
 @dataclass(frozen=True)
 class TempoOptions:
     """How transitions follow a beat (``scene/tempo.py``): what ``--sync`` follows, how many beats a
     transition and a rest last, the bar's beats, how far ahead of the beat the picture is drawn."""
 
-    sync: str = "free"
-    transition_beats: float = 4.0
-    hold_beats: float = 4.0
-    quantum: float = 4.0
-    latency_ms: float = 0.0
+    sync: str = flag(
+        "--sync",
+        "free (default): transitions by seconds; link: the Ableton Link session (pip install -e '.[link]'), "
+        "midi: MIDI clock from --midi-clock, tap: the key t or /tap, audio: the sound input's beat",
+        "free",
+        group=_BEAT,
+        choices=SYNCS,
+        per_command={
+            "capture": {
+                "choices": ("free", "audio"),
+                "help": "free (default): transitions by seconds; audio: the beats of --audio, found offline "
+                "(pip install -e '.[tempo]'); see also --bpm",
+            }
+        },
+    )
+    transition_beats: float = flag(
+        "--transition-beats",
+        "beats a transition lasts; it lands on a bar line (default %(default)g)",
+        4.0,
+        group=_BEAT,
+        type=Bounds(0.25, 64.0, 4.0),
+    )
+    hold_beats: float = flag(
+        "--hold-beats",
+        "beats each keyframe rests (default %(default)g)",
+        4.0,
+        group=_BEAT,
+        type=Bounds(0.0, 256.0, 4.0),
+    )
+    quantum: float = flag(
+        "--quantum", "beats in a bar (default %(default)g)", 4.0, group=_BEAT, type=Bounds(1.0, 16.0, 4.0)
+    )
+    latency_ms: float = flag(
+        "--sync-latency",
+        "draw this many milliseconds ahead of the beat: a projector's or mixer's delay (default 0)",
+        0.0,
+        group=_BEAT,
+        type=Bounds(-1000.0, 1000.0, 0.0),
+        metavar="MS",
+    )
     """``--sync-latency``: the projector's or mixer's delay, drawn ahead of the beat."""
-    beat_kick: bool = False
-    midi_clock: str | None = None
+    beat_kick: bool = flag(
+        "--beat-kick", "a kick on every beat in place of the sound's onsets", False, group=_BEAT, action="store_true"
+    )
+    midi_clock: str | None = flag(
+        "--midi-clock",
+        "the MIDI input sending clock (part of its name)",
+        group=_BEAT,
+        commands=("play",),
+        metavar="NAME",
+    )
     """The MIDI input whose clock ``--sync midi`` follows (a part of its name)."""
-    start_stop: bool = False
-    """``--link-start-stop``: Link's start/stop sync: no new transition while the session is stopped."""
-    bpm: float | None = None
+    start_stop: bool = flag(
+        "--link-start-stop",
+        "with --sync link: no new transition while Link is stopped",
+        False,
+        group=_BEAT,
+        commands=("play",),
+        action="store_true",
+    )
+    """Link's start/stop sync: no new transition while the session is stopped."""
+    bpm: float | None = flag(
+        "--bpm",
+        "where Link and tap start (default 120)",
+        group=_BEAT,
+        per_command={"capture": {"help": "a known tempo: transitions on its bars (with --offset), no beat tracking"}},
+        type=Bounds(MIN_TEMPO, MAX_TEMPO, 120.0),
+    )
     """A tempo given: a capture's steady beat, or where Link and tap start."""
-    offset: float = 0.0
+    offset: float = flag(
+        "--offset",
+        "seconds into the capture of the first downbeat at --bpm (default 0)",
+        0.0,
+        group=_BEAT,
+        commands=("capture",),
+        type=Bounds(-3600.0, 3600.0, 0.0),
+    )
     """Seconds into the show of a capture's first downbeat at ``bpm``."""
     beats: TempoMap | None = None
     """A capture's beats, found in its music (``--sync audio``) or made from ``bpm`` and ``offset``."""
@@ -184,24 +202,91 @@ class WallOptions:
     """Which tile of a video wall this machine shows (``render/wall.py``) and its part in the
     wall's link (``wall/``): it leads, follows, or plays by itself exactly as a leader would."""
 
-    grid: tuple[int, int] = (1, 1)
-    tile: tuple[int, int] = (0, 0)
-    bezel: int = 0
-    overlap: int = 0
-    lead: int | None = None
+    tiles: tuple[int, int] = flag(
+        "--wall",
+        "tiles of the wall, e.g. 3x1",
+        (1, 1),
+        group=_WALL,
+        commands=_ROLES,
+        type=grid_type,
+        metavar="COLSxROWS",
+    )
+    tile: tuple[int, int] = flag(
+        "--tile",
+        "this machine's tile, from 0,0 at the top left",
+        (0, 0),
+        group=_WALL,
+        commands=_ROLES,
+        type=tile_type,
+        metavar="C,R",
+    )
+    bezel: int = flag(
+        "--bezel",
+        "displays: the hidden strip between two screens, in pixels of a tile",
+        0,
+        group=_WALL,
+        commands=_ROLES,
+        type=Bounds(0, 4000, 40, whole=True),
+        exclusive="strip",
+        metavar="PX",
+    )
+    overlap: int = flag(
+        "--overlap",
+        "projectors: the strip two neighbours share, blended with soft edges",
+        0,
+        group=_WALL,
+        commands=_ROLES,
+        type=Bounds(0, 4000, 200, whole=True),
+        exclusive="strip",
+        metavar="PX",
+    )
+    lead: int | None = flag(
+        "--lead",
+        f"lead the wall: send every frame to the followers that ask, from UDP PORT (default {WALL_PORT})",
+        group=_WALL,
+        commands=_ROLES,
+        type=Bounds(1, 65535, WALL_PORT, whole=True),
+        nargs="?",
+        const=WALL_PORT,
+        exclusive="role",
+        metavar="PORT",
+    )
     """The UDP port this leader sends from and hears hellos on; None: it does not lead."""
-    follow: tuple[str, int] | None = None
+    follow: tuple[str, int] | None = flag(
+        "--leader",
+        "follow the leader at HOST: draw its frames (sound, OSC, MIDI and tempo act on the leader; "
+        "--follow is the look's motion parameter)",
+        group=_WALL,
+        commands=_ROLES,
+        type=Address(WALL_PORT, f"10.0.0.2:{WALL_PORT}"),
+        exclusive="role",
+        metavar="HOST[:PORT]",
+    )
     """The leader this machine follows; None: it does not follow."""
-    timeout: float = 2.0
-    """Seconds without the leader after which a follower fades to black."""
-    port: int = 0
-    """The UDP port a follower receives on (0: any free one)."""
+    timeout: float = flag(
+        "--wall-timeout",
+        "a follower that hears no leader this long fades to black (default %(default)g)",
+        2.0,
+        group=_WALL,
+        commands=_ROLES,
+        type=Bounds(0.1, 3600.0, 2.0),
+        metavar="SECONDS",
+    )
+    port: int = flag(
+        "--wall-port",
+        "the UDP port a follower receives on (default: any free one)",
+        0,
+        group=_WALL,
+        commands=_ROLES,
+        type=Bounds(0, 65535, 9101, whole=True),
+        metavar="PORT",
+    )
 
     def layout(self, tile_size: tuple[int, int]) -> WallLayout:
         """This machine's tile, its output being ``tile_size`` pixels; a tile off the wall, or an
         overlap wider than half a tile, is refused in one sentence."""
         try:
-            return WallLayout(self.grid, self.tile, tile_size, self.bezel - self.overlap)
+            return WallLayout(self.tiles, self.tile, tile_size, self.bezel - self.overlap)
         except ValueError as error:
             raise UserError(f"{error}; check --wall, --tile and --overlap against --window.") from error
 
@@ -212,36 +297,176 @@ class PlayOptions:
 
     show: ShowOptions = field(default_factory=ShowOptions)
     gallery: GalleryOptions = field(default_factory=GalleryOptions)
-    window: tuple[int, int] = (1280, 720)
-    fullscreen: bool = False
-    display: int = 0
-    vsync: bool = True
-    shuffle: bool = False
-    osc_port: int | None = DEFAULT_PORT
-    osc_allow: tuple[str, ...] = LOCAL_NETWORKS
-    osc_feedback: tuple[tuple[str, int], ...] = ()
+    window: tuple[int, int] = flag(
+        "--window",
+        "window size WxH (default 1280x720); a wall's tile",
+        (1280, 720),
+        commands=_ROLES,
+        type=Size(16, 16_384, (1280, 720)),
+    )
+    fullscreen: bool = flag("--fullscreen", "full screen, cursor hidden", False, commands=_ROLES, action="store_true")
+    display: int = flag(
+        "--display", "which display to use (default 0)", 0, commands=_ROLES, type=Bounds(0, 64, 0, whole=True)
+    )
+    vsync: bool = flag(
+        "--no-vsync", "do not wait for the display's refresh", True, commands=_ROLES, action="store_false"
+    )
+    shuffle: bool = flag(
+        "--shuffle",
+        "play a folder of sequences in random order",
+        False,
+        group="gallery",
+        commands=_PLAY,
+        action="store_true",
+    )
+    osc_port: int | None = flag(
+        "--osc-port",
+        "UDP port for OSC (default %(default)s; 0 turns OSC off)",
+        DEFAULT_PORT,
+        group=_CONTROL,
+        commands=_PLAY,
+        convert=_zero_is_off,
+        type=Bounds(0, 65535, DEFAULT_PORT, whole=True),
+    )
+    osc_allow: tuple[str, ...] = flag(
+        "--osc-allow",
+        "accept OSC only from these networks, e.g. 192.168.1.0/24, or `any` (default: this machine and the "
+        "private and link-local networks)",
+        LOCAL_NETWORKS,
+        group=_CONTROL,
+        commands=_PLAY,
+        convert=tuple,
+        given=list(LOCAL_NETWORKS),
+        nargs="+",
+        metavar="CIDR",
+    )
+    osc_feedback: tuple[tuple[str, int], ...] = flag(
+        "--osc-feedback",
+        "send the show's values only here (default: every controller heard from in the last 10 minutes, on "
+        "its port 9000)",
+        (),
+        group=_CONTROL,
+        commands=_PLAY,
+        convert=tuple,
+        given=[],
+        type=Address(),
+        nargs="+",
+        metavar="HOST:PORT",
+    )
     """Where feedback goes; empty: every controller heard from in the last 10 minutes."""
-    osc_map: Path = DEFAULT_MAP
-    http_port: int | None = DEFAULT_HTTP_PORT
+    osc_map: Path = flag(
+        "--osc-map",
+        "TOML file mapping controller addresses (default: the TouchOSC layout of `metamorph touchosc`)",
+        DEFAULT_MAP,
+        group=_CONTROL,
+        commands=_PLAY,
+        convert=_map_or_default,
+        given=None,
+        type=Path,
+    )
+    http_port: int | None = flag(
+        "--http-port",
+        "TCP port for OSCQuery (JSON tree, websocket, zeroconf) and the control page at /control (default "
+        "%(default)s; 0 turns it off); the same --osc-allow networks apply",
+        DEFAULT_HTTP_PORT,
+        group=_CONTROL,
+        commands=_PLAY,
+        convert=_zero_is_off,
+        type=Bounds(0, 65535, DEFAULT_HTTP_PORT, whole=True),
+    )
     """OSCQuery and the control page (0: any free port); None: off."""
-    control_key: str | None = None
+    control_key: str | None = flag(
+        "--control-key",
+        "writes from the network (the control page, OSCQuery clients) need this key; the page asks once (ps "
+        "shows it: --control-key-file or METAMORPH_CONTROL_KEY do not)",
+        group=_CONTROL,
+        commands=_PLAY,
+        metavar="KEY",
+    )
     """What a websocket must bring to write (None: any allowed client writes)."""
-    http_readonly: bool = False
-    audio: str = "input"
+    http_readonly: bool = flag(
+        "--http-readonly",
+        "the web page and OSCQuery only show the show, never steer it",
+        False,
+        group=_CONTROL,
+        commands=_PLAY,
+        action="store_true",
+    )
+    audio: str = flag(
+        "--audio",
+        "input: steer by live sound (default); none: no sound; a music file: steer by it, heard in show time "
+        "(with --fixed-step, what `capture --audio FILE` renders)",
+        "input",
+        group=_CONTROL,
+        commands=_PLAY,
+        type=audio_source,
+        metavar="input|none|FILE",
+    )
     """``input`` (the live sound input), ``none``, or the path of a music file heard in show time."""
-    audio_device: str | None = None
-    midi: str | None = None
+    audio_device: str | None = flag(
+        "--audio-device",
+        "sound input whose name contains NAME (see `metamorph devices`)",
+        group=_CONTROL,
+        commands=_PLAY,
+        metavar="NAME",
+    )
+    midi: str | None = flag(
+        "--midi",
+        "MIDI controller whose input name contains NAME (see `metamorph devices`), mapped by the "
+        "[[midi.controls]] of --osc-map",
+        group=_CONTROL,
+        commands=_PLAY,
+        metavar="NAME",
+    )
     """The MIDI controller whose input name contains this; None: no MIDI."""
-    frames: int | None = None
-    screenshot: Path | None = None
-    fixed_step: float | None = None
+    frames: int | None = flag(
+        "--frames",
+        "stop after N frames (up to 10^10: 5 years at 60 fps)",
+        commands=_ROLES,
+        type=Bounds(1, 10**10, 600, whole=True),
+    )
+    screenshot: Path | None = flag(
+        "--screenshot", "save the last frame to this PNG", commands=_ROLES, convert=check_screenshot, type=Path
+    )
+    fixed_step: float | None = flag(
+        "--fixed-step",
+        "advance exactly 1/FPS s per frame, 60 when FPS is left out (frame-exact: the frames `capture --fps "
+        "FPS` writes)",
+        commands=_PLAY,
+        type=Bounds(1.0, 240.0, 60.0),
+        nargs="?",
+        const=60.0,
+        metavar="FPS",
+    )
     """Frames per second of a fixed time step (frame-exact playback); None: real time."""
-    osd: bool = False
-    ndi: str | None = None
+    osd: bool = flag("--osd", "start with the on-screen display shown", False, commands=_PLAY, action="store_true")
+    ndi: str | None = flag(
+        "--ndi",
+        "send every frame as the NDI source NAME (default name: metamorph), for Resolume, OBS, vMix",
+        group=_OUT,
+        commands=_PLAY,
+        nargs="?",
+        const="metamorph",
+        metavar="NAME",
+    )
     """The NDI source this show is sent as (None: not sent)."""
-    ndi_size: tuple[int, int] | None = None
+    ndi_size: tuple[int, int] | None = flag(
+        "--ndi-size",
+        "the NDI picture's size, scaled on the GPU (default: the window's)",
+        group=_OUT,
+        commands=_PLAY,
+        type=Size(16, 16_384, (1920, 1080)),
+        metavar="WxH",
+    )
     """The NDI picture's size, scaled on the GPU (None: the window's size when the show starts)."""
-    ndi_alpha: bool = False
+    ndi_alpha: bool = flag(
+        "--ndi-alpha",
+        "send BGRA with alpha (spheres over transparency) instead of UYVY",
+        False,
+        group=_OUT,
+        commands=_PLAY,
+        action="store_true",
+    )
     """Send BGRA with the spheres over transparency, for keying in the mixer (else UYVY)."""
     tempo: TempoOptions = field(default_factory=TempoOptions)
     wall: WallOptions = field(default_factory=WallOptions)
@@ -251,23 +476,78 @@ class PlayOptions:
 class CaptureOptions:
     """What ``metamorph capture`` was asked for."""
 
-    out: Path
+    out: Path = flag(
+        "--out", "a .mp4/.mov/.mkv video, or a folder for PNG frames", commands=_CAPTURE, type=Path, required=True
+    )
     show: ShowOptions = field(default_factory=ShowOptions)
-    size: tuple[int, int] = (3840, 2160)
-    fps: float = 60.0
-    seconds: float | None = None
-    frames: tuple[int, int] | None = None
-    audio: Path | None = None
-    codec: str = "h264"
-    quality: int = 80
-    encoder_preset: str = DEFAULT_PRESET
+    size: tuple[int, int] = flag(
+        "--size",
+        "output size WxH (default 3840x2160)",
+        (3840, 2160),
+        commands=_CAPTURE,
+        type=Size(16, 16_384, (3840, 2160)),
+    )
+    fps: float = flag(
+        "--fps",
+        "frames per second, 1..240 (default %(default)g)",
+        60.0,
+        commands=_CAPTURE,
+        type=Bounds(1.0, 240.0, 60.0),
+    )
+    seconds: float | None = flag(
+        "--seconds",
+        "length, up to 24 hours (default: the music's, else one pass of the sequence)",
+        commands=_CAPTURE,
+        type=Bounds(0.01, 86_400.0, 20.0),
+    )
+    frames: tuple[int, int] | None = flag(
+        "--frames", "render only frames A to B-1 of the whole", commands=_CAPTURE, type=frame_range, metavar="A:B"
+    )
+    audio: Path | None = flag(
+        "--audio",
+        "music to mux in (wav, flac, mp3); it steers the show as a live input would, and sets the default length",
+        commands=_CAPTURE,
+        type=Path,
+    )
+    codec: str = flag("--codec", "video codec: h264 (default), h265, prores or av1", "h264", commands=_CAPTURE)
+    quality: int = flag(
+        "--quality",
+        "1..100, higher is better and larger (default %(default)s)",
+        80,
+        commands=_CAPTURE,
+        type=Bounds(1, 100, 80, whole=True),
+    )
+    encoder_preset: str = flag(
+        "--encoder-preset",
+        "h264/h265 speed preset, ultrafast..veryslow (default %(default)s; ultrafast lets encoding keep up with "
+        "rendering on few cores)",
+        DEFAULT_PRESET,
+        commands=_CAPTURE,
+    )
     """x264/x265's speed preset (``--encoder-preset``); the look's preset is ``show.preset``."""
-    force: bool = False
-    mode: str = "spheres"
-    in_betweens: int = DEFAULT_IN_BETWEENS
-    quiet: bool = False
+    force: bool = flag("--force", "replace an existing output", False, commands=_CAPTURE, action="store_true")
+    mode: str = flag(
+        "--mode",
+        "spheres (default), or morph: the plain cross-fade video of the source piece",
+        "spheres",
+        commands=_CAPTURE,
+        choices=("spheres", "morph"),
+    )
+    in_betweens: int = flag(
+        "--in-betweens",
+        "morph mode: frames between two keyframes (default %(default)s)",
+        DEFAULT_IN_BETWEENS,
+        commands=_CAPTURE,
+        type=Bounds(0, 1000, DEFAULT_IN_BETWEENS, whole=True),
+    )
+    quiet: bool = flag("--quiet", "no progress bar", False, commands=_CAPTURE, action="store_true")
     ray: str | None = None
     """Render on Ray: None, on this machine alone; "", a local Ray instance; else a cluster's address."""
-    chunk_frames: int | None = None
+    chunk_frames: int | None = flag(
+        "--chunk-frames",
+        "with --ray: frames per task (default: about 30 s of work each)",
+        commands=_CAPTURE,
+        type=Bounds(1, 10**7, 1800, whole=True),
+    )
     """Frames per Ray task; None: about 30 s of work each (``installation.cluster.chunks``)."""
     tempo: TempoOptions = field(default_factory=TempoOptions)

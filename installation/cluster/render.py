@@ -29,18 +29,17 @@ from installation.cluster.session import connected, failure_reason, wait_ready
 from installation.cluster.tasks import ChunkJob, Outcome, is_video, render_chunk
 from installation.cluster.transfer import Inputs, new_marker, pack_inputs, write_files
 from installation.errors import UserError
+from installation.files import keep_partial, publish, run_partial
 from installation.options import CaptureOptions
 from installation.render.offline import Plan
 from installation.render.video import (
-    MUXERS,
     clear_frames,
     concat,
+    container_arguments,
     ffmpeg_reason,
     finishing,
-    keep_partial,
-    publish,
+    music_arguments,
     run_ffmpeg,
-    run_partial,
 )
 
 log = logging.getLogger(__name__)
@@ -207,25 +206,8 @@ def _finish_video(options: CaptureOptions, segments: list[Path], first: int, fra
 def _mux(joined: Path, out: Path, options: CaptureOptions, start: float, seconds: float) -> None:
     """Copy the joined video into ``out`` with the music of its time span, as a single capture
     muxes it (same audio codec, same offset and length); no video is re-encoded."""
-    command = ["-i", str(joined)]
-    if options.audio is not None:
-        command += [
-            "-ss",
-            f"{start:.6f}",
-            "-t",
-            f"{seconds:.6f}",
-            "-i",
-            str(options.audio),
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-        ]
-        command += ["-c:a", "pcm_s24le" if options.codec == "prores" else "aac", "-b:a", "320k"]
-    command += ["-c:v", "copy"]
-    if options.out.suffix.lower() in (".mp4", ".mov"):
-        command += ["-movflags", "+faststart"]
-    command += ["-f", MUXERS[options.out.suffix.lower()], str(out)]
+    music = music_arguments(options.audio, start, seconds, options.codec) if options.audio else ([], [])
+    command = ["-i", str(joined), *music[0], *music[1], "-c:v", "copy", *container_arguments(options.out, out)]
     result = run_ffmpeg(command)
     if result.returncode != 0:
         out.unlink(missing_ok=True)

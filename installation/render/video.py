@@ -154,6 +154,21 @@ def check_screenshot(path: Path | None) -> Path | None:
     return path
 
 
+def music_arguments(music: Path, start: float, seconds: float | None, codec: str) -> tuple[list[str], list[str]]:
+    """ffmpeg's arguments that mux ``seconds`` (None: the rest) of ``music`` from ``start`` under the
+    video (input 0): the input's, and the output's (its codec: PCM beside ProRes, else AAC). One
+    place for a single capture and for the join of a split one, so both carry the same sound."""
+    length = ["-t", f"{seconds:.6f}"] if seconds is not None else []
+    inputs = ["-ss", f"{start:.6f}", *length, "-i", str(music), "-map", "0:v", "-map", "1:a"]
+    return inputs, ["-c:a", "pcm_s24le" if codec == "prores" else "aac", "-b:a", "320k"]
+
+
+def container_arguments(path: Path, working: Path) -> list[str]:
+    """ffmpeg's arguments that write ``working`` in the container ``path``'s name asks for."""
+    faststart = ["-movflags", "+faststart"] if path.suffix.lower() in (".mp4", ".mov") else []
+    return [*faststart, "-f", MUXERS[path.suffix.lower()], str(working)]
+
+
 def quiet_ffmpeg() -> list[str]:
     """The start of every ffmpeg command that writes: errors only, outputs replaced."""
     return [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y"]
@@ -253,25 +268,10 @@ class VideoWriter:
             "-i",
             "-",
         ]
-        if audio is not None:
-            command += [
-                "-ss",
-                f"{audio_start:.6f}",
-                "-t",
-                f"{duration:.6f}",
-                "-i",
-                str(audio),
-                "-map",
-                "0:v",
-                "-map",
-                "1:a",
-            ]
+        music = music_arguments(audio, audio_start, duration, codec.name) if audio is not None else ([], [])
+        command += music[0]
         command += ["-c:v", codec.encoder, "-pix_fmt", codec.pixel_format, *codec.quality_options(quality, preset)]
-        if audio is not None:
-            command += ["-c:a", "pcm_s24le" if codec.name == "prores" else "aac", "-b:a", "320k"]
-        if path.suffix.lower() in (".mp4", ".mov"):
-            command += ["-movflags", "+faststart"]
-        command += ["-f", MUXERS[path.suffix.lower()], str(self.working)]
+        command += [*music[1], *container_arguments(path, self.working)]
         # ffmpeg's messages go to a file: a pipe read only on failure could fill and stall ffmpeg.
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=self._stderr, start_new_session=True)
