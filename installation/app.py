@@ -28,7 +28,7 @@ from installation import signals
 from installation.control.mapping import Mapping, learn_target, learned_map, load_mapping, show_map
 from installation.control.midi import MidiControl
 from installation.control.osc import OscControl, networks
-from installation.control.sound import open_sound
+from installation.control.sound import MusicSound, open_sound
 from installation.control.websupervisor import ShowServer
 from installation.errors import UserError
 from installation.gallery import Gallery
@@ -53,6 +53,8 @@ from installation.state import SavedState, check_state_file, load_state
 
 if TYPE_CHECKING:
     from installation.outputs.ndi import NdiSender
+    from installation.outputs.spout import SpoutSender
+    from installation.outputs.syphon import SyphonSender
     from installation.scene.tempo import BeatSource
     from installation.wall.follower import FollowerPipeline
     from installation.wall.link import WallLeader
@@ -75,6 +77,7 @@ class Player:
         self.times = FrameTimes(options.fixed_step or 60.0)
         self._next_shader_check = 0.0
         self._parts = ExitStack()
+        self.texture_outputs: dict[str, SpoutSender | SyphonSender] = {}
         try:
             self._assemble()
         except BaseException:
@@ -111,6 +114,7 @@ class Player:
             self.pipeline.closed = self.gallery.closed
             self.pipeline.sound = open_sound(options.audio, options.audio_device)
             parts.callback(self.pipeline.sound.close)
+            self._send_music()
             self.pipeline.loader = SequenceLoader(library, options.show.prepare)
         assert self.pipeline.loader is not None
         parts.callback(self.pipeline.loader.close)
@@ -124,6 +128,7 @@ class Player:
             sender, readback = self.ndi
             self.loop.add(readback)
             self.loop.add(Chore(lambda frame: sender.describe(frame.state.stage.name, frame.state.conductor.index)))
+        self._open_texture_outputs()
         self.loop.add(Chore(self._screenshot))
         self.loop.add(Chore(self._present))
         osc, midi = self.osc, self.midi
@@ -260,16 +265,38 @@ class Player:
         readback.add(sender)
         return sender, readback
 
+    def _send_music(self) -> None:
+        """A music file the show plays goes out over NDI too, each frame's samples with the frame."""
+        sound = self.pipeline.sound
+        if self.ndi is not None and isinstance(sound, MusicSound):
+            sender = self.ndi[0]
+            sound.heard.append(lambda samples, rate: sender.send_audio(samples, int(rate)))
+
+    def _open_texture_outputs(self) -> None:
+        """Spout (Windows) and Syphon (macOS): the frame's texture shared as it is, no readback."""
+        options = self.options
+        if options.spout is not None:
+            from installation.outputs.spout import open_spout
+
+            self.texture_outputs["spout"] = self.loop.add(open_spout(options.spout))
+        if options.syphon is not None:
+            from installation.outputs.syphon import open_syphon
+
+            self.texture_outputs["syphon"] = self.loop.add(open_syphon(options.syphon))
+
     def reports(self) -> dict[str, object]:
         """What the show tells beside its frame (``/status``): the beat it follows, its outputs."""
-        told: dict[str, object] = {"timing": self.times.report(), "tempo": self.policy.describe(), "outputs": {}}
+        outputs: dict[str, object] = {}
+        told: dict[str, object] = {"timing": self.times.report(), "tempo": self.policy.describe(), "outputs": outputs}
         if self.leader is not None or self.follower is not None:
             link = self.leader.describe() if self.leader is not None else self.follower.describe()  # type: ignore[union-attr]
             told["wall"] = link | {"tile": list(self.options.wall.tile), "view": list(self.loop.view.rect)}
         if self.ndi is not None:
             sender, readback = self.ndi
             ndi = {"name": sender.full_name, "receivers": sender.receivers, "sent": sender.sent}
-            told["outputs"] = {"ndi": ndi | {"dropped": readback.dropped, "failed": sender.failed}}
+            outputs["ndi"] = ndi | {"dropped": readback.dropped, "failed": sender.failed, "audio": sender.audio_sent}
+        for kind, output in self.texture_outputs.items():
+            outputs[kind] = {"name": output.name, "sent": output.sent, "failed": output.failed}
         return told
 
     def _open_osc(self) -> OscControl | None:

@@ -468,6 +468,26 @@ class PlayOptions:
         action="store_true",
     )
     """Send BGRA with the spheres over transparency, for keying in the mixer (else UYVY)."""
+    spout: str | None = flag(
+        "--spout",
+        "Windows: share every frame's texture as the Spout sender NAME (default metamorph; pip install SpoutGL; "
+        "not tested on Linux)",
+        group=_OUT,
+        commands=_PLAY,
+        nargs="?",
+        const="metamorph",
+        metavar="NAME",
+    )
+    syphon: str | None = flag(
+        "--syphon",
+        "macOS: share every frame's texture as the Syphon server NAME (default metamorph; pip install "
+        "syphon-python; not tested on Linux)",
+        group=_OUT,
+        commands=_PLAY,
+        nargs="?",
+        const="metamorph",
+        metavar="NAME",
+    )
     tempo: TempoOptions = field(default_factory=TempoOptions)
     wall: WallOptions = field(default_factory=WallOptions)
 

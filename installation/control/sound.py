@@ -6,7 +6,10 @@ Both feed the same analysis, so a capture with ``--audio FILE`` and ``play --aud
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from installation.control.analysis import SoundAnalysis
 from installation.control.audio import LiveInput, MusicFile, open_microphone
@@ -49,9 +52,15 @@ class MusicSound:
     def __init__(self, music: MusicFile) -> None:
         self.music = music
         self._analysis = SoundAnalysis(music.sample_rate)
+        self.heard: list[Callable[[np.ndarray, float], object]] = []
+        """Told each frame's samples and their rate (NDI sends them as the show's sound, in step
+        with the frames)."""
 
     def listen(self, start: float, stop: float) -> SoundFeatures:
-        return self._analysis.update(self.music.between(start, stop), stop - start)
+        samples = self.music.between(start, stop)
+        for listener in self.heard:
+            listener(samples, self.music.sample_rate)
+        return self._analysis.update(samples, stop - start)
 
     def describe(self) -> dict[str, object]:
         return {"input": "file", "level_db": self._analysis.level_db, "noise_db": self._analysis.noise_db}

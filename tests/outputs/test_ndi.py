@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -373,8 +374,11 @@ def test_play_sends_the_show_as_an_ndi_source(
     ndi_runtime: None, name: str, peers: Callable[..., Peer], tmp_path: Path, sequence_folder: Path
 ) -> None:
     """``play --ndi NAME``: a real receiver finds the show, gets its frames at the window's size in
-    UYVY with the sequence in the metadata, and the picture is the one capture draws."""
-    still = ["--speed", "0", "--hold", "1"]  # every frame the same: any one received is frame 0
+    UYVY with the sequence in the metadata, the picture capture draws, and the music it plays as
+    NDI sound."""
+    still = ["--speed", "0", "--hold", "1", "--audio-gain", "0"]  # every frame the same: frame 0's
+    music = tmp_path / "tone.wav"
+    write_tone(music, 440.0, 0.5, seconds=30.0)
     reference = tmp_path / "reference"
     captured = metamorph(
         "capture",
@@ -408,6 +412,8 @@ def test_play_sends_the_show_as_an_ndi_source(
             "30",
             "--no-vsync",
             *QUIET_PLAY,
+            "--audio",
+            str(music),
             "--ndi",
             name,
         ],
@@ -430,6 +436,9 @@ def test_play_sends_the_show_as_an_ndi_source(
     assert drawn.std() > 20  # a picture, not a blank
     assert np.abs(received - drawn).mean() < 2 and np.percentile(np.abs(received - drawn), 99) <= 8
     assert "sending the show over NDI as" in log
+    sound = done["audio"]
+    assert sound["channels"] == 1 and sound["rate"] == 44100 and sound["samples"] > 0
+    assert abs(sound["peak"] - 0.5) < 0.02  # the tone, as the show heard it
 
 
 @pytest.mark.slow
@@ -451,3 +460,14 @@ def test_a_slow_receiver_costs_frames_not_the_shows_pace(
     assert sender.sent + readback.dropped == 240  # every frame sent or counted as dropped
     received = receiver.expect("done", timeout=60)["frames"]
     assert 0 < received < 240 // 2
+
+
+def write_tone(path: Path, frequency: float, amplitude: float, seconds: float, rate: int = 44100) -> None:
+    """A mono 16-bit WAV of a sine tone."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = np.round(amplitude * np.sin(2 * np.pi * frequency * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())

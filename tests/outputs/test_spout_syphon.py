@@ -9,6 +9,7 @@ import pytest
 from installation.errors import UserError
 from installation.outputs.spout import open_spout
 from installation.outputs.syphon import open_syphon
+from tests.helpers import QUIET_PLAY, metamorph
 
 
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="says why Spout and Syphon are missing on Linux")
@@ -32,3 +33,17 @@ def test_without_their_bindings_both_say_what_to_install(monkeypatch: pytest.Mon
         UserError, match=r"^Syphon needs the syphon-python binding, .*: run pip install syphon-python\.$"
     ):
         open_syphon("metamorph")
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="says why Spout and Syphon are missing on Linux")
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ("--spout", "Spout exists on Windows only, not on linux"),
+        ("--syphon", "Syphon exists on macOS only, not on linux"),
+    ],
+)
+def test_play_with_spout_or_syphon_here_says_which_os_it_needs(option: str, said: str) -> None:
+    done = metamorph("play", *QUIET_PLAY, "--frames", "1", "--window", "64x36", option, "show")
+    assert done.returncode == 2 and f"{said}; use --ndi show here." in done.stderr
+    assert "Traceback" not in done.stderr
