@@ -44,6 +44,7 @@ from installation.render.window import GLError, PygameWindow
 from installation.scene.clock import Clock, FixedClock, WallClock
 from installation.scene.commands import Command
 from installation.scene.loader import SequenceLoader
+from installation.scene.parameters import OUTPUT_PARAMETERS
 from installation.scene.pipeline import FramePipeline
 from installation.scene.playlist import Playlist, is_playlist, sequence_named
 from installation.scene.show import FrameState, Show
@@ -108,7 +109,8 @@ class Player:
         self.osc = self._open_osc()
         self.web = self._open_web(library)
         self.midi = self._open_midi(self.mapping) if self.follower is None else None
-        self.gallery = Gallery(options.gallery, self.pipeline, self.playlist, self._describe)
+        playlist = self.playlist if self.follower is None else None  # a follower plays its leader's
+        self.gallery = Gallery(options.gallery, self.pipeline, playlist, self._describe)
         parts.callback(lambda: self.gallery.close(self.state))
         if self.follower is None:  # a follower's frames are the leader's: its sound, schedule and loads
             self.pipeline.closed = self.gallery.closed
@@ -159,6 +161,10 @@ class Player:
             stage = self._first_playlist_stage(saved)
         parameters = show_options.parameters_set()
         start = 0
+        if saved is not None:  # this machine's output (corner pin, gamma) is kept whatever it played
+            for name in OUTPUT_PARAMETERS:
+                if name in saved.parameters and name not in show_options.parameters:
+                    parameters.set(name, saved.parameters[name], immediate=True)
         if saved is not None and saved.sequence == stage.name:
             for name, value in saved.parameters.items():
                 parameters.set(name, value, immediate=True)

@@ -242,7 +242,8 @@ class WallOptions:
     )
     lead: int | None = flag(
         "--lead",
-        f"lead the wall: send every frame to the followers that ask, from UDP PORT (default {WALL_PORT})",
+        f"lead the wall: send every frame to the followers that ask, from UDP PORT (default {WALL_PORT}), "
+        "if they are in the --osc-allow networks",
         group=_WALL,
         commands=_ROLES,
         type=Bounds(1, 65535, WALL_PORT, whole=True),
@@ -281,6 +282,13 @@ class WallOptions:
         type=Bounds(0, 65535, 9101, whole=True),
         metavar="PORT",
     )
+
+    def __post_init__(self) -> None:
+        """What the parser's exclusive groups refuse, refused again for a config file's values."""
+        if self.lead is not None and self.follow is not None:
+            raise UserError("A machine either leads the wall (--lead) or follows a leader (--leader), not both.")
+        if self.bezel and self.overlap:
+            raise UserError("A wall has bezels (displays, --bezel) or overlaps (projectors, --overlap), not both.")
 
     def layout(self, tile_size: tuple[int, int]) -> WallLayout:
         """This machine's tile, its output being ``tile_size`` pixels; a tile off the wall, or an

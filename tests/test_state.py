@@ -107,3 +107,20 @@ def test_the_show_starts_over_an_infinite_keyframe(sequence_folder: Path, tmp_pa
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "keyframe inf is not a whole number from 0" in result.stderr
+
+
+def test_an_outputs_corner_pin_comes_back_whatever_sequence_was_playing(sequence_folder: Path, tmp_path: Path) -> None:
+    """A projector's keystone belongs to the machine, not to a sequence: a restart after the show
+    moved to another sequence keeps it (the look's own values do not carry over to another one)."""
+    from installation.app import Player
+    from installation.gallery import GalleryOptions
+    from installation.render.platform import choose
+    from tests.helpers import quiet_options
+
+    path = tmp_path / "state.json"
+    save_state(path, SavedState("another", 0, {"corner_x0": 0.2, "blend_gamma": 1.8, "hue": 40.0}))
+    choose(offscreen=True)
+    player = Player(quiet_options(sequence_folder, 1, gallery=GalleryOptions(state_file=path, watchdog=None)))
+    player.run()
+    settings = player.state.settings
+    assert (settings.corner_x0, settings.blend_gamma, settings.hue) == (0.2, 1.8, 0.0)

@@ -49,7 +49,7 @@ def _add_capture(commands: argparse._SubParsersAction, common: argparse.Argument
     command.add_argument("sequence", nargs="?", type=Path, help="a keyframe sequence folder (default: the demo)")
     add_options(command, CaptureOptions, "capture")
     add_ray(command, "the frames are split into chunks, each a task that renders a segment, joined in order")
-    add_show_options(command)
+    add_show_options(command, outputs=False)
     add_options(command, TempoOptions, "capture")
     command.set_defaults(run=_run_capture)
 

@@ -24,11 +24,12 @@ def check_ray_address(address: str | None) -> None:
         raise UserError(f"--ray took {address} for the cluster's address; put --ray after it, or write --ray=ADDRESS.")
 
 
-def add_show_options(command: argparse.ArgumentParser) -> None:
-    """The look and motion options of ``play`` and ``capture``, one per registry parameter."""
+def add_show_options(command: argparse.ArgumentParser, outputs: bool = True) -> None:
+    """The look and motion options of ``play`` and ``capture``, one per registry parameter; the
+    output's own (corner pin, gamma) only where there is an output (not in a capture)."""
     from installation.options import Bounds, ShowOptions
     from installation.scene.conductor import Order
-    from installation.scene.parameters import PLAYER_PARAMETERS
+    from installation.scene.parameters import OUTPUT_PARAMETERS, PLAYER_PARAMETERS
     from installation.scene.transport import Transport
 
     look = command.add_argument_group("look and motion")
@@ -66,6 +67,8 @@ def add_show_options(command: argparse.ArgumentParser) -> None:
         help="how the sequence is walked (default %(default)s)",
     )
     for spec in PLAYER_PARAMETERS:
+        if spec.name in OUTPUT_PARAMETERS and not outputs:
+            continue
         look.add_argument(
             spec.flag,
             dest=f"parameter_{spec.name}",

@@ -29,6 +29,8 @@ SQUARE: Corners = (0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0)
 """Corners left where they are: no pin."""
 MAX_GRID = 16
 """Columns or rows of a wall: more is a typing error, not a gallery."""
+MIN_TURN = 1e-3
+"""The least area (twice a triangle's, in shares of the output squared) at each corner of a pin."""
 CORNER_REACH = (-1.0, 2.0)
 """How far a pinned corner may go, in shares of the output: past it is a typing error."""
 
@@ -108,12 +110,22 @@ def pin_matrix(corners: Corners) -> np.ndarray:
         rows.append([u, v, 1.0, 0.0, 0.0, 0.0, -u * x, -v * x])
         rows.append([0.0, 0.0, 0.0, u, v, 1.0, -u * y, -v * y])
         right += [x, y]
+    if not _convex(quad):
+        raise ValueError("the corners cross or three are (nearly) on one line: the picture would fold or vanish")
     try:
         h = np.linalg.solve(np.array(rows), np.array(right))
         forward = np.append(h, 1.0).reshape(3, 3)
         return np.ascontiguousarray(np.linalg.inv(forward), np.float32)
     except np.linalg.LinAlgError as error:
         raise ValueError("three of the corners are on one line: the picture would have no area") from error
+
+
+def _convex(quad: np.ndarray) -> bool:
+    """Whether the corners, in order, make a convex quadrilateral of some area: the triangle at
+    each corner turns the same way and is not a sliver."""
+    edges = [quad[(i + 1) % 4] - quad[i] for i in range(4)]
+    turns = [float(a[0] * b[1] - a[1] * b[0]) for a, b in zip(edges, edges[1:] + edges[:1], strict=True)]
+    return all(turn > MIN_TURN for turn in turns) or all(turn < -MIN_TURN for turn in turns)
 
 
 def grid_type(text: str) -> tuple[int, int]:

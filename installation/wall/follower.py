@@ -72,10 +72,10 @@ class FollowerPipeline(FramePipeline):
         self._land_switch()
         received = self.link.latest
         if received is not None and received is not self.shown:
-            self._prefetch(received)
             stage = self._stage_for(received.wire)
-            if stage is not None:
+            if stage is not None:  # loads ahead only once the sequence on show is drawn: one load at a time
                 self._held, self.shown = received.wire.state(stage), received
+                self._prefetch(received)
         held = self._own_output(self._held or self._waiting())
         fade = self._silence() - self.timeout
         if fade > 0.0:

@@ -49,6 +49,11 @@ HELLO_SECONDS = 0.5
 FORGET_SECONDS = 3.0
 """A follower not heard from for this long gets no more frames."""
 MAX_FOLLOWERS = 32
+STALE_FRAMES = 600
+"""How far behind the newest frame a frame is dropped as late (10 s at 60 fps). One further behind
+is taken: the newest was forged (a frame number no leader reaches), and the leader goes on."""
+RESOLVE_SECONDS = 10.0
+"""How long a follower keeps the leader's looked-up address before it looks the name up again."""
 _REASONS_KEPT = 16
 _HELLOS_A_FRAME = 256
 """Datagrams the leader reads per frame at most: a flood of hellos costs a bounded time."""
@@ -147,6 +152,13 @@ class WallLeader:
                 continue
             address = address[:2]
             if not self._welcome(data, address):
+                if not self.refused:
+                    log.warning(
+                        "wall: a datagram from %s:%d is no hello this leader takes (not a follower, outside the "
+                        "--osc-allow networks, or past %d followers); such datagrams are counted in /status",
+                        *address,
+                        MAX_FOLLOWERS,
+                    )
                 self.refused += 1
                 continue
             _, _, column, row, ready = _HELLO.unpack_from(data)
@@ -165,7 +177,9 @@ class WallLeader:
         return {
             "role": "leader",
             "port": self.port,
-            "followers": [f"{host}:{port} tile {f.tile[0]},{f.tile[1]}" for (host, port), f in self.followers.items()],
+            "followers": [
+                f"{host}:{port} tile {f.tile[0]},{f.tile[1]}" for (host, port), f in list(self.followers.items())
+            ],
             "sent": self.sent,
             "failed": self.failed,
             "refused": self.refused,
@@ -227,6 +241,8 @@ class LeaderLink:
         self._warned_lookup = False
         self.ready = NONE
         """The manifest hash of the next sequence this follower has ready (said in each hello)."""
+        self._hello_now = threading.Event()
+        self._resolved_at = -RESOLVE_SECONDS
         self._thread = threading.Thread(target=self._run, name="wall-follower", daemon=True)
         self._thread.start()
 
@@ -239,9 +255,10 @@ class LeaderLink:
         next_hello = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            if now >= next_hello:
+            if now >= next_hello or self._hello_now.is_set():
+                self._hello_now.clear()
                 next_hello = now + HELLO_SECONDS
-                self._say_hello()
+                self._say_hello(now)
             try:
                 data, source = self.socket.recvfrom(65536)
             except (TimeoutError, InterruptedError):
@@ -252,13 +269,15 @@ class LeaderLink:
                 continue  # an ICMP error for a hello to a leader not yet there
             self._take(data, source[:2], time.monotonic())
 
-    def _say_hello(self) -> None:
-        """A hello to the leader; its name looked up here, each time, so a leader that moves is
-        found, and a slow name server stalls this thread, not the frames."""
+    def _say_hello(self, now: float) -> None:
+        """A hello to the leader, from the link's thread; its name looked up again every
+        ``RESOLVE_SECONDS`` (a leader that moves is found; a slow name server delays this thread's
+        next packets by a lookup now and then, never the render thread)."""
         host, port = self.leader
         try:
-            resolved = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
-            self._address = (str(resolved[0]), int(resolved[1]))
+            if self._address is None or now - self._resolved_at > RESOLVE_SECONDS:
+                resolved = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+                self._address, self._resolved_at = (str(resolved[0]), int(resolved[1])), now
             self.socket.sendto(hello(self.tile, self.ready), self._address)
             self._warned_lookup = False
         except OSError as error:
@@ -267,9 +286,10 @@ class LeaderLink:
                 self._warned_lookup = True
 
     def have_ready(self, digest: bytes) -> None:
-        """Say at once that the sequence of manifest hash ``digest`` is loaded here and ready."""
+        """Say soon (the link's thread's next turn) that the sequence of manifest hash ``digest``
+        is loaded here and ready."""
         self.ready = digest
-        self._say_hello()
+        self._hello_now.set()
 
     def _take(self, data: bytes, source: tuple[str, int], arrived: float) -> None:
         if source != self._address:
@@ -289,7 +309,8 @@ class LeaderLink:
             self._refuse(str(error))
             return
         latest = self.latest
-        if latest is not None and latest.session == session and wire.frame <= latest.wire.frame:
+        behind = latest.wire.frame - wire.frame if latest is not None and latest.session == session else -1
+        if 0 <= behind < STALE_FRAMES:  # late or repeated; far behind is a newest frame that was a lie
             self.counts.stale += 1
             return
         if latest is not None and latest.session != session:

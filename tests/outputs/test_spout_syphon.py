@@ -43,7 +43,7 @@ def test_without_their_bindings_both_say_what_to_install(monkeypatch: pytest.Mon
         ("--syphon", "Syphon exists on macOS only, not on linux"),
     ],
 )
-def test_play_with_spout_or_syphon_here_says_which_os_it_needs(option: str, said: str) -> None:
-    done = metamorph("play", *QUIET_PLAY, "--frames", "1", "--window", "64x36", option, "show")
+def test_play_with_spout_or_syphon_here_says_which_os_it_needs(sequence_folder, option: str, said: str) -> None:
+    done = metamorph("play", str(sequence_folder), *QUIET_PLAY, "--frames", "1", "--window", "64x36", option, "show")
     assert done.returncode == 2 and f"{said}; use --ndi show here." in done.stderr
     assert "Traceback" not in done.stderr

@@ -85,10 +85,20 @@ def test_absurd_corner_pins_are_refused_in_one_sentence(text: str) -> None:
 
 
 def test_corners_that_leave_the_picture_no_area_are_refused() -> None:
-    with pytest.raises(argparse.ArgumentTypeError, match="on one line: the picture would have no area"):
+    with pytest.raises(argparse.ArgumentTypeError, match="the picture would fold or vanish"):
         corners_type("0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5")
 
 
 def test_a_keystone_within_reach_is_taken() -> None:
     corners = corners_type("0.02, 0, 0.98, 0.03, 1, 1, 0, 0.97")
     assert corners[0] == 0.02 and all(math.isfinite(c) for c in corners)
+
+
+@pytest.mark.parametrize(
+    "corners",
+    [(0.1, 0.1, 0.7, 0.1, 1.3, 0.1, 0.1, 1.0), (0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0)],
+    ids=["nearly on one line", "crossed"],
+)
+def test_a_pin_that_would_fold_or_flatten_the_picture_is_refused(corners) -> None:
+    with pytest.raises(ValueError, match="fold or vanish"):
+        pin_matrix(corners)

@@ -30,7 +30,7 @@ from installation.scene.stage import load_stage
 from installation.wall import link as wall_link
 from installation.wall.follower import FADE_SECONDS, FollowerPipeline
 from installation.wall.link import LeaderLink, Received, WallLeader, frame_packet, hello
-from tests.helpers import QUIET_PLAY, wait_for
+from tests.helpers import QUIET_PLAY, flat_stage, wait_for
 
 TILE = (160, 96)
 WALL = ["--wall", "2x1", "--window", "160x96", "--bezel", "16"]
@@ -312,7 +312,7 @@ def test_a_sequence_the_follower_does_not_have_is_said_in_one_line(
 
 
 def test_the_leader_keeps_no_more_followers_than_it_should_and_refuses_what_is_no_hello(
-    in_process_leader: tuple[WallLeader, Show],
+    in_process_leader: tuple[WallLeader, Show], caplog: pytest.LogCaptureFixture
 ) -> None:
     leader, show = in_process_leader
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(wall_link.MAX_FOLLOWERS + 8)]
@@ -327,6 +327,8 @@ def test_the_leader_keeps_no_more_followers_than_it_should_and_refuses_what_is_n
             leader.send(show.advance(0.0))
         assert len(leader.followers) == wall_link.MAX_FOLLOWERS
         assert leader.refused == 8 + len(garbage)
+        said = [r for r in caplog.records if "is no hello this leader takes" in r.getMessage()]
+        assert len(said) == 1  # said once, then counted
     finally:
         for sock in sockets:
             sock.close()
@@ -387,3 +389,31 @@ def test_a_sequence_switch_lands_on_every_follower_at_the_leaders_frame(
         for link in links:
             link.close()
         leader.stop()
+
+
+def test_a_forged_newest_frame_from_the_leaders_address_costs_one_frame() -> None:
+    """A packet that claims the last frame number there is (forged from the leader's address) must
+    not make every real frame after it look late."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as leader_socket:
+        leader_socket.bind(("127.0.0.1", 0))
+        leader_socket.settimeout(10)
+        link = follow(leader_socket.getsockname()[1], (0, 0))
+        try:
+            _, follower = leader_socket.recvfrom(1024)  # its hello: where to send
+            show = Show(flat_stage(3, name="alps"))
+            session = b"\x07" * 8
+            for frame in (5, 2**64 - 1, 6, 7):
+                leader_socket.sendto(frame_packet(session, show.advance(0.0, frame=frame)), follower)
+            wait_for(lambda: link.latest is not None and link.latest.wire.frame == 7, 10, "the real frames")
+        finally:
+            link.close()
+
+
+def test_a_machine_cannot_both_lead_and_follow_even_from_a_config_file() -> None:
+    from installation.errors import UserError
+    from installation.options import WallOptions
+
+    with pytest.raises(UserError, match=r"either leads the wall \(--lead\) or follows a leader \(--leader\), not both"):
+        WallOptions(lead=9100, follow=("10.0.0.1", 9100))
+    with pytest.raises(UserError, match="bezels .* or overlaps .*, not both"):
+        WallOptions(bezel=10, overlap=10)
