@@ -277,6 +277,7 @@ def test_the_last_screenshot_on_a_full_disk_is_one_sentence_and_no_file(sequence
         assert [path.name for path in disk.iterdir()] == ["filler"]  # no empty last.png, no partial
 
 
+@pytest.mark.slow
 def test_the_s_key_on_a_full_disk_warns_and_the_show_goes_on(
     sequence_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

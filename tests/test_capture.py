@@ -100,6 +100,7 @@ def test_default_length_is_one_pass_of_the_sequence(sequence_folder: Path, tmp_p
     assert len(pngs(out)) == 70  # 3 rests of 1 s and 2 moves of 2 s, at 10 fps
 
 
+@pytest.mark.slow
 def test_same_inputs_same_frames_and_ranges_join_into_the_whole(sequence_folder: Path, tmp_path: Path) -> None:
     common = [
         "capture",
@@ -169,6 +170,7 @@ def beats(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "fps, with_music", [(30, False), (60, False), (30, True)], ids=["30fps", "60fps", "30fps-music"]
 )

@@ -68,6 +68,7 @@ def test_transitions_land_on_the_bars_of_the_musics_beats(sequence_folder: Path,
         assert min(abs(time - bar) for bar in bars) <= 1.0 / FPS + 1e-9, time  # within one frame of a bar
 
 
+@pytest.mark.slow
 def test_ranges_on_the_beat_join_and_the_beats_are_written(sequence_folder: Path, tmp_path: Path) -> None:
     common = ["capture", str(sequence_folder), "--size", "160x96", "--fps", "20", "--seconds", "4", "--quiet"]
     common += ["--bpm", "140", "--offset", "0.1", "--transition-beats", "2", "--hold-beats", "1"]

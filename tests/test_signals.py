@@ -39,6 +39,7 @@ def stop_and_time(process: subprocess.Popen[str], ready, number: int) -> tuple[i
     return code, time.monotonic() - begin, process.stderr.read() if process.stderr else ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_play_offscreen_stops_cleanly(sequence_folder: Path, tmp_path: Path, number: int) -> None:
     state, log = tmp_path / "state.json", tmp_path / "play.log"
@@ -64,6 +65,7 @@ def test_play_offscreen_stops_cleanly(sequence_folder: Path, tmp_path: Path, num
     assert "Traceback" not in errors and state.exists()  # saved on the way out (the first timed save is at 5 s)
 
 
+@pytest.mark.slow
 def test_capture_stops_cleanly_with_a_playable_video(sequence_folder: Path, tmp_path: Path) -> None:
     from tests.media import decoded_frames
 
@@ -79,6 +81,7 @@ def test_capture_stops_cleanly_with_a_playable_video(sequence_folder: Path, tmp_
     assert decoded_frames(tmp_path / "long.mp4.partial") > 10
 
 
+@pytest.mark.slow
 def test_a_stop_during_a_long_fast_forward_ends_at_once_and_writes_nothing(
     sequence_folder: Path, tmp_path: Path
 ) -> None:

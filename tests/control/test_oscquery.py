@@ -198,6 +198,7 @@ def _ping_flood_and_vanish(port: int) -> None:
     raw.close()
 
 
+@pytest.mark.slow
 def test_a_dropped_ping_flood_is_one_counted_debug_line(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     with running_show() as show:

@@ -183,6 +183,7 @@ def test_bad_formats_and_sizes_say_one_sentence(ndi_runtime: None) -> None:
 # With the real runtime --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_source_is_listed_by_name_and_address(
     ndi_runtime: None, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -345,6 +346,7 @@ def test_receivers_that_connect_and_vanish_100_times_never_stop_the_sends(
     assert isinstance(sender, NdiSender)
 
 
+@pytest.mark.slow
 def test_metamorph_ndi_lists_the_show_or_says_what_to_install(
     ndi_runtime: None, name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -106,6 +106,7 @@ def _child_env() -> dict[str, str]:
     return environment
 
 
+@pytest.mark.slow
 def test_offscreen_frames_keep_memory_flat_and_close_is_quick() -> None:
     """Rule: over the second half of 300 frames resident memory grows less than 30 MB (0.1 MB a
     frame, a sixth of what one unflushed frame holds), and close() returns within 2 s."""
