@@ -51,7 +51,7 @@ def capture(options: CaptureOptions) -> int:
     stage, plan = plan_capture(options)
     # the frames' generator holds the GL context and the music: closed (last first) however this
     # ends, a sink that cannot be opened included
-    with signals.polling(), contextlib.closing(frames_of(options, stage, plan)) as frames:
+    with signals.polling(interrupt=True), contextlib.closing(frames_of(options, stage, plan)) as frames:
         first = next(frames)  # GL and the first frame work before any file is created
         sink = open_sink(options, plan)
         return _write_all(sink, itertools.chain([first], frames), plan, options)

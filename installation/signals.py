@@ -49,15 +49,21 @@ def install() -> None:
 
 
 @contextlib.contextmanager
-def polling() -> Iterator[None]:
-    """While inside, a stop only sets the flag: the loop reads it between frames."""
+def polling(interrupt: bool = False) -> Iterator[None]:
+    """While inside, a stop only sets the flag: the loop reads it between frames. With
+    ``interrupt``, Ctrl-C (SIGINT) too: a capture then stops between frames, never inside a GL
+    call, whose cleanup could fail half-way and end the command without its message."""
     if STOP.is_set():
         raise Stopped()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _request_stop) if interrupt and main else None
     _polling.set()
     try:
         yield
     finally:
         _polling.clear()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def reset() -> None:

@@ -265,7 +265,7 @@ def test_ctrl_c_leaves_a_playable_video(sequence_folder: Path, tmp_path: Path) -
         progress += process.stderr.read(64)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
     rest = process.communicate(timeout=60)[1]
-    assert process.returncode == 130
+    assert process.returncode == 130, rest[-2000:]
     partial = out.with_name(out.name + ".partial")
     assert f"frames are in {partial}, which stays playable" in rest and not out.exists()
     frames = decode(partial)[1]
