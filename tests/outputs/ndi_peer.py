@@ -65,7 +65,11 @@ def receive(name: str, last_tc: int, save_tc: int, save_path: str) -> None:
     audio: dict = {"samples": 0, "channels": 0, "rate": 0, "peak": 0.0, "timecodes": []}
     deadline = time.monotonic() + DEADLINE
     last_frame = time.monotonic()
+    saved = heard = False
     while time.monotonic() < deadline and time.monotonic() - last_frame < 3.0:
+        if saved and audio["samples"] and not heard:  # said once, after "saved": sound came too
+            say(event="heard")
+            heard = True
         kind, video, sound, meta = ndi.recv_capture_v2(receiver, 100)
         if kind == ndi.FRAME_TYPE_VIDEO:
             last_frame = time.monotonic()
@@ -83,6 +87,7 @@ def receive(name: str, last_tc: int, save_tc: int, save_path: str) -> None:
             if video.timecode == save_tc or (save_tc < 0 and len(timecodes) == 1):
                 np.save(save_path, np.array(video.data, copy=True))
                 say(event="saved", timecode=video.timecode)
+                saved = True
             done = video.timecode >= last_tc
             ndi.recv_free_video_v2(receiver, video)
             if done:

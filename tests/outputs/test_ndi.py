@@ -424,6 +424,7 @@ def test_play_sends_the_show_as_an_ndi_source(
     )
     try:
         receiver.expect("saved", timeout=60)
+        receiver.expect("heard", timeout=30)  # the music's sound too, before the show ends
     finally:
         show.terminate()
         _, log = show.communicate(timeout=60)
