@@ -57,6 +57,11 @@ def flag(
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def zero_is_off(value: float) -> float | None:
+    """The conversion of an option whose 0 turns it off (a port, a watchdog): None for off."""
+    return value or None
+
+
 def add_options(parser: argparse.ArgumentParser, options: type, command: str) -> None:
     """Add to ``parser`` the options of ``command`` declared on the dataclass ``options``, in the
     order of its fields, each in its group."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from installation.flags import Bounds, flag
+from installation.flags import Bounds, flag, zero_is_off
 from installation.scene.pipeline import FramePipeline
 from installation.scene.playlist import Playlist
 from installation.scene.schedule import Schedule, parse_schedule
@@ -33,10 +33,6 @@ def _hours(text: str | None) -> Schedule | None:
 
 def _state_file(text: str) -> Path | None:
     return {"auto": default_state_file(), "none": None}.get(text, Path(text))
-
-
-def _zero_is_off(seconds: float) -> float | None:
-    return seconds or None
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,7 @@ class GalleryOptions:
         15.0,
         group=_GALLERY,
         commands=("play",),
-        convert=_zero_is_off,
+        convert=zero_is_off,
         type=Bounds(SHORTEST_TIMEOUT, 3600.0, 15.0, off=0.0),
         metavar="SECONDS",
     )

@@ -17,7 +17,7 @@ from installation.control.mapping import DEFAULT_MAP
 from installation.control.osc import DEFAULT_PORT, LOCAL_NETWORKS
 from installation.control.oscquery import DEFAULT_HTTP_PORT
 from installation.errors import UserError
-from installation.flags import Address, Bounds, Size, flag
+from installation.flags import Address, Bounds, Size, flag, zero_is_off
 from installation.gallery import GalleryOptions
 from installation.render.video import DEFAULT_PRESET, check_screenshot
 from installation.render.wall import WallLayout, grid_type, tile_type
@@ -72,10 +72,6 @@ _BEAT, _WALL, _CONTROL, _OUT = "on the beat", "video wall", "control", "video ou
 _PLAY, _CAPTURE = ("play",), ("capture",)
 _ROLES = ("play", "wall-test")
 """The commands that show one machine's output: a wall's tile is either."""
-
-
-def _zero_is_off(port: int) -> int | None:
-    return port or None
 
 
 def _map_or_default(path: Path | None) -> Path:
@@ -333,7 +329,7 @@ class PlayOptions:
         DEFAULT_PORT,
         group=_CONTROL,
         commands=_PLAY,
-        convert=_zero_is_off,
+        convert=zero_is_off,
         type=Bounds(0, 65535, DEFAULT_PORT, whole=True),
     )
     osc_allow: tuple[str, ...] = flag(
@@ -379,7 +375,7 @@ class PlayOptions:
         DEFAULT_HTTP_PORT,
         group=_CONTROL,
         commands=_PLAY,
-        convert=_zero_is_off,
+        convert=zero_is_off,
         type=Bounds(0, 65535, DEFAULT_HTTP_PORT, whole=True),
     )
     """OSCQuery and the control page (0: any free port); None: off."""
