@@ -45,7 +45,8 @@ def read_rgb(path: Path, what: str, fix: str, max_pixels: int = MAX_PIXELS) -> I
                         f"{max_pixels / 1e6:.0f} MP that is decoded safely; downscale it first."
                     )
                 image.load()
-                return _to_rgb8(ImageOps.exif_transpose(image))
+                ImageOps.exif_transpose(image, in_place=True)  # no copy of an upright image
+                return _to_rgb8(image)
     except UserError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -61,7 +62,7 @@ def _to_rgb8(image: Image.Image) -> Image.Image:
     if image.mode in SIXTEEN_BIT_MODES:
         grey = np.asarray(image, dtype=np.float64) / 257.0
         image = Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8))
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _reason(error: Exception) -> str:

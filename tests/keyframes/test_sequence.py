@@ -216,6 +216,24 @@ def test_broken_folder_gives_one_sentence(saved: Path, case: str) -> None:
     assert "\n" not in message and message.endswith(".") and len(message) < 500
 
 
+@pytest.mark.parametrize("cores", [1, 4])
+def test_frames_load_in_order_and_the_first_broken_frame_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int
+) -> None:
+    """Frames are decoded on several threads where there are cores: the pixels still come in the
+    manifest's order, and of several broken frames the error names the first, as read in order."""
+    monkeypatch.setattr("installation.keyframes.sequence.cores", lambda: cores)
+    folder = tmp_path / "seq"
+    save_sequence(folder, make_manifest(8), make_frames(8))
+    for loaded, original in zip(load_sequence(folder).frames, make_frames(8), strict=True):
+        np.testing.assert_array_equal(loaded, original)
+    (folder / "006.png").unlink()
+    data = (folder / "003.png").read_bytes()
+    (folder / "003.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="003.png is not a readable image"):
+        load_sequence(folder)
+
+
 def test_a_link_inside_the_folder_is_fine(saved: Path) -> None:
     (saved / "001.png").replace(saved / "real.png")
     os.symlink(saved / "real.png", saved / "001.png")
