@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from installation.outputs.spout import SpoutSender
     from installation.outputs.syphon import SyphonSender
     from installation.scene.tempo import BeatSource
+    from installation.visitors.show import Visits
     from installation.wall.follower import FollowerPipeline
     from installation.wall.link import WallLeader
 
@@ -107,10 +108,13 @@ class Player:
         self._lay_out(self.window.size)
         self.leader = self._open_leader()
         self.osc = self._open_osc()
+        self.visits = self._open_visitors()
         self.web = self._open_web(library)
         self.midi = self._open_midi(self.mapping) if self.follower is None else None
         playlist = self.playlist if self.follower is None else None  # a follower plays its leader's
-        self.gallery = Gallery(options.gallery, self.pipeline, playlist, self._describe)
+        visits = self.visits
+        held = (lambda: visits.holding) if visits is not None else (lambda: False)
+        self.gallery = Gallery(options.gallery, self.pipeline, playlist, self._describe, held=held)
         parts.callback(lambda: self.gallery.close(self.state))
         if self.follower is None:  # a follower's frames are the leader's: its sound, schedule and loads
             self.pipeline.closed = self.gallery.closed
@@ -138,6 +142,9 @@ class Player:
             self.loop.add(Chore(lambda frame: osc.after_frame(frame.state)))
         if midi is not None:
             self.loop.add(Chore(lambda frame: midi.after_frame(frame.state)))
+        visits = self.visits
+        if visits is not None:
+            self.loop.add(Chore(lambda frame: visits.after_frame(frame.state)))
         self.loop.add(Chore(lambda frame: self.gallery.after_frame(frame.state, self._frame_seconds)))
 
     # Start-up ---------------------------------------------------------------------------------
@@ -303,6 +310,8 @@ class Player:
             outputs["ndi"] = ndi | {"dropped": readback.dropped, "failed": sender.failed, "audio": sender.audio_sent}
         for kind, output in self.texture_outputs.items():
             outputs[kind] = {"name": output.name, "sent": output.sent, "failed": output.failed}
+        if self.visits is not None:
+            told["visitors"] = self.visits.describe()
         return told
 
     def _open_osc(self) -> OscControl | None:
@@ -322,6 +331,19 @@ class Player:
         self._parts.callback(osc.close)
         return osc
 
+    def _open_visitors(self) -> Visits | None:
+        """The visitor page on its own port, and the glide into each wish made (``--visitors``)."""
+        options = self.options.visitors
+        if not options.enabled:
+            return None
+        if self.follower is not None:
+            raise UserError("A wall follower draws its leader's frames; give --visitors to the leader.")
+        from installation.visitors.show import VisitorLink, Visits, visitor_settings
+
+        link = VisitorLink(lambda: self.pipeline.latest, visitor_settings(options), options.port)
+        self._parts.callback(link.close)
+        return Visits(link, self.pipeline, options.hold)
+
     def _open_web(self, library: Path) -> ShowServer | None:
         """OSCQuery and the control page, on the OSC allow-list; they read frame states and queue commands."""
         options = self.options
@@ -337,6 +359,7 @@ class Player:
             readonly=options.http_readonly,
             osc_port=self.osc.port if self.osc else None,
             library=library,
+            visitors=(lambda: visits.describe()) if (visits := self.visits) is not None else None,
         )
         self._parts.callback(web.close)
         return web
@@ -463,6 +486,8 @@ class Player:
         lines = self._status_lines(state) if self.osd else []
         if lines or alert:
             self.overlay.draw(self.renderer, self.window.size, lines, alert)
+        if self.osd and self.visits is not None:
+            self.overlay.corner(self.renderer, self.window.size, self.visits.qr)
 
     def _status_lines(self, state: FrameState) -> list[str]:
         where = f"{state.stage.name}: keyframe {state.index_a + 1}/{state.stage.count}"

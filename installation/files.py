@@ -119,14 +119,14 @@ def _too_large(path: Path, what: str, option: str, size: int, limit: int) -> str
     )
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all: under a temporary name only this write uses,
-    synced, then renamed, so another writer of the same file or a power cut never leaves half of
-    it or a mix of two."""
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` whole or not at all: under a temporary name only
+    this write uses, synced, then renamed, so another writer of the same file or a power cut never
+    leaves half of it or a mix of two."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data.encode() if isinstance(data, str) else data)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)

@@ -96,8 +96,11 @@ class Gallery:
         playlist: Playlist | None = None,
         describe: Callable[[], str] = lambda: "",
         clock: Callable[[], float] = time.monotonic,
+        held: Callable[[], bool] = lambda: False,
     ) -> None:
         self.options = options
+        self.held = held
+        """Whether the playlist waits (a visitor's wish is on screen)."""
         self.pipeline = pipeline
         self.playlist = playlist
         self._describe = describe
@@ -161,6 +164,9 @@ class Gallery:
         if state.stage is not self._stage:
             self._stage, self._pass_start, self._asked = state.stage, state.time, None
         playlist = self.playlist
+        if self.held():  # the pass of the sequence the show comes back to starts afresh
+            self._pass_start = state.time
+            return
         if playlist is None or self.pipeline.switching:
             return
         failed = self._asked is not None  # asked, loaded, and still on the same stage

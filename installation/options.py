@@ -28,6 +28,7 @@ from installation.scene.presets import DEFAULT_LOOK, Preset, load_preset
 from installation.scene.stage import Stage, load_stage, prepare_stage
 from installation.scene.tempo import MAX_TEMPO, MIN_TEMPO, SYNCS, BeatSource, TempoMap, TempoPolicy
 from installation.scene.transport import Transport
+from installation.visitors.options import VisitorOptions
 from installation.wall.link import DEFAULT_PORT as WALL_PORT
 
 Opener = Callable[[str], BeatSource | None]
@@ -494,6 +495,7 @@ class PlayOptions:
     )
     tempo: TempoOptions = field(default_factory=TempoOptions)
     wall: WallOptions = field(default_factory=WallOptions)
+    visitors: VisitorOptions = field(default_factory=VisitorOptions)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ def play_parser() -> argparse.ArgumentParser:
 def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from installation.gallery import GalleryOptions
     from installation.options import PlayOptions, TempoOptions
+    from installation.visitors.options import VisitorOptions
 
     command = commands.add_parser(
         "play",
@@ -74,6 +75,7 @@ def _add_play(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     add_show_options(command)
     add_options(command, TempoOptions, "play")
     _add_wall(command, "play")
+    add_options(command, VisitorOptions, "play")
     command.set_defaults(run=_run_play, command_parser=command, command_name="play")
     return command
 
@@ -114,6 +116,7 @@ def _run_play(args: argparse.Namespace) -> None:
     from installation.control.osc import networks
     from installation.gallery import GalleryOptions
     from installation.options import PlayOptions, TempoOptions, WallOptions
+    from installation.visitors.options import VisitorOptions
 
     networks(args.osc_allow)
     options = options_from(
@@ -124,6 +127,7 @@ def _run_play(args: argparse.Namespace) -> None:
         control_key=control_key(args.control_key, args.control_key_file),
         tempo=options_from(TempoOptions, args),
         wall=options_from(WallOptions, args),
+        visitors=options_from(VisitorOptions, args),
     )
     options.wall.layout(options.window)  # a tile off the wall is said before anything opens
     play(options)

@@ -1,4 +1,4 @@
-"""The smaller commands: bench, presets, config, devices, ndi and touchosc."""
+"""The smaller commands: bench, presets, config, devices, ndi, touchosc and visitors."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Every command of this module, in the order ``metamorph --help`` lists them."""
-    for adder in (_add_bench, _add_presets, _add_devices, _add_ndi, _add_touchosc, _add_config):
+    for adder in (_add_bench, _add_presets, _add_devices, _add_ndi, _add_touchosc, _add_visitors, _add_config):
         adder(commands, common)
 
 
@@ -194,6 +194,38 @@ def _run_ndi(args: argparse.Namespace) -> None:
 
     if code := ndi_command(args.timeout, args.extra_ips or None):
         raise SystemExit(code)  # none seen: exit 1, for a technician's check
+
+
+def _add_visitors(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from installation.flags import add_options
+    from installation.visitors.options import VisitorOptions
+
+    command = commands.add_parser(
+        "visitors",
+        parents=[common],
+        help="the visitor page's address, and its QR code for a printed card (play --visitors opens the page)",
+        description=textwrap.fill(
+            "Print the address phones open to give the show a wish (play --visitors serves it), and with --qr "
+            "write its QR code for a card on the wall. The address is this machine's on its local network, "
+            "unless --visitor-url gives the one phones reach (a name, another port behind a router)."
+        ),
+        epilog="example:\n  metamorph visitors --qr card.png --visitor-port 8081",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("--qr", type=Path, metavar="FILE", help="write the QR code here (.png, .svg, .pdf or .eps)")
+    add_options(command, VisitorOptions, "visitors")
+    command.set_defaults(run=_run_visitors)
+
+
+def _run_visitors(args: argparse.Namespace) -> None:
+    from installation.visitors.qr import page_url, write_qr
+
+    url = page_url(args.port, args.url)
+    if args.qr is not None:
+        write_qr(url, args.qr)
+        print(f"the QR code of {url} is in {args.qr}")
+    else:
+        print(url)
 
 
 def _add_touchosc(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

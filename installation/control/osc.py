@@ -107,7 +107,7 @@ def translate(mapping: Mapping, address: str, args: tuple[Any, ...]) -> list[Com
     if address in _ADDRESSES:
         value = number(args[0]) if len(args) == 1 else None
         return [] if value is None else [Command("set", (_ADDRESSES[address], value))]
-    command = parse(address[1:], args) if address.count("/") == 1 else None
+    command = parse(address[1:], args)
     return [] if command is None else [command]
 
 

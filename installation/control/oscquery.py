@@ -132,7 +132,7 @@ def _command(spec: CommandSpec, keyframes: int, sequences: tuple[str, ...], writ
     types = spec.arguments.replace("T", "i")
     ranges: dict[str, tuple[tuple[tuple[str, Any], ...], ...]] = {
         "T": ((("MIN", 0), ("MAX", 1)),),
-        "i": ((("MIN", 0), ("MAX", max(keyframes - 1, 0))),),
+        "i": ((("MIN", 0), ("MAX", max(keyframes - 1, 0))),) if spec.name == "goto" else (),
         "s": (_choices(sequences),) if spec.name == "sequence" and sequences else (),
         "sf": (_choices(tuple(p.name for p in PLAYER_PARAMETERS)), ()),
     }

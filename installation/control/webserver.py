@@ -139,7 +139,7 @@ class Link:
                 return False
 
 
-class _LogUp(logging.Handler):
+class LogUp(logging.Handler):
     """Hands every log record, its traceback written out, to the show, whose handlers write (and
     rate-limit) it; a record the show cannot take now is lost, never waited for."""
 
@@ -215,7 +215,7 @@ class KeyGuard:
         )
 
 
-class _ServerLog(logging.LoggerAdapter):
+class ServerLog(logging.LoggerAdapter):
     """aiohttp's server log. A malformed request, or a client gone while it is answered (a dropped
     ping flood), is the network's ordinary noise: one counted debug line, not a traceback in the
     show's log. Anything else keeps its traceback: it is a bug of ours."""
@@ -292,6 +292,7 @@ class WebServer:
         self._space: dict[str, Method] = address_space(1, (), settings.readonly)
         self._values: Values = {}
         self._thumbnail: bytes | None = None
+        self._visitors: dict[str, Any] | None = None
         self._streamed: Values = {}
         self._cache: dict[str, tuple[int, bytes]] = {}
         """Answers to the last snapshot's queries, by path and query: many clients, one JSON encoding."""
@@ -309,10 +310,11 @@ class WebServer:
         app.router.add_get("/control/", self._page)
         app.router.add_get("/control/config.json", self._config)
         app.router.add_get("/control/keyframe.jpg", self._keyframe)
+        app.router.add_get("/control/visitors.json", self._visitor_queue)
         app.router.add_get("/control/{name}", self._page)
         app.router.add_get("/{path:.*}", self._query)
         runner = web.AppRunner(
-            app, access_log=None, keepalive_timeout=10, max_line_size=4096, logger=_ServerLog(self.counts)
+            app, access_log=None, keepalive_timeout=10, max_line_size=4096, logger=ServerLog(self.counts)
         )
         await runner.setup()
         await web.SockSite(runner, listener).start()
@@ -358,6 +360,7 @@ class WebServer:
         self._values = readings(frame)
         if snapshot.thumbnail is not None:
             self._thumbnail = snapshot.thumbnail
+        self._visitors = snapshot.visitors
         self._cache.clear()
         self._reshape(frame.count, self._names)
         self._stream()
@@ -446,13 +449,27 @@ class WebServer:
     async def _config(self, request: web.Request) -> web.Response:
         """What the page needs beyond the tree: whether writes need a key, and the XY pad's pair."""
         settings = self._settings
-        return _json({"key": settings.key is not None, "readonly": settings.readonly, "xy": xy_pair(settings.mapping)})
+        return _json(
+            {
+                "key": settings.key is not None,
+                "readonly": settings.readonly,
+                "xy": xy_pair(settings.mapping),
+                "visitors": settings.visitors,
+            }
+        )
 
     async def _keyframe(self, request: web.Request) -> web.Response:
         """The current keyframe, small, as JPEG (made by the show once per keyframe)."""
         if self._thumbnail is None:
             return web.Response(status=503, text="no frame yet\n")
         return web.Response(body=self._thumbnail, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    async def _visitor_queue(self, request: web.Request) -> web.Response:
+        """The visitors' wishes as the operator sees them (prompts included: this port is the
+        operator's, never the visitors')."""
+        if self._visitors is None:
+            return web.Response(status=404, text="this show takes no visitors (play --visitors)\n")
+        return _json(self._visitors)
 
     # Websocket --------------------------------------------------------------------------------
 
@@ -562,7 +579,7 @@ def main(link_fd: int, listener_fd: int) -> int:
     settings: WebSettings = link.connection.recv()
     root = logging.getLogger()
     root.setLevel(settings.log_level)
-    root.addHandler(_LogUp(link))
+    root.addHandler(LogUp(link))
     try:
         asyncio.run(WebServer(settings, link).serve(socket.socket(fileno=listener_fd)))
     except Exception:

@@ -89,6 +89,8 @@ class WebSettings:
     library: Path | None = None
     advertise: bool = True
     log_level: int = logging.INFO
+    visitors: bool = False
+    """Whether the show takes visitors' wishes (the control page then shows their queue)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class Snapshot:
 
     frame: bytes
     thumbnail: bytes | None = None
+    visitors: dict[str, Any] | None = None
+    """The visitors' queue as the operator sees it (``visitors/desk.py``), with ``--visitors``."""
 
 
 @dataclass(frozen=True)
@@ -152,27 +156,29 @@ def thumbnail(frame: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The server's listening socket; a port that cannot be had is one sentence naming the fix."""
+def listen(
+    host: str, port: int, option: str = "--http-port", off: str = ", or --http-port 0 to turn the web control off"
+) -> socket.socket:
+    """The server's listening socket; a port that cannot be had is one sentence naming the fix
+    (another port with ``option``, or ``off``)."""
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         return socket.create_server((host, port), family=family, backlog=1024, dualstack_ipv6=host == "::")
     except OSError as error:
         raise UserError(
             f"The HTTP port {port} cannot be opened ({os.strerror(error.errno) if error.errno else error}); another "
-            "program may be using it: choose another with --http-port (1..65535), or --http-port 0 to turn the web "
-            "control off."
+            f"program may be using it: choose another with {option} (1..65535){off}."
         ) from error
 
 
-class _WebProcess:
-    """One run of ``python -m installation.control.webserver`` and the show's end of its link."""
+class _ServerProcess:
+    """One run of ``python -m MODULE LINK SOCKET`` and the show's end of its link."""
 
-    def __init__(self, listener: socket.socket, settings: WebSettings) -> None:
+    def __init__(self, module: str, listener: socket.socket, settings: object) -> None:
         self.link, far_end = Pipe()
         fds = (far_end.fileno(), listener.fileno())
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "installation.control.webserver", *map(str, fds)],
+            [sys.executable, "-m", module, *map(str, fds)],
             pass_fds=fds,
             stdin=subprocess.DEVNULL,
         )
@@ -202,63 +208,53 @@ class _WebProcess:
         return f"killed by signal {-code}"
 
 
-class WebProcessHung(Exception):
-    """The web process sent no heartbeat back for HUNG_SECONDS."""
+class ServerHung(Exception):
+    """The server process sent no heartbeat back for HUNG_SECONDS."""
 
 
-class ShowServer:
-    """OSCQuery, its websocket and the control page on ``port``, served by a process of their own."""
+class ServedProcess:
+    """A server in a process of its own, on a listening socket the show holds, linked by a pipe.
 
-    def __init__(
-        self,
-        latest: Callable[[], FrameState | None],
-        commands: CommandQueue,
-        mapping: Mapping,
-        port: int = DEFAULT_HTTP_PORT,
-        host: str = "0.0.0.0",
-        allow: tuple[Network, ...] = (),
-        key: str | None = None,
-        readonly: bool = False,
-        osc_port: int | None = None,
-        library: Path | None = None,
-        advertise: bool = True,
-    ) -> None:
-        self._latest = latest
-        self._commands = commands
-        self._listener = listen(host, port)
-        self.port: int = self._listener.getsockname()[1]
-        level = logging.getLogger().getEffectiveLevel()
-        self._settings = WebSettings(
-            host, self.port, mapping, allow, key, readonly, osc_port, library, advertise, level
-        )
-        self.counts: Counter[str] = Counter()
-        self.connected = 0
-        """Websockets open now (as the web process last reported)."""
-        self._shown: tuple[Any, ...] = ()
-        self._pictured: tuple[Any, ...] = ()
-        """The keyframe whose thumbnail the web process has."""
-        self._pictures: tuple[Stage | None, dict[int, bytes]] = (None, {})
-        """The thumbnails made of the stage's keyframes: each made once, however often the show loops
-        its keyframes or a send waits."""
+    The link thread takes what the process says (``_told``), tells it what changed every tick
+    (``_publish``) and sends heartbeats; a process that ends, hangs or garbles the link is started
+    again on the same socket, after a pause that grows while it keeps failing.
+    """
+
+    module = ""
+    """The module run as ``python -m MODULE LINK SOCKET``."""
+    label = "the server process"
+    """What the log calls the process, after its surface's prefix ("http: ")."""
+
+    def __init__(self, listener: socket.socket, settings: object) -> None:
+        self._listener = listener
+        self._settings = settings
         self._restarts = Backoff(RESTART_SECONDS, RESTART_LIMIT_SECONDS)
         self._closing = threading.Event()
-        self._web = _WebProcess(self._listener, self._settings)
-        self._thread = threading.Thread(target=self._run, name="web-link", daemon=True)
+        self._web = _ServerProcess(self.module, self._listener, self._settings)
+        self._thread = threading.Thread(target=self._run, name=f"{self.module}-link", daemon=True)
         self._thread.start()
-        log.info("http: OSCQuery and the control page on %s:%d (/control)", host, self.port)
 
     @property
     def process_id(self) -> int:
-        """The web process's id: what a technician would ``kill`` if the page misbehaved (it comes back)."""
+        """The process's id: what a technician would ``kill`` if its page misbehaved (it comes back)."""
         return self._web.process.pid
 
     def close(self) -> None:
-        """Stop serving: the link shuts, the web process says goodbye (zeroconf withdrawn) and ends."""
+        """Stop serving: the link shuts, the process says goodbye and ends."""
         self._closing.set()
         self._web.shut()
         self._thread.join(timeout=2)
         self._web.end()
         self._listener.close()
+
+    def _told(self, message: object) -> None:
+        """A message from the process other than a heartbeat or a log line."""
+
+    def _publish(self, link: Connection) -> None:
+        """Tell the process what changed since the last tick."""
+
+    def _restarted(self) -> None:
+        """A new process runs: it knows nothing yet."""
 
     # The link ---------------------------------------------------------------------------------
 
@@ -271,7 +267,7 @@ class ShowServer:
                     self._restart(error)
 
     def _serve_link(self) -> None:
-        """Take what the web process says; every tick, tell it what changed."""
+        """Take what the process says; every tick, tell it what changed."""
         link = self._web.link
         next_tick = next_beat = time.monotonic()
         while not self._closing.is_set():
@@ -287,23 +283,92 @@ class ShowServer:
 
     def _beat(self, link: Connection, now: float) -> None:
         """Send a heartbeat (if the link takes it: a full link is what a hung process makes);
-        a web process that sent none back for HUNG_SECONDS is hung."""
+        a process that sent none back for HUNG_SECONDS is hung."""
         if now - self._web.answered > HUNG_SECONDS:
-            raise WebProcessHung(f"answered nothing for {HUNG_SECONDS:g} s")
+            raise ServerHung(f"answered nothing for {HUNG_SECONDS:g} s")
         offer(link, Heartbeat())
 
     def _take(self, message: object) -> None:
         if isinstance(message, Heartbeat):
             self._web.answered = time.monotonic()
-        elif isinstance(message, Commands):
+        elif isinstance(message, LogLine):
+            record = logging.makeLogRecord(message.record)
+            logging.getLogger(record.name).handle(record)
+        else:
+            self._told(message)
+
+    def _restart(self, error: Exception) -> None:
+        """The process ended, hung or garbled the link: say how, and start another on the same socket."""
+        self._web.shut()
+        ending = self._web.end()
+        if isinstance(error, ServerHung):
+            why = f"{error} and was stopped"
+        elif isinstance(error, (EOFError, OSError)):
+            why = f"ended ({ending})"
+        else:
+            why = f"garbled its link ({error!r}) and was stopped"
+        if time.monotonic() - self._web.started > STEADY_SECONDS:
+            self._restarts.succeeded()
+        pause = self._restarts.failed()
+        log.warning("%s %s; starting it again in %.0f s", self.label, why, pause)
+        if self._closing.wait(pause):
+            return
+        self._restarted()
+        try:
+            self._web = _ServerProcess(self.module, self._listener, self._settings)
+        except OSError as failed:
+            log.warning("%s cannot be started (%s)", self.label, failed)
+
+
+class ShowServer(ServedProcess):
+    """OSCQuery, its websocket and the control page on ``port``, served by a process of their own."""
+
+    module = "installation.control.webserver"
+    label = "http: the web server process"
+
+    def __init__(
+        self,
+        latest: Callable[[], FrameState | None],
+        commands: CommandQueue,
+        mapping: Mapping,
+        port: int = DEFAULT_HTTP_PORT,
+        host: str = "0.0.0.0",
+        allow: tuple[Network, ...] = (),
+        key: str | None = None,
+        readonly: bool = False,
+        osc_port: int | None = None,
+        library: Path | None = None,
+        advertise: bool = True,
+        visitors: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> None:
+        self._latest = latest
+        self._commands = commands
+        self._visitors = visitors or (lambda: None)
+        listener = listen(host, port)
+        self.port: int = listener.getsockname()[1]
+        level = logging.getLogger().getEffectiveLevel()
+        settings = WebSettings(
+            host, self.port, mapping, allow, key, readonly, osc_port, library, advertise, level, visitors is not None
+        )
+        self.counts: Counter[str] = Counter()
+        self.connected = 0
+        """Websockets open now (as the web process last reported)."""
+        self._shown: tuple[Any, ...] = ()
+        self._pictured: tuple[Any, ...] = ()
+        """The keyframe whose thumbnail the web process has."""
+        self._pictures: tuple[Stage | None, dict[int, bytes]] = (None, {})
+        """The thumbnails made of the stage's keyframes: each made once, however often the show loops
+        its keyframes or a send waits."""
+        super().__init__(listener, settings)
+        log.info("http: OSCQuery and the control page on %s:%d (/control)", host, self.port)
+
+    def _told(self, message: object) -> None:
+        if isinstance(message, Commands):
             for command in message.commands:
                 self._commands.put(command)
         elif isinstance(message, Report):
             self.counts = Counter(message.counts)
             self.connected = message.connected
-        elif isinstance(message, LogLine):
-            record = logging.makeLogRecord(message.record)
-            logging.getLogger(record.name).handle(record)
 
     def _publish(self, link: Connection) -> None:
         """Send the tree's values when they changed (if the link cannot take them now, a tick later)."""
@@ -311,12 +376,13 @@ class ShowServer:
         if state is None:
             return
         beat = (round(state.beat.tempo, 1), state.beat.beat_in_bar) if state.beat is not None else None
-        shown = (state.settings, state.conductor.index, state.conductor.paused, state.stage, beat)
+        visitors = self._visitors()
+        shown = (state.settings, state.conductor.index, state.conductor.paused, state.stage, beat, visitors)
         if shown == self._shown:
             return
         pictured = (state.stage, state.conductor.index)
         picture = None if pictured == self._pictured else self._picture(state.stage, state.conductor.index)
-        if offer(link, Snapshot(encode(state), picture)):
+        if offer(link, Snapshot(encode(state), picture, visitors)):
             self._shown, self._pictured = shown, pictured
 
     def _picture(self, stage: Stage, index: int) -> bytes:
@@ -327,27 +393,8 @@ class ShowServer:
             made[index] = thumbnail(stage.sequence.frames[index])
         return made[index]
 
-    def _restart(self, error: Exception) -> None:
-        """The web process ended, hung or garbled the link: say how, and start another on the same socket."""
-        self._web.shut()
-        ending = self._web.end()
-        if isinstance(error, WebProcessHung):
-            why = f"{error} and was stopped"
-        elif isinstance(error, (EOFError, OSError)):
-            why = f"ended ({ending})"
-        else:
-            why = f"garbled its link ({error!r}) and was stopped"
-        if time.monotonic() - self._web.started > STEADY_SECONDS:
-            self._restarts.succeeded()
-        pause = self._restarts.failed()
-        log.warning("http: the web server process %s; starting it again in %.0f s", why, pause)
-        if self._closing.wait(pause):
-            return
+    def _restarted(self) -> None:
         self._shown = self._pictured = ()
-        try:
-            self._web = _WebProcess(self._listener, self._settings)
-        except OSError as failed:
-            log.warning("http: the web server process cannot be started (%s)", failed)
 
 
 def control_key(given: str | None, file: Path | None, environment: AnyMapping[str, str] = os.environ) -> str | None:

@@ -25,6 +25,7 @@ class Overlay:
         self._font = pygame.font.Font(None, _LINE + 4)
         self._texture: Texture | None = None
         self._text: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        self._corner: tuple[np.ndarray, Texture] | None = None
 
     def draw(self, renderer: Renderer, window: tuple[int, int], lines: list[str], alert: list[str]) -> None:
         text = (tuple(lines), tuple(alert))
@@ -36,6 +37,14 @@ class Overlay:
         width, height = self._texture.size
         GL.glViewport(_MARGIN, window[1] - height - _MARGIN, width, height)
         renderer.draw_picture(self._texture, 1.0, None)
+
+    def corner(self, renderer: Renderer, window: tuple[int, int], pixels: np.ndarray) -> None:
+        """A picture in the bottom right corner (the visitor page's QR code), uploaded once."""
+        if self._corner is None or self._corner[0] is not pixels:
+            self._corner = (pixels, Texture(pixels))
+        height, width = pixels.shape[:2]
+        GL.glViewport(window[0] - width - _MARGIN, _MARGIN, width, height)
+        renderer.draw_picture(self._corner[1], 1.0, None)
 
     def _rasterise(self, lines: tuple[str, ...], alert: tuple[str, ...]) -> None:
         rows = [(line, (235, 235, 240)) for line in lines] + [(line, (255, 90, 90)) for line in alert]

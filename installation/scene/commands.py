@@ -108,6 +108,41 @@ class Learning:
 LEARNING = Learning()
 
 
+class Mailbox:
+    """Requests for a surface outside the show (the visitors' desk, in its own process), in order.
+
+    Like ``/learn``, a visitors command asks that surface, not the show: the command only posts it
+    here and the surface's link takes it. Bounded: a show without visitors drops the oldest.
+    """
+
+    LIMIT = 64
+
+    def __init__(self) -> None:
+        self._requests: deque[Command] = deque(maxlen=self.LIMIT)
+
+    def post(self, command: Command) -> None:
+        self._requests.append(command)
+
+    def take(self) -> list[Command]:
+        """The waiting requests, oldest first, once."""
+        taken = []
+        while self._requests:
+            try:
+                taken.append(self._requests.popleft())
+            except IndexError:
+                break
+        return taken
+
+
+VISITOR_REQUESTS = Mailbox()
+VISITORS = "visitors/"
+"""The prefix of the commands for the visitors' desk (``play --visitors``)."""
+
+
+def _for_visitors(name: str) -> Callable[[Show, tuple[Any, ...]], None]:
+    return lambda show, args: VISITOR_REQUESTS.post(Command(name, args))
+
+
 def _learnable(args: tuple[Any, ...]) -> tuple[str] | None:
     """A parameter name, or a command a button runs (next, prev, pause, blackout)."""
     names = {spec.name for spec in PLAYER_PARAMETERS} | {n for n, spec in COMMANDS.items() if spec.arguments == "T"}
@@ -244,6 +279,27 @@ COMMANDS: dict[str, CommandSpec] = {
             _assignment,
             _set,
             waits_for_switch=False,
+        ),
+        *(
+            CommandSpec(VISITORS + name, help, arguments, parse, _for_visitors(VISITORS + name), waits_for_switch=False)
+            for name, help, arguments, parse in (
+                (
+                    "pause",
+                    "visitors: take no wishes (1), take them again (0); no argument toggles",
+                    "T",
+                    _toggle_or_button,
+                ),
+                (
+                    "approve",
+                    "visitors: wishes wait for the operator's tap (1), or go straight into the queue (0)",
+                    "T",
+                    _toggle_or_button,
+                ),
+                ("clear", "visitors: refuse every waiting wish", "T", _button),
+                ("accept", "visitors: make the waiting wish of this number", "i", _index),
+                ("refuse", "visitors: refuse the waiting wish of this number", "i", _index),
+                ("delete", "visitors: delete the made sequence of this name", "s", _name),
+            )
         ),
     )
 }

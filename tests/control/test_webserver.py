@@ -27,7 +27,7 @@ from PIL import Image
 from installation.control import websupervisor
 from installation.control.mapping import load_mapping
 from installation.control.osc import osc_message
-from installation.control.webserver import BLOCK_SECONDS, FLOOD_MESSAGES, KEY_TRIES, KEY_WINDOW, KeyGuard, Link, _LogUp
+from installation.control.webserver import BLOCK_SECONDS, FLOOD_MESSAGES, KEY_TRIES, KEY_WINDOW, KeyGuard, Link, LogUp
 from installation.control.websupervisor import KEY_VARIABLE, RESTART_SECONDS, LogLine, ShowServer, control_key
 from installation.errors import UserError
 from installation.scene.commands import Command, CommandQueue
@@ -171,7 +171,7 @@ def test_a_stopped_web_process_is_noticed_and_replaced(
 def test_log_lines_cross_the_link_with_their_traceback_and_without_what_cannot_travel() -> None:
     show_end, web_end = Pipe()
     logger = logging.getLogger("tests.webserver")
-    handler = _LogUp(Link(web_end))
+    handler = LogUp(Link(web_end))
     logger.addHandler(handler)
     try:
         try:

@@ -161,6 +161,7 @@ function build(tree) {
   controls.clear();
   const all = methods(tree).filter((m) => !SKIPPED.has(m.FULL_PATH));
   for (const method of all) {
+    if (method.FULL_PATH.startsWith(VISITORS)) continue; // the visitors' section has its own
     const range = limits(method);
     if (method.TYPE === "i" && range.MAX === 1) button(method, document.getElementById("buttons"));
     else if (method.FULL_PATH === "/sequence") choices(method, document.getElementById("sequences"), "sequences-section");
@@ -176,6 +177,55 @@ function build(tree) {
     });
   }
   return all.filter((m) => (m.ACCESS & 1) !== 0).map((m) => m.FULL_PATH);
+}
+
+// Visitors: their wishes, waiting for a tap when the operator approves them -----------------
+
+const VISITORS = "/visitors/";
+
+function wishItem(wish, list) {
+  const item = element("li", {}, list);
+  element("span", { textContent: `${wish.prompt}${wish.photo ? " (with a photo)" : ""} · ${wish.state}` }, item);
+  if (wish.state === "making") return;
+  const row = element("div", { className: "row" }, item);
+  if (wish.state === "approval") {
+    const accept = element("button", { textContent: "make it" }, row);
+    accept.addEventListener("click", () => send(`${VISITORS}accept`, "i", [wish.number]));
+  }
+  const refuse = element("button", { textContent: "refuse" }, row);
+  refuse.addEventListener("click", () => send(`${VISITORS}refuse`, "i", [wish.number]));
+}
+
+function showVisitors(desk) {
+  document.getElementById("visitors-url").textContent =
+    `The visitor page: ${desk.url}${desk.paused ? " (paused)" : ""}${desk.approve ? ", wishes wait for a tap" : ""}`;
+  const list = document.getElementById("wishes");
+  list.textContent = "";
+  desk.wishes.forEach((wish) => wishItem(wish, list));
+  const made = document.getElementById("made");
+  made.textContent = "";
+  for (const name of desk.made) {
+    const remove = element("button", { textContent: `delete ${name}` }, made);
+    remove.addEventListener("click", () => send(`${VISITORS}delete`, "s", [name]));
+  }
+  const buttons = document.getElementById("visitors-buttons");
+  buttons.textContent = "";
+  for (const [name, words] of [["paused", "pause visitors"], ["approve", "approve each wish"]]) {
+    const toggle = element("button", { textContent: words }, buttons);
+    toggle.setAttribute("aria-pressed", String(desk[name]));
+    toggle.addEventListener("click", () => send(`${VISITORS}${name.replace("paused", "pause")}`, "i", [Number(!desk[name])]));
+  }
+  const clear = element("button", { textContent: "clear the queue" }, buttons);
+  clear.addEventListener("click", () => send(`${VISITORS}clear`, "i", [1]));
+}
+
+async function followVisitors() {
+  try {
+    const answer = await fetch("/control/visitors.json");
+    if (answer.ok) showVisitors(await answer.json());
+  } finally {
+    setTimeout(followVisitors, 2000);
+  }
 }
 
 // Connection -------------------------------------------------------------------------------
@@ -230,5 +280,11 @@ function connect(paths) {
 }
 
 load()
-  .then(connect)
+  .then((paths) => {
+    if (config.visitors) {
+      document.getElementById("visitors-section").hidden = false;
+      followVisitors();
+    }
+    return connect(paths);
+  })
   .catch((error) => status(`cannot reach the show (${error})`));

@@ -1,0 +1,51 @@
+"""The visitor page's address and its QR code, for the on-screen display and a printed card."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+from pathlib import Path
+
+import numpy as np
+import segno
+
+from installation.errors import UserError
+from installation.files import write_atomically
+
+QR_SUFFIXES = (".png", ".svg", ".pdf", ".eps")
+
+
+def page_url(port: int, given: str | None = None) -> str:
+    """``given``, or the page on this machine's address on its local network (what a phone on the
+    same Wi-Fi reaches)."""
+    return given or f"http://{local_address()}:{port}/visit"
+
+
+def local_address() -> str:
+    """The address this machine's outgoing route uses (no packet is sent); loopback without a network."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routed like any address, never reached
+        return str(probe.getsockname()[0])
+    return "127.0.0.1"
+
+
+def write_qr(url: str, path: Path) -> None:
+    """A QR code of ``url`` for a printed card, in the format the file's suffix names."""
+    if path.suffix.lower() not in QR_SUFFIXES:
+        raise UserError(f"{path} is not a QR code file this can write; end its name in {', '.join(QR_SUFFIXES)}.")
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind=path.suffix.lower()[1:], scale=10, border=4)
+    try:
+        write_atomically(path, out.getvalue())
+    except OSError as error:
+        raise UserError(
+            f"The QR code cannot be written to {path} ({error.strerror}); choose a writable place."
+        ) from None
+
+
+def qr_pixels(url: str, scale: int = 4) -> np.ndarray:
+    """The QR code of ``url`` as RGBA pixels (dark on white, with its quiet zone), ``scale`` pixels a module."""
+    matrix = np.array(list(segno.make(url, error="m").matrix_iter(scale=scale, border=4)), dtype=bool)
+    grey = np.where(matrix, 0, 255).astype(np.uint8)
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])
