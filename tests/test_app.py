@@ -6,6 +6,8 @@ import getpass
 import multiprocessing
 import re
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -101,6 +103,20 @@ def test_s_saves_a_screenshot(sequence_folder: Path, tmp_path: Path, monkeypatch
 def test_play_never_imports_torch(sequence_folder: Path) -> None:
     result = run_without_torch(["play", str(sequence_folder), "--frames", "2", "--window", "160x96", "--no-vsync"])
     assert result.returncode == 0, result.stderr
+
+
+def test_play_starts_without_what_only_making_keyframes_or_video_needs(sequence_folder: Path) -> None:
+    """The start-up to the first frame imports no progress bar, no contact sheet drawing and no ffmpeg."""
+    argv = ["play", str(sequence_folder), "--frames", "1", "--window", "160x96", "--no-vsync", *QUIET_PLAY]
+    unwanted = ("tqdm", "installation.keyframes.contact", "imageio_ffmpeg")
+    code = (
+        "import sys; from installation.cli import main; "
+        f"code = main({argv!r}); "
+        f"assert code == 0, code; print(sorted(m for m in {unwanted!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize(

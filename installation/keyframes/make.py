@@ -13,7 +13,6 @@ from pathlib import Path
 from installation import __version__
 from installation.errors import UserError
 from installation.keyframes import procedural
-from installation.keyframes.contact import contact_sheet
 from installation.keyframes.images import MAX_PIXELS, read_rgb, to_float
 from installation.keyframes.request import KeyframeRequest, Photo, check_captures
 from installation.keyframes.sequence import (
@@ -74,6 +73,8 @@ def make_keyframes(request: KeyframeRequest) -> KeyframeSequence:
         package_version=__version__,
         options=generated.options,
     )
+    from installation.keyframes.contact import contact_sheet  # PIL's drawing and fonts: only when making
+
     return save_sequence(request.out, manifest, generated.frames, contact_sheet)
 
 

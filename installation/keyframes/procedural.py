@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from installation.curves import smoothstep
 from installation.keyframes.images import fit, resize, to_uint8
@@ -141,6 +140,8 @@ def target_for(source: np.ndarray, prompt: str, seed: int) -> tuple[np.ndarray, 
 
 def generate(request: KeyframeRequest, size: tuple[int, int]) -> Generated:
     """The procedural backend's whole run: the start picture, the captured steps, the result."""
+    from tqdm import tqdm  # here, not at the top: `metamorph play` reads this module but never denoises
+
     strength = 1.0 if request.from_noise else request.strength
     steps = executed_steps(request.steps, strength)
     if request.photo is None:

@@ -13,6 +13,7 @@ import math
 import os
 import reprlib
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -151,13 +152,22 @@ def load_sequence(folder: Path) -> KeyframeSequence:
 
 
 def _load_frames(folder: Path, manifest: Manifest) -> list[np.ndarray]:
-    """Every frame, decoded on as many threads as there are cores (zlib lets go of the GIL while it
-    inflates, which is most of a PNG's decoding); a broken frame raises as if read in order."""
-    workers = min(len(manifest.frames), cores())
+    """Every frame, decoded on several threads where ``threads_for`` allows (zlib lets go of the GIL
+    while it inflates, which is most of a PNG's decoding); a broken frame raises as if read in order."""
+    workers = threads_for(len(manifest.frames))
     if workers < 2:
         return [_load_frame(folder, frame, manifest) for frame in manifest.frames]
     with ThreadPoolExecutor(workers, thread_name_prefix="keyframes") as pool:
         return list(pool.map(lambda frame: _load_frame(folder, frame, manifest), manifest.frames))
+
+
+def threads_for(items: int) -> int:
+    """Threads to work through ``items`` frames on: one per core where the caller waits for them (the
+    main thread: the player's start-up, capture), one where a show plays on while they load (the
+    sequence loader's thread), so that the frames drawn meanwhile keep their cores."""
+    if threading.current_thread() is not threading.main_thread():
+        return 1
+    return max(1, min(items, cores()))
 
 
 def cores() -> int:

@@ -38,7 +38,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import imageio_ffmpeg
 from PIL import Image
 
 from installation import signals
@@ -89,6 +88,8 @@ CODECS = {
 
 @functools.cache
 def ffmpeg() -> str:
+    import imageio_ffmpeg  # here, not at the top: `metamorph play` reads this module but writes no video
+
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from installation.keyframes.oklab import srgb_to_oklab
-from installation.keyframes.sequence import KeyframeSequence, cores, load_sequence
+from installation.keyframes.sequence import KeyframeSequence, load_sequence, threads_for
 from installation.scene.cells import DEFAULT_COLUMNS, cell_colours, grid_for
 from installation.scene.transport import Transport, destinations
 
@@ -126,7 +126,7 @@ def prepare_stage(
 ) -> Stage:
     """``sequence`` on a grid of ``columns`` (rows follow its aspect), with every keyframe's cells."""
     grid = grid_for(sequence.manifest.size, columns)
-    workers = min(len(sequence.frames), cores())
+    workers = threads_for(len(sequence.frames))
     if workers < 2:
         cells = tuple(cell_colours(frame, grid) for frame in sequence.frames)
     else:  # Pillow lets go of the GIL while it resamples

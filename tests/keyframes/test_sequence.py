@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from installation.keyframes.sequence import (
     load_sequence,
     prepare_output,
     save_sequence,
+    threads_for,
 )
 from tests.helpers import huge_png
 
@@ -232,6 +234,18 @@ def test_frames_load_in_order_and_the_first_broken_frame_is_named(
     (folder / "003.png").write_bytes(data[: len(data) // 2])
     with pytest.raises(UserError, match="003.png is not a readable image"):
         load_sequence(folder)
+
+
+def test_frames_loading_behind_a_playing_show_take_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sequence loader's thread decodes on one thread, leaving the other cores to the frames drawn
+    meanwhile; the main thread (start-up, capture), which waits for the frames, uses every core."""
+    monkeypatch.setattr("installation.keyframes.sequence.cores", lambda: 4)
+    seen: list[int] = []
+    loader = threading.Thread(target=lambda: seen.append(threads_for(16)))
+    loader.start()
+    loader.join()
+    assert seen == [1]
+    assert threads_for(16) == 4 and threads_for(3) == 3
 
 
 def test_a_link_inside_the_folder_is_fine(saved: Path) -> None:
