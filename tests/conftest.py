@@ -35,6 +35,9 @@ UNIT_TIER = (
     "tests/control/test_analysis.py",
     "tests/control/test_tempo_tap.py",
     "tests/control/test_tempo_onsets.py",
+    "tests/visitors/test_desk.py",
+    "tests/visitors/test_photos.py",
+    "tests/visitors/test_operator.py",
 )
 """Test files (or folders) whose tests need no socket, process or GL."""
 

@@ -69,6 +69,10 @@ class Wish:
     created: float = field(default_factory=time.monotonic)
 
 
+def minutes(count: int) -> str:
+    return f"{count} minute" if count == 1 else f"{count} minutes"
+
+
 def check_prompt(text: str, blocked: frozenset[str] = frozenset()) -> str:
     """The prompt as it will be used (spaces tidied), or ``Refused`` with the sentence to show."""
     prompt = " ".join(text.split())
@@ -134,10 +138,10 @@ class Desk:
             self._last_wish.get(f"cookie {visitor}", -math.inf), self._last_wish.get(f"address {address}", -math.inf)
         )
         if now - last < self.every:
-            minutes = math.ceil((self.every - (now - last)) / 60)
-            raise Refused(f"One wish each {self.every / 60:g} minutes; try again in {minutes} minutes.", "rate")
+            wait = minutes(math.ceil((self.every - (now - last)) / 60))
+            raise Refused(f"One wish each {self.every / 60:g} minutes; try again in {wait}.", "rate")
         if len(self.waiting()) + len(self.making()) >= self.size:
-            raise Refused(f"The queue is full; try again in {self.minutes_to_space()} minutes.", "full")
+            raise Refused(f"The queue is full; try again in {minutes(self.minutes_to_space())}.", "full")
         return text
 
     def submit(self, visitor: str, address: str, prompt: str, photo: Path | None = None) -> Wish:

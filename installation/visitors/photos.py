@@ -21,9 +21,11 @@ MAX_BYTES = 12 * 1024 * 1024
 """The largest upload: a phone's full-resolution JPEG fits."""
 MAX_PIXELS = 33_000_000
 """The most pixels decoded: an 8K phone photo (7680x4320) and then some."""
+MAX_MEGAPIXELS = MAX_PIXELS // 1_000_000
 LONG_SIDE = 1024
 """The long side a photo is shrunk to: more than any keyframe backend here uses."""
-FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "HEIF", "MPO")
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+"""What phones send (a browser turns an iPhone's HEIC into JPEG when it uploads it)."""
 
 
 def save_photo(data: bytes, path: Path) -> tuple[int, int]:
@@ -49,14 +51,17 @@ def _open(data: bytes) -> Image.Image:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise Refused(
-                    f"The photo is {width}x{height} pixels; send one of at most {MAX_PIXELS / 1e6:.0f} megapixels.",
-                    "photo",
+                    f"The photo is {width}x{height} pixels; send one of at most {MAX_MEGAPIXELS} megapixels.", "photo"
                 )
             image.load()
             return ImageOps.exif_transpose(image).convert("RGB")
     except Refused:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Refused(
+            f"The photo has far too many pixels; send one of at most {MAX_MEGAPIXELS} megapixels.", "photo"
+        ) from None
+    except UnidentifiedImageError:
         raise Refused("That file is not a photo we can read; send a JPEG, PNG or WebP picture.", "photo") from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError):
         raise Refused("The photo is damaged or cut short; take or choose it again.", "photo") from None

@@ -81,6 +81,8 @@ class VisitorServer:
         self._wake = asyncio.Event()
         self._uploads = asyncio.Semaphore(UPLOADS)
         self._ready: list[Ready] = []
+        self._operated = 0
+        """The operator's commands taken (the report says it, so the operator sees a tap arrive)."""
         self._reported: dict[str, Any] | None = None
         self._day = date.today()
         self._page = {
@@ -148,6 +150,7 @@ class VisitorServer:
             desk.refuse(args[0])
         elif action == "delete":
             self.studio.delete(args[0])
+        self._operated += 1
         self._wake.set()
 
     async def _report(self) -> None:
@@ -185,6 +188,7 @@ class VisitorServer:
             "wishes": wishes,
             "made": made,
             "counts": dict(sorted(desk.counts.items())),
+            "operator_commands": self._operated,
         }
 
     # The studio -------------------------------------------------------------------------------

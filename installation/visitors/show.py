@@ -78,6 +78,7 @@ class VisitorLink(ServedProcess):
         listener = listen(host, port, "--visitor-port", "")
         self.port: int = listener.getsockname()[1]
         self.url = settings.url
+        self.folder = settings.folder
         self.ready: deque[Ready] = deque()
         """Wishes made, in order, for the show to glide into (taken by ``Visits``)."""
         self.report: dict[str, Any] = {}
