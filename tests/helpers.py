@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -12,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 
 from installation.keyframes.sequence import Frame, KeyframeSequence, Manifest
 from installation.options import PlayOptions, ShowOptions
@@ -19,15 +23,20 @@ from installation.scene.conductor import Order
 from installation.scene.stage import Stage, prepare_stage
 
 
-def huge_png(path: Path, width: int, height: int) -> Path:
-    """A PNG whose header claims ``width`` x ``height``: enough to test the size guard, 100 bytes on disk."""
+def huge_png_bytes(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height``: enough to test a size guard, 100 bytes long."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+def huge_png(path: Path, width: int, height: int) -> Path:
+    """``huge_png_bytes`` in a file."""
+    path.write_bytes(huge_png_bytes(width, height))
     return path
 
 
@@ -122,3 +131,27 @@ def wait_for(condition: Callable[[], object], seconds: float = 10.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {seconds:g} s")
         time.sleep(0.01)
+
+
+def ask(port: int, address: str, *args: int) -> dict | None:
+    """Send ``address`` from a socket of our own; the /status answer's JSON when one comes."""
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        sock.sendto(builder.build().dgram, ("127.0.0.1", port))
+        if address != "/status":
+            return None
+        try:
+            message = OscMessage(sock.recv(65536))
+        except TimeoutError:
+            return None
+    return json.loads(message.params[0]) if message.address == "/status" else None
+
+
+def free_port(kind: str = "udp") -> int:
+    """A loopback port free now for ``kind`` ("udp" or "tcp"), for a process that binds it itself."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +11,7 @@ from PIL import Image
 
 from installation.visitors.desk import Refused
 from installation.visitors.photos import LONG_SIDE, MAX_BYTES, save_photo
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims ``width`` x ``height`` pixels in a few dozen bytes (a decompression bomb's shape)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-    )
+from tests.helpers import huge_png_bytes
 
 
 def jpeg(width: int, height: int, exif: Image.Exif | None = None) -> bytes:
@@ -50,7 +37,7 @@ def test_a_40_mb_upload_is_refused_by_its_size(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("width", "words"), [(20_000, "far too many pixels"), (7_000, "7000x7000 pixels")])
 def test_a_huge_square_is_refused_before_its_pixels_are_decoded(width: int, words: str, tmp_path: Path) -> None:
-    bomb = png_header_only(width, width)
+    bomb = huge_png_bytes(width, width)
     assert len(bomb) < 200
     assert f"{words}; send one of at most 33 megapixels." in str(refusal(bomb, tmp_path))
 
@@ -62,7 +49,7 @@ def test_a_huge_square_is_refused_before_its_pixels_are_decoded(width: int, word
         (b"<?php system($_GET['c']); ?>", "not a photo we can read"),
         (b"", "not a photo we can read"),
         (jpeg(64, 48)[:300], "damaged or cut short"),
-        (png_header_only(64, 64), "damaged or cut short"),
+        (huge_png_bytes(64, 64), "damaged or cut short"),
     ],
 )
 def test_what_is_not_a_whole_photo_is_refused_in_one_sentence(data: bytes, words: str, tmp_path: Path) -> None:

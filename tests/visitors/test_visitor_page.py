@@ -21,8 +21,7 @@ from installation.scene.transport import Transport
 from installation.visitors.messages import VisitorSettings
 from installation.visitors.show import VisitorLink
 from installation.visitors.studio import Recipe
-from tests.helpers import wait_for
-from tests.visitors.test_photos import png_header_only
+from tests.helpers import huge_png_bytes, wait_for
 from tests.visitors.visitor import Visitor, multipart, raw_request
 
 QUEUE = 3
@@ -115,7 +114,7 @@ def test_a_thousand_wishes_from_one_address_make_one(empty_queue: VisitorLink) -
         (
             "127.0.1.6",
             "the alps",
-            png_header_only(20_000, 20_000),
+            huge_png_bytes(20_000, 20_000),
             "The photo has far too many pixels; send one of at most 33 megapixels.",
         ),
         (

@@ -30,16 +30,10 @@ from installation.scene.stage import load_stage
 from installation.wall import link as wall_link
 from installation.wall.follower import FADE_SECONDS, FollowerPipeline
 from installation.wall.link import LeaderLink, Received, WallLeader, frame_packet, hello
-from tests.helpers import QUIET_PLAY, flat_stage, wait_for
+from tests.helpers import QUIET_PLAY, flat_stage, free_port, wait_for
 
 TILE = (160, 96)
 WALL = ["--wall", "2x1", "--window", "160x96", "--bezel", "16"]
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Leader:
@@ -47,7 +41,7 @@ class Leader:
 
     def __init__(self, library: Path, sequence: str) -> None:
         self.library, self.sequence = library, sequence
-        self.port, self.osc_port = free_udp_port(), free_udp_port()
+        self.port, self.osc_port = free_port("udp"), free_port("udp")
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:

@@ -3,8 +3,6 @@ the test card on a tile, and the options' mistakes said in one sentence."""
 
 from __future__ import annotations
 
-import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,37 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from pythonosc.osc_message import OscMessage
-from pythonosc.osc_message_builder import OscMessageBuilder
 
 from installation.render.wall import WallLayout
 from installation.scene.stage import load_stage
 from installation.wall.card import card_picture, card_sequence
-from tests.helpers import QUIET_PLAY, metamorph, wait_for
-from tests.wall.test_link import WALL, Leader, free_udp_port, library  # noqa: F401 (a fixture)
-
-
-def ask(port: int, address: str, *args: int) -> dict | None:
-    """Send ``address`` from a socket of our own; the /status answer's JSON when one comes."""
-    builder = OscMessageBuilder(address)
-    for arg in args:
-        builder.add_arg(arg)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(0.5)
-        sock.sendto(builder.build().dgram, ("127.0.0.1", port))
-        if address != "/status":
-            return None
-        try:
-            message = OscMessage(sock.recv(65536))
-        except TimeoutError:
-            return None
-    return json.loads(message.params[0]) if message.address == "/status" else None
+from tests.helpers import QUIET_PLAY, ask, free_port, metamorph, wait_for
+from tests.wall.test_link import WALL, Leader, library  # noqa: F401 (a fixture)
 
 
 def test_a_follower_answers_status_with_whom_it_follows_and_takes_no_command(library: Path) -> None:  # noqa: F811
     leader = Leader(library, "alps")
     leader.start()
-    osc_port = free_udp_port()
+    osc_port = free_port("udp")
     argv = [*QUIET_PLAY, "--osc-port", str(osc_port), "--osc-allow", "127.0.0.0/8", *WALL, "--tile", "1,0"]
     follower = subprocess.Popen(
         [
