@@ -26,7 +26,7 @@ from installation.render.program import ShaderProgram
 from installation.render.renderer import Renderer
 from installation.render.window import PygameWindow
 from installation.scene.parameters import ParameterValues
-from installation.scene.show import transition_frame
+from installation.scene.show import FrameState, transition_frame
 from installation.scene.stage import Stage, prepare_stage
 
 RESOLUTIONS = ((1920, 1080), (3840, 2160))
@@ -276,14 +276,17 @@ class PassTime:
     look: str
     name: str
     milliseconds: float
+    """By the clock, the GPU finished before and after the pass."""
+    query_milliseconds: float
+    """By GL's timer query (GL_TIME_ELAPSED) around the pass."""
 
 
 def passes(
     sequence: KeyframeSequence, resolution: tuple[int, int] = (1920, 1080), count: int = 10_000
 ) -> list[PassTime]:
     """Each pass of a frame mid-transition timed on its own, for the default look and for each
-    post pass on: the GPU is finished before and after each (on a software renderer, GL's timer
-    queries time only the submission, not the drawing)."""
+    post pass on: by the clock with the GPU finished before and after each, and by GL's timer
+    query (on a software renderer that counts only the submission: it draws at the finish)."""
     window = PygameWindow((64, 64), vsync=False, hidden=True)
     try:
         stage = prepare_stage(sequence, grid_of(count, resolution[0] / resolution[1])[0])
@@ -293,20 +296,28 @@ def passes(
         found: list[PassTime] = []
         for look, change in looks.items():
             state = transition_frame(stage, 0, 1, 0.5, ParameterValues(**change))
-            times: dict[str, list[float]] = {}
-            renderer.timing = lambda name, seconds, times=times: times.setdefault(name, []).append(seconds)
-            for _ in range(7):
-                target.bind()
-                renderer.draw(state, resolution)
-            renderer.timing = None
-            found += [PassTime(look, name, float(np.median(spent[2:])) * 1e3) for name, spent in times.items()]
+            found += _timed_passes(renderer, target, state, look)
         target.delete()
         return found
     finally:
         window.close()
 
 
+def _timed_passes(renderer: Renderer, target: Framebuffer, state: FrameState, look: str) -> list[PassTime]:
+    """The median times of each pass over 7 frames of ``state``, the first two left out (warm-up)."""
+    times: dict[str, list[tuple[float, float]]] = {}
+    renderer.timing = lambda name, clock, query: times.setdefault(name, []).append((clock, query))
+    for _ in range(7):
+        target.bind()
+        renderer.draw(state, target.size)
+    renderer.timing = None
+    return [
+        PassTime(look, name, *(float(np.median(column)) * 1e3 for column in zip(*spent[2:], strict=True)))
+        for name, spent in times.items()
+    ]
+
+
 def passes_table(found: list[PassTime]) -> str:
-    lines = [f"{'look':>15} {'pass':>10} {'ms':>8}"]
-    lines += [f"{p.look:>15} {p.name:>10} {p.milliseconds:>8.2f}" for p in found]
+    lines = [f"{'look':>15} {'pass':>10} {'clock ms':>9} {'query ms':>9}"]
+    lines += [f"{p.look:>15} {p.name:>10} {p.milliseconds:>9.2f} {p.query_milliseconds:>9.2f}" for p in found]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Post passes over a drawn frame: depth of field, glow and trails (``shaders/focus.frag``,
+"""Post passes over a drawn frame: depth of field, glow and trails (``shaders/focus.glsl``,
 ``glow.frag``, ``compose.frag``).
 
 While all three are off the renderer draws straight into the caller's framebuffer and nothing
@@ -11,6 +11,7 @@ same states, show the same trails.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,15 +25,21 @@ GLOW_SCALE = 4
 """The glow is blurred at a quarter of the frame's size: four times the reach for the same taps.
 A glow texel is always this many pixels of the canvas, so tiles blur as the whole canvas does."""
 _GLOW_THRESHOLD = 0.45
+_GLOW_TAPS = 4
+"""Texels the glow's blur reaches each way (glow.frag): the bright texture's margin left and right."""
 _FOCUS_REACH = 1.0 / 40.0
 """Depth of field blur radius per picture half-height of distance, as a share of the canvas's height."""
 REACH = 48
 """How far, in pixels, a pixel of the passes' output reads the scene: the depth of field's widest
-disc (24, focus.frag) plus the glow's taps (4 of 4 pixels, each way) and its upsampling."""
+disc (24, focus.glsl) plus the glow's taps (4 of 4 pixels, each way) and its upsampling."""
 TRAILS_RATE = 60.0
 """``trails`` is the share kept over 1/TRAILS_RATE of a second: at 60 fps, the share kept a frame."""
 TRAILS_MEMORY = 256
 """Frames after which no trace of a frame is left in the trails (255 levels, at least one lost a frame)."""
+
+
+_COMPOSE_PARTS = ("FOCUS", "GLOW", "TRAILS")
+"""compose.frag's parts, each compiled in only where it is on."""
 
 
 def wanted(values: ParameterValues) -> bool:
@@ -88,8 +95,14 @@ class PostChain:
 
     def __init__(self, shader_folder: Path) -> None:
         self.focus_program = ShaderProgram(shader_folder, "post.vert", "focus.frag")
+        self.bright_program = ShaderProgram(shader_folder, "post.vert", "glow.frag", ("BRIGHT",))
         self.glow_program = ShaderProgram(shader_folder, "post.vert", "glow.frag")
-        self.compose_program = ShaderProgram(shader_folder, "post.vert", "compose.frag")
+        self.compose_programs = {
+            parts: ShaderProgram(shader_folder, "post.vert", "compose.frag", parts)
+            for count in range(len(_COMPOSE_PARTS) + 1)
+            for parts in itertools.combinations(_COMPOSE_PARTS, count)
+        }
+        """compose.frag with the parts of each key compiled in (a pass that is off costs nothing)."""
         self._quad = GL.glGenVertexArrays(1)
         self._targets: dict[str, _Target] = {}
         self._output: int = 0
@@ -99,7 +112,7 @@ class PostChain:
 
     @property
     def programs(self) -> tuple[ShaderProgram, ...]:
-        return (self.focus_program, self.glow_program, self.compose_program)
+        return (self.focus_program, self.bright_program, self.glow_program, *self.compose_programs.values())
 
     def begin(self, size: tuple[int, int]) -> None:
         """Remember the caller's framebuffer and bind the scene target, cleared, in its place."""
@@ -114,15 +127,22 @@ class PostChain:
 
     def finish(self, values: ParameterValues, time: float, crop: Rect, canvas_height: int) -> None:
         """Run the passes over the scene of the frame at show ``time`` and copy its ``crop`` into
-        the caller's framebuffer; blur radii are shares of ``canvas_height``."""
+        the caller's framebuffer; blur radii are shares of ``canvas_height``.
+
+        The depth of field gets a pass of its own only when the glow must read the focused
+        picture; otherwise the last pass focuses as it composes: one full-screen pass less.
+        """
         GL.glDisable(GL.GL_BLEND)
         GL.glBindVertexArray(self._quad)
         picture = self._targets["scene"].colour
-        if values.defocus > 0.0:
+        focus_first = values.defocus > 0.0 and values.glow > 0.0
+        if focus_first:
             picture = self._focus(values.defocus, canvas_height)
         bloom = self._glow(picture) if values.glow > 0.0 else picture
         previous, current = self._targets["history_a"], self._targets["history_b"]
-        self._compose(picture, bloom, previous.colour, values, self._kept(values.trails, time), current)
+        defocus = 0.0 if focus_first else values.defocus
+        kept = self._kept(values.trails, time)
+        self._compose(picture, bloom, previous.colour, values, kept, current, (defocus, canvas_height))
         self._targets["history_a"], self._targets["history_b"] = current, previous
         self._history = time
         x, y, width, height = crop
@@ -142,6 +162,7 @@ class PostChain:
             "history_a": _Target.make(size),
             "history_b": _Target.make(size),
             # half floats: the glow is added at several times its strength, so 8-bit steps would show
+            "bright": _Target.make((small[0] + 2 * _GLOW_TAPS, small[1]), internal=GL.GL_RGBA16F),
             "glow_x": _Target.make(small, internal=GL.GL_RGBA16F),
             "glow_y": _Target.make(small, internal=GL.GL_RGBA16F),
         }
@@ -155,52 +176,90 @@ class PostChain:
         return float(trails ** (max(time - self._history, 0.0) * TRAILS_RATE))
 
     def _focus(self, strength: float, canvas_height: int) -> int:
-        scene, target = self._targets["scene"], self._targets["focus"]
+        target = self._targets["focus"]
         target.bind()
-        program = self.focus_program
-        program.use()
-        _bind(program, "picture", 0, scene.colour)
-        _bind(program, "depth", 1, scene.depth)
-        program.set_vec2("texel", 1.0 / scene.size[0], 1.0 / scene.size[1])
-        program.set_float("strength", strength)
-        program.set_float("reach", canvas_height * _FOCUS_REACH)
+        self.focus_program.use()
+        self._set_focus(self.focus_program, strength, canvas_height)
         GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
         return target.colour
 
+    def _set_focus(self, program: ShaderProgram, strength: float, canvas_height: int) -> None:
+        """The scene and the uniforms of ``focus.glsl`` (``strength`` 0: no blur)."""
+        scene = self._targets["scene"]
+        _bind(program, "picture", 0, scene.colour)
+        _bind(program, "depth", 3, scene.depth)
+        program.set_vec2("texel", 1.0 / scene.size[0], 1.0 / scene.size[1])
+        program.set_float("strength", strength)
+        program.set_float("reach", canvas_height * _FOCUS_REACH)
+
     def _glow(self, picture: int) -> int:
-        """The bright parts blurred at ``GLOW_SCALE`` pixels a texel: along x out of the frame,
-        then along y."""
-        program = self.glow_program
+        """The bright parts at ``GLOW_SCALE`` pixels a texel, with a margin of ``_GLOW_TAPS``
+        texels left and right, then blurred along x, then along y (glow.frag)."""
+        bright, across, down = self._targets["bright"], self._targets["glow_x"], self._targets["glow_y"]
+        width, padded = across.size[0], bright.size[0]
+        scale_x, scale_y = self._bloom_scale()
+        self.bright_program.use()
+        self.bright_program.set_float("threshold", _GLOW_THRESHOLD)
+        frame_margin = _GLOW_TAPS * scale_x / width  # in the frame's uv
+        self._glow_pass(
+            self.bright_program, bright, picture, (scale_x * padded / width, scale_y), (-frame_margin, 0.0), (0.0, 0.0)
+        )
+        self._glow_pass(
+            self.glow_program,
+            across,
+            bright.colour,
+            (width / padded, 1.0),
+            (_GLOW_TAPS / padded, 0.0),
+            (1 / padded, 0.0),
+        )
+        self._glow_pass(self.glow_program, down, across.colour, (1.0, 1.0), (0.0, 0.0), (0.0, 1.0 / down.size[1]))
+        return down.colour
+
+    @staticmethod
+    def _glow_pass(
+        program: ShaderProgram,
+        target: _Target,
+        source: int,
+        scale: tuple[float, float],
+        offset: tuple[float, float],
+        step: tuple[float, float],
+    ) -> None:
+        """One pass of glow.frag into ``target``: ``source`` read at uv * ``scale`` + ``offset``,
+        its taps ``step`` apart."""
+        target.bind()
         program.use()
-        across, down = self._bloom_scale()
-        for name, source, scale, threshold in (
-            ("glow_x", picture, (across, down), _GLOW_THRESHOLD),
-            ("glow_y", self._targets["glow_x"].colour, (1.0, 1.0), 0.0),
-        ):
-            target = self._targets[name]
-            target.bind()
-            _bind(program, "picture", 0, source)
-            along_x = threshold > 0.0
-            program.set_vec2("uv_scale", *scale)
-            program.set_vec2(
-                "step_uv", scale[0] / target.size[0] if along_x else 0.0, 0.0 if along_x else 1.0 / target.size[1]
-            )
-            program.set_float("threshold", threshold)
-            GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
-        return self._targets["glow_y"].colour
+        _bind(program, "picture", 0, source)
+        program.set_vec2("uv_scale", *scale)
+        program.set_vec2("uv_offset", *offset)
+        program.set_vec2("step_uv", *step)
+        GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
 
     def _bloom_scale(self) -> tuple[float, float]:
         """The glow texture's span over the frame's: above 1 where the frame's side is not a
         multiple of ``GLOW_SCALE`` (the last texel reaches past the edge)."""
-        frame, small = self._targets["scene"].size, self._targets["glow_x"].size
+        frame, small = self._targets["scene"].size, self._targets["glow_y"].size
         return (small[0] * GLOW_SCALE / frame[0], small[1] * GLOW_SCALE / frame[1])
 
     def _compose(
-        self, picture: int, bloom: int, previous: int, values: ParameterValues, kept: float, target: _Target
+        self,
+        picture: int,
+        bloom: int,
+        previous: int,
+        values: ParameterValues,
+        kept: float,
+        target: _Target,
+        focus: tuple[float, int],
     ) -> None:
+        """The last pass into ``target``; ``focus`` (strength, canvas height) blurs the scene
+        by depth on the way (strength 0: ``picture`` as it is)."""
         target.bind()
-        program = self.compose_program
+        parts = tuple(
+            part for part, on in (("FOCUS", focus[0] > 0.0), ("GLOW", values.glow > 0.0), ("TRAILS", kept > 0.0)) if on
+        )
+        program = self.compose_programs[parts]
         program.use()
+        if focus[0] > 0.0:
+            self._set_focus(program, *focus)
         _bind(program, "picture", 0, picture)
         _bind(program, "bloom", 1, bloom)
         _bind(program, "previous", 2, previous)

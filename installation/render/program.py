@@ -1,7 +1,9 @@
 """GLSL programs loaded from ``shaders/``, with ``#include``, hot reload and kept-alive fallbacks.
 
 A program that fails to compile on reload leaves the last good one running; its compiler log is
-kept in ``error`` for the on-screen display and the log.
+kept in ``error`` for the on-screen display and the log. ``defines`` make variants of one file
+(``#define NAME`` after its ``#version`` line): a software renderer such as llvmpipe runs both
+sides of a branch, even on a uniform, so a pass that is off must be compiled out to cost nothing.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ class ShaderError(Exception):
 
 
 class ShaderProgram:
-    """A vertex + fragment program built from two files of a shader folder."""
+    """A vertex + fragment program built from two files of a shader folder, with ``defines``."""
 
-    def __init__(self, folder: Path, vertex: str, fragment: str) -> None:
+    def __init__(self, folder: Path, vertex: str, fragment: str, defines: tuple[str, ...] = ()) -> None:
         self.folder = Path(folder)
         self.names = (vertex, fragment)
+        self.defines = defines
         self.error: str | None = None
         self._handle = 0
         self._locations: dict[str, int] = {}
@@ -94,8 +97,8 @@ class ShaderProgram:
 
     def _build(self) -> int:
         stages = [
-            _compile(GL.GL_VERTEX_SHADER, self.names[0], self._source(self.names[0])),
-            _compile(GL.GL_FRAGMENT_SHADER, self.names[1], self._source(self.names[1])),
+            _compile(GL.GL_VERTEX_SHADER, self.names[0], self._defined(self._source(self.names[0]))),
+            _compile(GL.GL_FRAGMENT_SHADER, self.names[1], self._defined(self._source(self.names[1]))),
         ]
         program = GL.glCreateProgram()
         for stage in stages:
@@ -108,6 +111,11 @@ class ShaderProgram:
             GL.glDeleteProgram(program)
             raise ShaderError(f"{' + '.join(self.names)} do not link: {message}")
         return program
+
+    def _defined(self, source: str) -> str:
+        """``source`` with a ``#define`` of each of ``defines`` after its first (``#version``) line."""
+        version, _, rest = source.partition("\n")
+        return "\n".join([version, *(f"#define {name}" for name in self.defines), rest])
 
     def _source(self, name: str, depth: int = 0) -> str:
         path = self.folder / name

@@ -15,6 +15,7 @@ target, so a sphere straddling two tiles is drawn on both, as it is on the whole
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import math
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from OpenGL import GL
+from OpenGL.raw.GL.VERSION import GL_3_3 as raw_gl
 
 from installation.curves import smoothstep
 from installation.render.post import GLOW_SCALE, REACH, PostChain, wanted
@@ -45,6 +47,11 @@ class Renderer:
     def __init__(self, shader_folder: Path) -> None:
         self.spheres_program = ShaderProgram(shader_folder, "spheres.vert", "spheres.frag")
         self.image_program = ShaderProgram(shader_folder, "image.vert", "image.frag")
+        self.backdrop_programs = {
+            False: ShaderProgram(shader_folder, "image.vert", "backdrop.frag"),
+            True: ShaderProgram(shader_folder, "image.vert", "backdrop.frag", ("WHOLE_TEXELS",)),
+        }
+        """The backdrop's programs, by whether its keyframes are read by whole texels."""
         self.post = PostChain(shader_folder)
         self.black = Texture(np.zeros((1, 1, 3), np.uint8))
         self._quad = GL.glGenVertexArrays(1)
@@ -52,8 +59,9 @@ class Renderer:
         self.cells: list[Texture] = []
         self._full: OrderedDict[int, Texture] = OrderedDict()
         self.stage: Stage | None = None
-        self.timing: Callable[[str, float], None] | None = None
-        """Told the seconds of each pass (``bench --passes``); None: passes are not timed."""
+        self.timing: Callable[[str, float, float], None] | None = None
+        """Told each pass's seconds by the clock and by GL's timer query (``bench --passes``);
+        None: passes are not timed."""
 
     def _stage(self, stage: Stage) -> None:
         """Make ``stage``'s textures and sphere field current, replacing the last stage's.
@@ -75,7 +83,7 @@ class Renderer:
 
     @property
     def programs(self) -> tuple[ShaderProgram, ...]:
-        return (self.spheres_program, self.image_program, *self.post.programs)
+        return (self.spheres_program, self.image_program, *self.backdrop_programs.values(), *self.post.programs)
 
     def draw(self, state: FrameState, target: View | tuple[int, int]) -> None:
         """Draw ``state`` into the bound framebuffer: the canvas fitted into a framebuffer of
@@ -109,7 +117,7 @@ class Renderer:
         GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
         if state.blend.spheres > 0.0 and state.destinations is not None:
             with self._pass("backdrop"):
-                self._draw_backdrop(state)
+                self._draw_backdrop(state, (x, y, width, height))
             with self._pass("spheres"):
                 self._draw_spheres(state, height)
         with self._pass("keyframes"):
@@ -128,14 +136,22 @@ class Renderer:
 
     @staticmethod
     @contextlib.contextmanager
-    def _timed(name: str, timing: Callable[[str, float], None]) -> Iterator[None]:
+    def _timed(name: str, timing: Callable[[str, float, float], None]) -> Iterator[None]:
         """The GL work before the pass finished first, its own finished after (a software
-        renderer draws at the flush, not at the call)."""
+        renderer draws at the flush, not at the call), timed by the clock and by a
+        GL_TIME_ELAPSED query around the pass's calls (what the driver counts as its GPU time)."""
         GL.glFinish()
+        query = int(GL.glGenQueries(1)[0])
         started = time.perf_counter()
+        GL.glBeginQuery(GL.GL_TIME_ELAPSED, query)
         yield
+        GL.glEndQuery(GL.GL_TIME_ELAPSED)
         GL.glFinish()
-        timing(name, time.perf_counter() - started)
+        clock = time.perf_counter() - started
+        elapsed = ctypes.c_uint64()  # PyOpenGL's wrapper has no array type for a 64-bit result
+        raw_gl.glGetQueryObjectui64v(query, GL.GL_QUERY_RESULT, ctypes.byref(elapsed))
+        GL.glDeleteQueries(1, [query])
+        timing(name, clock, elapsed.value * 1e-9)
 
     def _draw_spheres(self, state: FrameState, height_px: int) -> None:
         assert self.field is not None and self.stage is not None
@@ -164,31 +180,38 @@ class Renderer:
         self.field.draw()
         GL.glDisable(GL.GL_DEPTH_TEST)
 
-    def _draw_backdrop(self, state: FrameState) -> None:
-        """The two keyframes cross-fading behind the spheres, at ``backdrop``: where wandering
-        spheres leave gaps, the picture shows through instead of black."""
-        towards = (self._full_texture(state.index_b), smoothstep(state.blend.motion))  # as the spheres' colours
-        self.draw_picture(self._full_texture(state.index_a), state.values.backdrop, state.values, towards)
+    def _draw_backdrop(self, state: FrameState, picture: Rect) -> None:
+        """The two keyframes cross-fading behind the spheres, at ``backdrop``, over the cleared
+        ``picture`` (the viewport): where wandering spheres leave gaps, the picture shows through
+        instead of black. Keyframes of the picture's size are read by whole texels."""
+        opacity = state.values.backdrop
+        if opacity <= 0.0:
+            return
+        first, second = self._full_texture(state.index_a), self._full_texture(state.index_b)
+        program = self.backdrop_programs[first.size == second.size == picture[2:]]
+        program.use()
+        self._set_grade(program, state.values)
+        first.bind(0)
+        second.bind(1)
+        program.set_int("picture", 0)
+        program.set_int("picture_b", 1)
+        program.set_float("towards", smoothstep(state.blend.motion))  # as the spheres' colours
+        program.set_float("opacity", opacity)
+        GL.glUniform2i(program.location("origin"), *picture[:2])
+        GL.glDisable(GL.GL_BLEND)
+        GL.glBindVertexArray(self._quad)
+        GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+        GL.glEnable(GL.GL_BLEND)
 
-    def draw_picture(
-        self,
-        texture: Texture,
-        opacity: float,
-        grade: ParameterValues | None,
-        towards: tuple[Texture, float] | None = None,
-    ) -> None:
+    def draw_picture(self, texture: Texture, opacity: float, grade: ParameterValues | None) -> None:
         """A texture over the whole viewport at ``opacity`` (skipped when invisible), colour-graded
-        by ``grade`` (None: as it is), cross-faded into ``towards`` (a texture, how far)."""
+        by ``grade`` (None: as it is)."""
         if opacity <= 0.0:
             return
         program = self.image_program
         program.use()
         if grade is not None:
             self._set_grade(program, grade)
-        if towards is not None:
-            towards[0].bind(1)
-        program.set_int("picture_b", 1)
-        program.set_float("towards", towards[1] if towards is not None else 0.0)
         texture.bind(0)
         program.set_int("picture", 0)
         program.set_float("opacity", opacity)
