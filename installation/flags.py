@@ -84,7 +84,8 @@ def add_options(parser: argparse.ArgumentParser, options: type, command: str) ->
             if key not in groups:
                 groups[key] = target.add_mutually_exclusive_group()
             target = groups[key]
-        target.add_argument(declared["flag"], dest=field.name, **settings)
+        settings.setdefault("dest", field.name)
+        target.add_argument(declared["flag"], **settings)
 
 
 def check_declared(options: Any) -> None:
@@ -106,9 +107,10 @@ def options_from(options: type, args: argparse.Namespace, **values: Any) -> Any:
     has), with ``values`` given for the rest."""
     for field in dataclasses.fields(options):
         declared = field.metadata
-        if "flag" not in declared or field.name in values or not hasattr(args, field.name):
+        dest = declared.get("argparse", {}).get("dest", field.name)
+        if "flag" not in declared or field.name in values or not hasattr(args, dest):
             continue
-        value = getattr(args, field.name)
+        value = getattr(args, dest)
         values[field.name] = declared["convert"](value) if declared["convert"] else value
     return options(**values)
 

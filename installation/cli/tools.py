@@ -220,7 +220,7 @@ def _add_visitors(commands: argparse._SubParsersAction, common: argparse.Argumen
 def _run_visitors(args: argparse.Namespace) -> None:
     from installation.visitors.qr import page_url, write_qr
 
-    url = page_url(args.port, args.url)
+    url = page_url(args.visitor_port, args.visitor_url)
     if args.qr is not None:
         write_qr(url, args.qr)
         print(f"the QR code of {url} is in {args.qr}")

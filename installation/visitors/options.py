@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from installation.errors import UserError
 from installation.flags import Bounds, Size, flag, zero_is_off
 
 _VISITORS = "visitors"
@@ -14,8 +15,10 @@ TURBO_MODEL = "stabilityai/sd-turbo"
 
 
 def _play(name: str, help: str, default: Any = None, commands: tuple[str, ...] = ("play",), **settings: Any) -> Any:
-    """A visitor option of `play` (the group "visitors"); the page's address also `metamorph visitors`'s."""
-    return flag(name, help, default, group=_VISITORS, commands=commands, **settings)
+    """A visitor option of `play` (the group "visitors"); the page's address also `metamorph visitors`'s.
+    Parsed under the option's own name (``visitor_hold``), apart from play's look (``hold``)."""
+    dest = name.removeprefix("--").replace("-", "_")
+    return flag(name, help, default, group=_VISITORS, commands=commands, dest=dest, **settings)
 
 
 @dataclass(frozen=True)
@@ -132,3 +135,19 @@ class VisitorOptions:
     folder: Path | None = _play(
         "--visitor-folder", "where wishes' sequences are kept (default: KEYFRAMES/visitors)", type=Path, metavar="DIR"
     )
+
+    def __post_init__(self) -> None:
+        """What would make every wish fail, refused before the show starts (command line or config)."""
+        if self.backend == "diffusers" and self.model is None:
+            raise UserError(f"--visitor-backend diffusers needs a model: add --visitor-model (e.g. {TURBO_MODEL}).")
+        width, height = self.size
+        if self.backend == "diffusers" and (width % 8 or height % 8):
+            fitted = f"{width - width % 8}x{height - height % 8}"
+            raise UserError(
+                f"--visitor-size {width}x{height} is not a multiple of 8, which diffusion models need; use --visitor-size {fitted}."
+            )
+        if self.captures > int(self.steps * self.strength):
+            raise UserError(
+                f"--visitor-captures {self.captures} is more than the {int(self.steps * self.strength)} steps a wish runs "
+                "(--visitor-steps x --visitor-strength); lower --visitor-captures or raise --visitor-steps."
+            )

@@ -48,6 +48,12 @@ def playing(osc: int) -> str:
     return answer["sequence"] if answer else ""
 
 
+def finished(visitor: Visitor, token: str) -> dict | None:
+    """The wish's state once it is made or failed."""
+    state = visitor.request("GET", f"/visit/wish/{token}")[1]
+    return state if state["state"] in ("ready", "failed") else None
+
+
 def photo_file(folder: Path) -> Path:
     pixels = np.zeros((48, 64, 3), np.uint8)
     pixels[:, :32] = (30, 200, 90)
@@ -125,13 +131,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_tiny_diffusers_pipeline_serves_a_wish_from_the_picture_on_screen(
     sequence_folder: Path, tiny_model: Path
 ) -> None:
-    options = ("--visitor-backend", "diffusers", "--visitor-model", str(tiny_model), "--visitor-strength", "0.5")
+    options = ("--visitor-backend", "diffusers", "--visitor-model", str(tiny_model), "--visitor-size", "64x32")
     with show(sequence_folder, *options) as (osc, _, visitors):
         visitor = Visitor(visitors, "127.0.0.9")
         visitor.open_page()
         status, told = visitor.wish("pink waves")
         assert status == 200 and told["place"] == 1
-        wait_for(lambda: playing(osc).startswith("wish-"), 180, "the show on the diffusers wish")
-        state = visitor.request("GET", f"/visit/wish/{told['token']}")[1]
+        state = wait_for(lambda: finished(visitor, told["token"]), 180, "the diffusers wish made")
+        assert state["state"] == "ready", state["message"]
+        wait_for(lambda: playing(osc).startswith("wish-"), 30, "the show on the diffusers wish")
         sheet = Image.open(io.BytesIO(visitor.request("GET", state["contact_sheet"])[1]))
         assert state["state"] == "ready" and sheet.width > 64
