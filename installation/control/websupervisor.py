@@ -224,6 +224,8 @@ class ServedProcess:
     """The module run as ``python -m MODULE LINK SOCKET``."""
     label = "the server process"
     """What the log calls the process, after its surface's prefix ("http: ")."""
+    thread = "server-link"
+    """The link thread's name (``benchmarks/`` find the web server's by it)."""
 
     def __init__(self, listener: socket.socket, settings: object) -> None:
         self._listener = listener
@@ -231,7 +233,7 @@ class ServedProcess:
         self._restarts = Backoff(RESTART_SECONDS, RESTART_LIMIT_SECONDS)
         self._closing = threading.Event()
         self._web = _ServerProcess(self.module, self._listener, self._settings)
-        self._thread = threading.Thread(target=self._run, name=f"{self.module}-link", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.thread, daemon=True)
         self._thread.start()
 
     @property
@@ -325,6 +327,7 @@ class ShowServer(ServedProcess):
 
     module = "installation.control.webserver"
     label = "http: the web server process"
+    thread = "web-link"
 
     def __init__(
         self,

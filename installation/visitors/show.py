@@ -70,6 +70,7 @@ class VisitorLink(ServedProcess):
 
     module = "installation.visitors.server"
     label = "visitors: the visitor page's process"
+    thread = "visitors-link"
 
     def __init__(
         self, latest: Callable[[], FrameState | None], settings: VisitorSettings, port: int, host: str = "0.0.0.0"
