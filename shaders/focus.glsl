@@ -10,6 +10,7 @@ uniform sampler2D depth;
 uniform vec2 texel;            // 1 / size in pixels
 uniform float strength;        // the defocus parameter (0: no blur)
 uniform float reach;           // blur radius in pixels per picture half-height of distance
+uniform int taps;              // TAPS (never more), as a uniform: see focused()
 
 const int TAPS = 24;
 const vec2 SPIRAL[TAPS] = vec2[](
@@ -38,7 +39,10 @@ vec4 focused(ivec2 here, vec2 uv) {
     if (radius < 0.5) return sharp;
     vec3 sum = vec3(0.0);
     float weight = 0.0;
-    for (int i = 0; i < TAPS; ++i) {
+    // A loop the compiler cannot unroll (its end is a uniform): a software renderer shades a
+    // group of pixels together and leaves a loop once none of them needs another tap, so a group
+    // of sharp pixels skips it; an unrolled loop would be run through by every group.
+    for (int i = 0; i < taps; ++i) {
         vec2 offset = radius * SPIRAL[i];
         // a sharp neighbour in front of the plane does not smear into a blurred one behind it
         float w = clamp(blur_radius(here + ivec2(floor(offset + 0.5))) / radius, 0.2, 1.0);

@@ -29,6 +29,8 @@ _GLOW_TAPS = 4
 """Texels the glow's blur reaches each way (glow.frag): the bright texture's margin left and right."""
 _FOCUS_REACH = 1.0 / 40.0
 """Depth of field blur radius per picture half-height of distance, as a share of the canvas's height."""
+_FOCUS_TAPS = 24
+"""The depth of field's taps (focus.glsl's TAPS), told as a uniform so that its loop stays a loop."""
 REACH = 48
 """How far, in pixels, a pixel of the passes' output reads the scene: the depth of field's widest
 disc (24, focus.glsl) plus the glow's taps (4 of 4 pixels, each way) and its upsampling."""
@@ -191,6 +193,7 @@ class PostChain:
         program.set_vec2("texel", 1.0 / scene.size[0], 1.0 / scene.size[1])
         program.set_float("strength", strength)
         program.set_float("reach", canvas_height * _FOCUS_REACH)
+        program.set_int("taps", _FOCUS_TAPS)
 
     def _glow(self, picture: int) -> int:
         """The bright parts at ``GLOW_SCALE`` pixels a texel, with a margin of ``_GLOW_TAPS``
