@@ -25,6 +25,7 @@ INPUTS = {
     ("play", "--osc-map"): ("OSC map", []),
     ("play", "--preset"): ("preset", []),
     ("play", "--control-key-file"): ("control key file", []),
+    ("play", "--visitor-blocklist"): ("visitor block list", []),
     ("capture", "--preset"): ("preset", ["--out", "{folder}/out.mp4"]),
     ("touchosc", "--osc-map"): ("OSC map", ["--out", "{folder}/out.tosc"]),
 }
@@ -45,6 +46,8 @@ OUTPUTS_AND_FOLDERS = {
     ("presets", "--sheet"),
     ("touchosc", "--out"),
     ("touchosc", "--preview"),
+    ("play", "--visitor-folder"),  # made when missing: see tests/visitors/test_visitor_options.py
+    ("visitors", "--qr"),
 }
 
 
@@ -167,9 +170,10 @@ OUTPUT_FILES = {
     ("touchosc", "--out"): [],
     ("touchosc", "--preview"): ["--out", "{folder}/made.tosc"],
     ("presets", "--sheet"): [],
+    ("visitors", "--qr"): [],
 }
 """Outputs a command writes as one file, with the other arguments it needs."""
-SUFFIXES = {"--screenshot": ".png", "--out": ".tosc", "--preview": ".png", "--sheet": ".jpg"}
+SUFFIXES = {"--screenshot": ".png", "--out": ".tosc", "--preview": ".png", "--sheet": ".jpg", "--qr": ".png"}
 REPLACED = {"--screenshot"}
 """Outputs replaced by a run that names them: a show's last frame, taken again at each run (as
 ``scripts/demo`` does); they are still never written into a FIFO, a folder or a link."""

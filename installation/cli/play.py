@@ -110,6 +110,8 @@ def _run_play(args: argparse.Namespace) -> None:
 
     if args.osc_map is not None:  # read once the window is open: refused before it opens
         check_input(args.osc_map, "OSC map", "--osc-map", TOML_LIMIT)
+    if args.visitor_blocklist is not None:
+        check_input(args.visitor_blocklist, "visitor block list", "--visitor-blocklist", TOML_LIMIT)
     signals.install()
     choose(offscreen=False)
     from installation.app import play

@@ -213,6 +213,7 @@ def _add_visitors(commands: argparse._SubParsersAction, common: argparse.Argumen
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.add_argument("--qr", type=Path, metavar="FILE", help="write the QR code here (.png, .svg, .pdf or .eps)")
+    command.add_argument("--force", action="store_true", help="replace the QR code file if it exists")
     add_options(command, VisitorOptions, "visitors")
     command.set_defaults(run=_run_visitors)
 
@@ -222,7 +223,7 @@ def _run_visitors(args: argparse.Namespace) -> None:
 
     url = page_url(args.visitor_port, args.visitor_url)
     if args.qr is not None:
-        write_qr(url, args.qr)
+        write_qr(url, args.qr, args.force)
         print(f"the QR code of {url} is in {args.qr}")
     else:
         print(url)

@@ -37,7 +37,11 @@ UNITS = {
 """Units from the proposal's list (units.txt) for the parameters that have one."""
 Values = dict[str, list[Any]]
 """The value of every readable method by path, as one frame state gives them (``readings``)."""
-CONTAINERS = {"/": "Diffusive Metamorphosis: a live show of diffusing spheres", "/audio": "how sound steers the show"}
+CONTAINERS = {
+    "/": "Diffusive Metamorphosis: a live show of diffusing spheres",
+    "/audio": "how sound steers the show",
+    "/visitors": "the visitors' wishes (play --visitors): pause, approve, clear, accept, refuse, delete",
+}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import socket
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import segno
 
 from installation.errors import UserError
-from installation.files import write_atomically
+from installation.files import check_new_output, written
 
 QR_SUFFIXES = (".png", ".svg", ".pdf", ".eps")
 
@@ -30,18 +29,14 @@ def local_address() -> str:
     return "127.0.0.1"
 
 
-def write_qr(url: str, path: Path) -> None:
-    """A QR code of ``url`` for a printed card, in the format the file's suffix names."""
+def write_qr(url: str, path: Path, replace: bool = False) -> None:
+    """A QR code of ``url`` for a printed card, in the format the file's suffix names, written
+    whole or not at all (another run's card is replaced only when ``replace``: --force)."""
     if path.suffix.lower() not in QR_SUFFIXES:
         raise UserError(f"{path} is not a QR code file this can write; end its name in {', '.join(QR_SUFFIXES)}.")
-    out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind=path.suffix.lower()[1:], scale=10, border=4)
-    try:
-        write_atomically(path, out.getvalue())
-    except OSError as error:
-        raise UserError(
-            f"The QR code cannot be written to {path} ({error.strerror}); choose a writable place."
-        ) from None
+    check_new_output(path, "--qr", replace)
+    with written(path, replace) as working:
+        segno.make(url, error="m").save(str(working), kind=path.suffix.lower()[1:], scale=10, border=4)
 
 
 def qr_pixels(url: str, scale: int = 4) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 
 from installation.config import TOML_LIMIT
 from installation.control.websupervisor import ServedProcess, listen, offer
+from installation.errors import UserError
 from installation.files import read_input
 from installation.paths import keyframes_dir
 from installation.scene.commands import VISITOR_REQUESTS
@@ -50,8 +51,16 @@ def visitor_settings(options: VisitorOptions) -> VisitorSettings:
         options.ray,
         options.timeout,
     )
+    folder = options.folder or keyframes_dir() / "visitors"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(
+            f"The visitor folder {folder} cannot be made ({error.strerror}); give --visitor-folder a folder this "
+            "user may write to."
+        ) from None
     return VisitorSettings(
-        folder=options.folder or keyframes_dir() / "visitors",
+        folder=folder,
         recipe=recipe,
         every=options.every * 60,
         queue=options.queue,

@@ -75,7 +75,8 @@ def test_the_tree_is_the_registry_and_the_command_table() -> None:
     methods = {found["FULL_PATH"]: found for found in nodes if "TYPE" in found}
     assert methods["/duration"]["UNIT"] == ["time.second"] and methods["/duration_min"]["UNIT"] == ["time.second"]
     # Methods are leaves: Chataigne takes a node with CONTENTS for a group and drops its value.
-    assert [found["FULL_PATH"] for found in nodes if "CONTENTS" in found] == ["/", "/audio", "/blend", "/corner"]
+    containers = ["/", "/audio", "/blend", "/corner", "/visitors"]
+    assert [found["FULL_PATH"] for found in nodes if "CONTENTS" in found] == containers
     assert all(found["ACCESS"] == 0 and "TYPE" not in found for found in nodes if "CONTENTS" in found)
     for spec in PLAYER_PARAMETERS:
         method = methods.pop(spec.address)
