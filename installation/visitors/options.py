@@ -74,6 +74,12 @@ class VisitorOptions:
         0.75,
         type=Bounds(0.01, 1.0, 0.75),
     )
+    guidance: float = _play(
+        "--visitor-guidance",
+        "classifier-free guidance of a wish, 0..30 (default %(default)g; 0 for a turbo model)",
+        7.5,
+        type=Bounds(0.0, 30.0, 7.5),
+    )
     size: tuple[int, int] = _play(
         "--visitor-size", "a wish's keyframe size WxH (default 768x432)", (768, 432), type=Size(16, 4096, (768, 432))
     )
@@ -146,7 +152,7 @@ class VisitorOptions:
             raise UserError(
                 f"--visitor-size {width}x{height} is not a multiple of 8, which diffusion models need; use --visitor-size {fitted}."
             )
-        if self.captures > int(self.steps * self.strength):
+        if self.backend == "procedural" and self.captures > int(self.steps * self.strength):
             raise UserError(
                 f"--visitor-captures {self.captures} is more than the {int(self.steps * self.strength)} steps a wish runs "
                 "(--visitor-steps x --visitor-strength); lower --visitor-captures or raise --visitor-steps."

@@ -47,6 +47,7 @@ def visitor_settings(options: VisitorOptions) -> VisitorSettings:
         options.steps,
         options.captures,
         options.strength,
+        options.guidance,
         options.size,
         options.ray,
         options.timeout,

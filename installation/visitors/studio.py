@@ -43,6 +43,7 @@ class Recipe:
     steps: int = 20
     captures: int = 8
     strength: float = 0.75
+    guidance: float = 7.5
     size: tuple[int, int] = (768, 432)
     ray: str | None = None
     timeout: float = 300.0
@@ -53,6 +54,7 @@ class Recipe:
         made = [sys.executable, "-m", "installation", "keyframes", str(source), f"--prompt={prompt}"]
         made += ["--out", str(out), "--backend", self.backend, "--steps", str(self.steps)]
         made += ["--captures", str(self.captures), "--strength", f"{self.strength:g}", "--seed", str(seed)]
+        made += ["--guidance", f"{self.guidance:g}"]
         made += ["--size", "{}x{}".format(*self.size), "--quiet"]
         if self.model is not None:
             made += ["--model", self.model]

@@ -23,7 +23,7 @@ from tests.helpers import QUIET_PLAY, metamorph
             "--visitor-size 100x60 is not a multiple of 8, which diffusion models need; use --visitor-size 96x56.",
         ),
         (
-            {"steps": 4, "strength": 0.5, "captures": 3},
+            {"backend": "procedural", "steps": 4, "strength": 0.5, "captures": 3},
             "--visitor-captures 3 is more than the 2 steps a wish runs (--visitor-steps x --visitor-strength); "
             "lower --visitor-captures or raise --visitor-steps.",
         ),
