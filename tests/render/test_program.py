@@ -8,9 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from OpenGL import GL
 
 from installation.errors import UserError
 from installation.paths import shaders_dir
+from installation.render.program import ShaderProgram
+from installation.render.readback import read_pixels
 from installation.scene.show import Show
 from installation.scene.stage import prepare_stage
 from tests.helpers import sequence_of
@@ -75,3 +78,25 @@ def test_a_shader_broken_at_start_is_one_sentence(gl_window, shader_copy: Path) 
     edit(shader_copy / "image.frag", "out vec4 colour;", "out vec4 colour")
     with pytest.raises(UserError, match=r"^The shaders in .* do not compile \(image.frag: .*\); fix them"):
         make_renderer(grey_show(), shader_copy)
+
+
+def test_defines_make_variants_of_one_file(gl_window, tmp_path: Path) -> None:
+    """A part compiled out costs nothing on a software renderer, where a branch would run both sides."""
+    shutil.copy(shaders_dir() / "post.vert", tmp_path / "post.vert")
+    (tmp_path / "flat.frag").write_text(
+        "#version 330 core\nout vec4 colour;\n"
+        "void main() {\n#ifdef RED\n    colour = vec4(1.0, 0.0, 0.0, 1.0);\n#else\n"
+        "    colour = vec4(0.0, 0.0, 1.0, 1.0);\n#endif\n}\n"
+    )
+    quad = GL.glGenVertexArrays(1)
+    GL.glBindVertexArray(quad)
+    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+    GL.glViewport(0, 0, *SIZE)
+    GL.glDisable(GL.GL_BLEND)
+    seen = []
+    for defines in ((), ("RED",)):
+        ShaderProgram(tmp_path, "post.vert", "flat.frag", defines).use()
+        GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+        seen.append(tuple(read_pixels(SIZE)[SIZE[1] // 2, SIZE[0] // 2]))
+    GL.glDeleteVertexArrays(1, [quad])
+    assert seen == [(0, 0, 255), (255, 0, 0)]
