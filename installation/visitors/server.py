@@ -1,12 +1,13 @@
 """The visitors' process: the page on its own port, the desk (the queue) and the studio (aiohttp).
 
-Started by ``visitors.show.VisitorServer`` as ``python -m installation.visitors.server LINK
+Started by ``visitors.show.VisitorLink`` as ``python -m installation.visitors.server LINK
 SOCKET``. This port answers ``/visit`` and what the page needs, nothing else: no control page, no
 OSCQuery, no websocket, so a gallery can put it alone on its public network. It runs at a lower
 priority than the show (``nice``), and so do its workers, so decoding photos and making wishes
 take what the show leaves. Every request is a stranger's: bodies are capped and must arrive
-within BODY_SECONDS, a few uploads are decoded at once and more are told to wait, and a refusal
-is one sentence in JSON (``{"error": ...}``) with a fitting status.
+within BODY_SECONDS, an address sends two at a time and everyone ARRIVING, the desk checks a wish
+before its photo is decoded (two at a time), and a refusal is one sentence in JSON (``{"error":
+...}``) with a fitting status.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import logging
 import os
 import re
+import resource
 import secrets
 import signal
 import socket
@@ -42,8 +44,12 @@ log = logging.getLogger("installation.visitors")
 COOKIE = "metamorph-visitor"
 BODY_SECONDS = 20.0
 """How long a wish's body may take to arrive (a phone on a weak network sends 12 MB in less)."""
-UPLOADS = 4
-"""Wishes read and decoded at once; more are told to try again in a moment."""
+ARRIVING = 32
+"""Wishes read at once (each body at most 12 MB); more are told to try again in a moment."""
+PER_ADDRESS = 2
+"""Wishes one address may send at once: bodies that never come cannot hold the page from others."""
+DECODING = 2
+"""Photos decoded at once (a core each); the others wait their turn."""
 MAX_FIELD = 4096
 """The largest prompt field read, in bytes: longer is refused by its length without being kept."""
 REPORT_SECONDS = 0.5
@@ -79,7 +85,9 @@ class VisitorServer:
         self._source: Path | None = None
         """The keyframe on screen now (the show says it)."""
         self._wake = asyncio.Event()
-        self._uploads = asyncio.Semaphore(UPLOADS)
+        self._arriving: Counter[str] = Counter()
+        """Wishes being read, by address."""
+        self._decoding = asyncio.Semaphore(DECODING)
         self._ready: list[Ready] = []
         self._operated = 0
         """The operator's commands taken (the report says it, so the operator sees a tap arrive)."""
@@ -243,24 +251,37 @@ class VisitorServer:
         visitor = _visitor(request)
         if visitor is None:
             return refusal("Your browser sent no cookie; open the page again and send the wish from there.", 400)
-        if self._uploads.locked():
+        address = request.remote or ""
+        if self._arriving[address] >= PER_ADDRESS:
+            return refusal("A wish from here is still arriving; wait for its answer before sending another.", 429)
+        if sum(self._arriving.values()) >= ARRIVING:
             return refusal("Many wishes are arriving at once; send yours again in a moment.", 503)
-        async with self._uploads:
-            try:
-                prompt, photo = await asyncio.wait_for(self._form(request), BODY_SECONDS)
-                address = request.remote or ""
-                self.desk.check(visitor, address, prompt)
-                saved = await self._save_photo(photo) if photo is not None else None
-                wish = self.desk.submit(visitor, address, prompt, saved)
-            except Refused as refused:
-                self.desk.counts[f"refused: {refused.reason}"] += 1
-                status = 429 if refused.reason in ("rate", "full") else 503 if refused.reason == "paused" else 400
-                return refusal(str(refused), status)
-            except TimeoutError:
-                self.desk.counts["refused: slow"] += 1
-                return refusal(f"The wish took longer than {BODY_SECONDS:g} s to arrive; send it again.", 408)
+        self._arriving[address] += 1
+        try:
+            wish = await self._take(request, visitor, address)
+        except Refused as refused:
+            self.desk.counts[f"refused: {refused.reason}"] += 1
+            status = 429 if refused.reason in ("rate", "full") else 503 if refused.reason == "paused" else 400
+            return refusal(str(refused), status)
+        except TimeoutError:
+            self.desk.counts["refused: slow"] += 1
+            return refusal(f"The wish took longer than {BODY_SECONDS:g} s to arrive; send it again.", 408)
+        finally:
+            self._arriving[address] -= 1
+            if not self._arriving[address]:
+                del self._arriving[address]
         self._wake.set()
         return web.json_response(self._told(wish), headers=HEADERS)
+
+    async def _take(self, request: web.Request, visitor: str, address: str) -> Wish:
+        """Read the wish, check it with the desk before its photo is decoded (a few at a time), take it."""
+        prompt, photo = await asyncio.wait_for(self._form(request), BODY_SECONDS)
+        self.desk.check(visitor, address, prompt)
+        if photo is None:
+            return self.desk.submit(visitor, address, prompt)
+        async with self._decoding:
+            saved = await self._save_photo(photo)
+        return self.desk.submit(visitor, address, prompt, saved)
 
     async def _form(self, request: web.Request) -> tuple[str, bytes | None]:
         """The prompt and the photo's bytes, each read within its cap; a body cut short is refused."""
@@ -335,6 +356,8 @@ def main(link_fd: int, listener_fd: int) -> int:
         signal.signal(stop, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
+    with contextlib.suppress(OSError, ValueError):  # idle connections cost a file each: allow what the system does
+        resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     link = Link(Connection(link_fd))
     settings: VisitorSettings = link.connection.recv()
     root = logging.getLogger()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,3 +184,29 @@ def test_a_slow_client_is_cut_off_and_said_so(empty_queue: VisitorLink) -> None:
     ).encode()
     answer = raw_request(empty_queue.port, head, body, "127.0.0.8", pause=1.0)
     assert answer.startswith(b"HTTP/1.1 408") and b"took longer than 20 s to arrive" in answer
+
+
+def test_bodies_that_never_come_do_not_hold_the_page_from_others(empty_queue: VisitorLink) -> None:
+    """A neighbour opens wishes and never sends their bodies: past two at once its address is
+    refused, and everyone else's wishes are still read."""
+    visitor = Visitor(empty_queue.port, "127.0.0.10")
+    visitor.open_page()
+    head = (
+        "POST /visit/wish HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: 9999\r\nCookie: metamorph-visitor={visitor.cookie}\r\n\r\n"
+    ).encode()
+    held = [
+        socket.create_connection(("127.0.0.1", empty_queue.port), source_address=("127.0.0.10", 0)) for _ in range(40)
+    ]
+    try:
+        for connection in held:
+            connection.sendall(head)
+        assert wait_for(lambda: visitor.wish("me too")[0] == 429, 10, "the neighbour refused")
+        assert visitor.said[-1] == "A wish from here is still arriving; wait for its answer before sending another."
+        other = Visitor(empty_queue.port, "127.0.0.11")
+        other.open_page()
+        status, told = other.wish("a quiet garden")
+        assert status == 200 and told["place"] == 1
+    finally:
+        for connection in held:
+            connection.close()

@@ -39,8 +39,15 @@ async function follow(token) {
   setTimeout(() => follow(token), 2000);
 }
 
+let limits = { max_photo_mb: 12 };
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
+  const photo = document.getElementById("photo").files[0];
+  if (photo && photo.size > limits.max_photo_mb * 1024 * 1024) {
+    say(`The photo is ${Math.round(photo.size / 1048576)} MB; send one under ${limits.max_photo_mb} MB.`, true);
+    return;
+  }
   send.disabled = true;
   sheet.hidden = true;
   say("Sending…");
@@ -63,6 +70,7 @@ form.addEventListener("submit", async (event) => {
 fetch("/visit/config.json")
   .then((answer) => answer.json())
   .then((config) => {
+    limits = config;
     document.getElementById("photo-field").hidden = !config.photos;
     document.getElementById("prompt").maxLength = config.max_prompt;
   });
