@@ -125,7 +125,7 @@ def example_config(parser: argparse.ArgumentParser, command: str) -> str:
         "",
     ]
     for name, action in _options(parser).items():
-        lines.append(f"# {action.help}" if action.help else f"# {name}")
+        lines.append(f"# {action.help % vars(action)}" if action.help else f"# {name}")  # as --help fills it in
         lines.append(f"# {name} = {_example_value(action)}")
         lines.append("")
     return "\n".join(lines)

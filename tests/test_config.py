@@ -59,6 +59,7 @@ def test_mistakes_are_one_sentence(tmp_path: Path, capsys, text: str, expected: 
 def test_the_example_lists_every_option_and_loads_when_uncommented(capsys, tmp_path: Path) -> None:
     assert main(["config", "--example"]) == 0
     example = capsys.readouterr().out
+    assert "%(default" not in example and "# UDP port for OSC (default 8000; 0 turns OSC off)" in example
     settings = [line[2:] for line in example.splitlines() if re.match(r"# [a-z-]+ = ", line)]
     for flag in ("fullscreen", "osc-port", "sphere-size", "audio-device", "open", "state", "log-file", "shuffle"):
         assert any(line.startswith(f"{flag} = ") for line in settings), flag

@@ -53,7 +53,9 @@ DECODING = 2
 MAX_FIELD = 4096
 """The largest prompt field read, in bytes: longer is refused by its length without being kept."""
 REPORT_SECONDS = 0.5
-NICENESS = 10
+NICENESS = 19
+"""The lowest priority, for this process and its workers: on a machine whose cores the show fills
+(a software renderer), strangers' requests and wishes take what is left (benchmarks/visitors.py)."""
 PAGE = {
     "": ("visit.html", "text/html"),
     "visit.js": ("visit.js", "text/javascript"),
