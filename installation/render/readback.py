@@ -10,6 +10,13 @@ done with it, so drawing the next frame overlaps the transfer of the last.
 A capture takes every frame (``ready`` waits for the oldest once enough are in flight); a live
 output never makes the loop wait: ``offer`` drops a frame when the ring is full and ``poll``
 hands over only copies the GPU has finished, so a slow transfer costs frames, counted, not time.
+
+On llvmpipe (the CPU is the GPU) the read does wait: for the frame's drawing, which the render
+thread waits for with or without a readback (llvmpipe draws a frame when its pixels are needed;
+a glFinish after each frame leaves the frame time as it was), and for the packing pass itself,
+which is what a readback costs there (``benchmarks/ndi.py`` prints the two apart). Reading the
+previous frame's packed copy instead of this one's was tried and measured: it saved nothing, as
+llvmpipe draws the packing pass when the next frame's passes need the context anyway.
 """
 
 from __future__ import annotations
@@ -77,7 +84,9 @@ class Packer:
         """The output's size in pixels."""
         self.size = (width // 2, height) if pixel_format is PixelFormat.UYVY else size
         """The packed picture's size in texels (UYVY: one texel per two pixels)."""
-        self.program = ShaderProgram(shader_folder or shaders_dir(), "post.vert", "pack.frag")
+        self._shader_folder = shader_folder or shaders_dir()
+        self._programs: dict[bool, ShaderProgram] = {}
+        """The packing pass's variant for a frame at the output's size (False) and for one scaled (True)."""
         self._quad = GL.glGenVertexArrays(1)
         self.texture = GL.glGenTextures(1)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.texture)
@@ -107,15 +116,24 @@ class Packer:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
         GL.glViewport(0, 0, *self.size)
         GL.glDisable(GL.GL_BLEND)
-        self.program.use()
+        program = self._program(scaled=source.size != self.pixels)
+        program.use()
         GL.glActiveTexture(GL.GL_TEXTURE0)
         GL.glBindTexture(GL.GL_TEXTURE_2D, source.colour)
-        self.program.set_int("frame", 0)
-        self.program.set_int("layout_kind", 0 if self.format is PixelFormat.UYVY else 1)
-        self.program.set_vec2("size", *self.pixels)
+        program.set_int("frame", 0)
+        program.set_vec2("size", *self.pixels)
         GL.glBindVertexArray(self._quad)
         GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
         GL.glEnable(GL.GL_BLEND)
+
+    def _program(self, scaled: bool) -> ShaderProgram:
+        """The packing pass for this format, compiled on first use: one that fetches the frame's
+        texels as they are (the frame at the output's size; half the cost on llvmpipe of a
+        filtered sample), or one that samples it filtered (scaled)."""
+        if scaled not in self._programs:
+            defines = (("UYVY",) if self.format is PixelFormat.UYVY else ()) + (("SCALED",) if scaled else ())
+            self._programs[scaled] = ShaderProgram(self._shader_folder, "post.vert", "pack.frag", defines)
+        return self._programs[scaled]
 
     def read_into(self, offset: int = 0) -> None:
         """``glReadPixels`` of the packed picture into the bound pixel pack buffer at ``offset``."""
@@ -126,7 +144,9 @@ class Packer:
         GL.glDeleteFramebuffers(1, [self.framebuffer])
         GL.glDeleteTextures([self.texture])
         GL.glDeleteVertexArrays(1, [self._quad])
-        self.program.delete()
+        for program in self._programs.values():
+            program.delete()
+        self._programs.clear()
 
 
 class PixelReader:

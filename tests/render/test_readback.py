@@ -113,3 +113,36 @@ def test_bgra_carries_the_spheres_over_transparency(gl_window) -> None:
     alpha = np.frombuffer(read(target, PixelFormat.BGRA), np.uint8).reshape(SIZE[1], SIZE[0], 4)[..., 3]
     target.delete()
     assert (alpha == 0).mean() > 0.5 and (alpha == 255).mean() > 0.1  # between the spheres, and on them
+
+
+def test_one_packer_packs_frames_of_its_size_and_scaled_ones_in_uyvy(drawn: Framebuffer) -> None:
+    """The packing pass has a variant for a frame at the output's size (its texels fetched as they
+    are) and one for a frame scaled to it; one reader uses each as its frames come."""
+    width, height = SIZE
+    small = Framebuffer((width // 2, height // 2))
+    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, drawn.handle)
+    GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, small.handle)
+    GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width // 2, height // 2, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+    reader = PixelReader(small.size, PixelFormat.UYVY)
+    reader.request(small)  # at the output's size
+    reader.request(drawn)  # twice the output's size: scaled
+    at_size, scaled = reader.drain()
+    reader.delete()
+    expected = uyvy_of(small.read())
+    assert np.abs(np.frombuffer(at_size, np.uint8).astype(int) - expected).max() <= 1
+    picture = drawn.read().astype(int)
+    mean_of_fours = (picture[0::2, 0::2] + picture[1::2, 0::2] + picture[0::2, 1::2] + picture[1::2, 1::2]) / 4
+    assert np.abs(np.frombuffer(scaled, np.uint8).astype(int) - uyvy_of(mean_of_fours)).max() <= 1
+    small.delete()
+
+
+def uyvy_of(rgb: np.ndarray) -> np.ndarray:
+    """What the packing pass makes of an RGB picture (pack.frag's arithmetic in numpy), bytes U Y0 V Y1."""
+    r, g, b = (rgb[..., channel].astype(np.float64) / 255 for channel in range(3))
+    luma = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    mean = [(channel[:, 0::2] + channel[:, 1::2]) / 2 for channel in (r, g, b)]
+    pair_luma = 0.2126 * mean[0] + 0.7152 * mean[1] + 0.0722 * mean[2]
+    u = 16 + 224 * ((mean[2] - pair_luma) / 1.8556 + 0.5)
+    v = 16 + 224 * ((mean[0] - pair_luma) / 1.5748 + 0.5)
+    packed = np.stack([u, 16 + 219 * luma[:, 0::2], v, 16 + 219 * luma[:, 1::2]], axis=-1)
+    return np.round(packed).astype(int).reshape(-1)
