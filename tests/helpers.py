@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -152,6 +153,17 @@ def ask(port: int, address: str, *args: int) -> dict | None:
 
 def free_port(kind: str = "udp") -> int:
     """A loopback port free now for ``kind`` ("udp" or "tcp"), for a process that binds it itself."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_ports(kind)[0]
+
+
+def free_ports(*kinds: str) -> list[int]:
+    """A free loopback port for each of ``kinds``, all bound at once so that no two are the same."""
+    with contextlib.ExitStack() as probes:
+        found = []
+        for kind in kinds:
+            probe = probes.enter_context(
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
+            )
+            probe.bind(("127.0.0.1", 0))
+            found.append(probe.getsockname()[1])
+        return found

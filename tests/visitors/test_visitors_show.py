@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import QUIET_PLAY, ask, free_port, wait_for
+from tests.helpers import QUIET_PLAY, ask, free_ports, wait_for
 from tests.visitors.visitor import Visitor
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ HOLD = 5.0
 @contextmanager
 def show(sequence: Path, *options: str) -> Iterator[tuple[int, int, int]]:
     """A show taking visitors: its OSC, control page and visitor ports."""
-    osc, http, visitors = free_port("udp"), free_port("tcp"), free_port("tcp")
+    osc, http, visitors = free_ports("udp", "tcp", "tcp")
     quiet = [option for option in QUIET_PLAY if option not in ("--osc-port", "--http-port", "0")]
     command = [sys.executable, "-m", "installation", "play", str(sequence), *quiet, "--window", "160x96"]
     command += ["--osc-port", str(osc), "--http-port", str(http), "--visitors", "--visitor-port", str(visitors)]

@@ -30,7 +30,7 @@ from installation.scene.stage import load_stage
 from installation.wall import link as wall_link
 from installation.wall.follower import FADE_SECONDS, FollowerPipeline
 from installation.wall.link import LeaderLink, Received, WallLeader, frame_packet, hello
-from tests.helpers import QUIET_PLAY, flat_stage, free_port, wait_for
+from tests.helpers import QUIET_PLAY, flat_stage, free_ports, wait_for
 
 TILE = (160, 96)
 WALL = ["--wall", "2x1", "--window", "160x96", "--bezel", "16"]
@@ -41,7 +41,7 @@ class Leader:
 
     def __init__(self, library: Path, sequence: str) -> None:
         self.library, self.sequence = library, sequence
-        self.port, self.osc_port = free_port("udp"), free_port("udp")
+        self.port, self.osc_port = free_ports("udp", "udp")
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
