@@ -117,7 +117,7 @@ def run(condition: str) -> tuple[float, dict[str, int]]:
     ready, stop, results = spawn.Event(), spawn.Event(), spawn.Queue()
     process = None
     if condition == HOSTILE and player.visits is not None:
-        process = spawn.Process(target=hostile, args=(player.visits.link.port, ready, stop, results))
+        process = spawn.Process(target=hostile, args=(player.visitor_link.port, ready, stop, results))
         process.start()
         ready.wait(60)
     player.run()
@@ -139,7 +139,7 @@ def wish_seconds(backend: str, model: Path | None) -> float:
     )
     player = demo_player(osc_port=None, http_port=None, visitors=visitors, frames=None)
     assert player.visits is not None
-    port, timing = player.visits.link.port, {}
+    port, timing = player.visitor_link.port, {}
 
     def visit() -> None:
         visitor = Visitor(port, "127.0.0.9")

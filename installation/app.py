@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from installation.outputs.spout import SpoutSender
     from installation.outputs.syphon import SyphonSender
     from installation.scene.tempo import BeatSource
-    from installation.visitors.show import Visits
+    from installation.visitors.show import VisitorLink, Visits
     from installation.wall.follower import FollowerPipeline
     from installation.wall.link import WallLeader
 
@@ -80,6 +80,7 @@ class Player:
         self._next_shader_check = 0.0
         self._parts = ExitStack()
         self.texture_outputs: dict[str, SpoutSender | SyphonSender] = {}
+        self.visitor_link: VisitorLink | None = None
         try:
             self._assemble()
         except BaseException:
@@ -311,7 +312,7 @@ class Player:
         for kind, output in self.texture_outputs.items():
             outputs[kind] = {"name": output.name, "sent": output.sent, "failed": output.failed}
         if self.visits is not None:
-            told["visitors"] = self.visits.describe()
+            told["visitors"] = self._visitors()
         return told
 
     def _open_osc(self) -> OscControl | None:
@@ -342,7 +343,14 @@ class Player:
 
         link = VisitorLink(lambda: self.pipeline.latest, visitor_settings(options), options.port)
         self._parts.callback(link.close)
-        return Visits(link, self.pipeline, options.hold)
+        self.visitor_link = link
+        return Visits(link.ready, self.pipeline, options.hold)
+
+    def _visitors(self) -> dict[str, object] | None:
+        """What ``/status`` and the control page show of the visitors (None: no visitors)."""
+        if self.visits is None or self.visitor_link is None:
+            return None
+        return self.visitor_link.describe(self.visits.on_screen)
 
     def _open_web(self, library: Path) -> ShowServer | None:
         """OSCQuery and the control page, on the OSC allow-list; they read frame states and queue commands."""
@@ -359,7 +367,7 @@ class Player:
             readonly=options.http_readonly,
             osc_port=self.osc.port if self.osc else None,
             library=library,
-            visitors=(lambda: visits.describe()) if (visits := self.visits) is not None else None,
+            visitors=self._visitors if self.visits is not None else None,
         )
         self._parts.callback(web.close)
         return web
@@ -486,8 +494,8 @@ class Player:
         lines = self._status_lines(state) if self.osd else []
         if lines or alert:
             self.overlay.draw(self.renderer, self.window.size, lines, alert)
-        if self.osd and self.visits is not None:
-            self.overlay.corner(self.renderer, self.window.size, self.visits.qr)
+        if self.osd and (link := self.visitor_link) is not None:
+            self.overlay.corner(self.renderer, self.window.size, link.qr)
 
     def _status_lines(self, state: FrameState) -> list[str]:
         where = f"{state.stage.name}: keyframe {state.index_a + 1}/{state.stage.count}"

@@ -93,6 +93,8 @@ class VisitorLink(ServedProcess):
         self.ready: deque[Ready] = deque()
         """Wishes made, in order, for the show to glide into (taken by ``Visits``)."""
         self.report: dict[str, Any] = {}
+        self.qr = qr_pixels(self.url)
+        """The page's QR code, for the on-screen display."""
         self._shown: Path | None = None
         super().__init__(listener, settings)
         log.info("visitors: the visitor page on %s:%d (/visit), wishes made in %s", host, self.port, settings.folder)
@@ -118,12 +120,18 @@ class VisitorLink(ServedProcess):
     def _restarted(self) -> None:
         self._shown = None
 
+    def describe(self, on_screen: bool) -> dict[str, Any]:
+        """``/status``'s visitors: the queue as the page's process said it, the page's address, and
+        whether a wish is on screen."""
+        return self.report | {"url": self.url, "port": self.port, "holding": on_screen}
+
 
 class Visits:
     """After each frame: glide into a wish made, hold it, glide back to where the show was."""
 
-    def __init__(self, link: VisitorLink, pipeline: FramePipeline, hold: float) -> None:
-        self.link = link
+    def __init__(self, ready: deque[Ready], pipeline: FramePipeline, hold: float) -> None:
+        self.ready = ready
+        """The wishes made, in order (``VisitorLink.ready``)."""
         self.pipeline = pipeline
         self.hold = hold
         self._arriving: Path | None = None
@@ -131,8 +139,6 @@ class Visits:
         """The show time at which the wish on screen has been held long enough."""
         self._back: Path | None = None
         """The sequence the show left for the first wish; None while no wish is shown."""
-        self.qr = qr_pixels(link.url)
-        """The page's QR code, for the on-screen display."""
 
     @property
     def holding(self) -> bool:
@@ -143,8 +149,8 @@ class Visits:
         folder = state.stage.sequence.folder
         if self._arriving is not None:
             self._arrive(state, folder)
-        elif self.link.ready and not self.pipeline.switching:
-            ready = self.link.ready.popleft()
+        elif self.ready and not self.pipeline.switching:
+            ready = self.ready.popleft()
             self._back = self._back or folder
             self._arriving = ready.sequence
             log.info("visitors: wish %d (%r) is made; gliding into %s", ready.number, ready.prompt, ready.sequence.name)
@@ -162,7 +168,7 @@ class Visits:
             if self._until is None:
                 self._back = None
 
-    def describe(self) -> dict[str, Any]:
-        """``/status``'s visitors: the queue, the page's address, the wish on screen."""
-        on_screen = self._back is not None and self._arriving is None
-        return self.link.report | {"url": self.link.url, "port": self.link.port, "holding": on_screen}
+    @property
+    def on_screen(self) -> bool:
+        """A wish's sequence is playing now."""
+        return self._back is not None and self._arriving is None
