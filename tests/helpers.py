@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import socket
 import struct
 import subprocess
@@ -157,13 +158,22 @@ def free_port(kind: str = "udp") -> int:
 
 
 def free_ports(*kinds: str) -> list[int]:
-    """A free loopback port for each of ``kinds``, all bound at once so that no two are the same."""
+    """A free loopback port for each of ``kinds``, all bound at once so that no two are the same, and
+    below the kernel's ephemeral range, so that no connection made meanwhile (by this test or any
+    process) takes one before the show binds it."""
+    lowest = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    candidates = random.Random().sample(range(10_000, lowest), 200)
     with contextlib.ExitStack() as probes:
-        found = []
+        found: list[int] = []
         for kind in kinds:
-            probe = probes.enter_context(
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
-            )
-            probe.bind(("127.0.0.1", 0))
-            found.append(probe.getsockname()[1])
+            while True:
+                port = candidates.pop()
+                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
+                probes.enter_context(probe)
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                found.append(port)
+                break
         return found
