@@ -113,9 +113,13 @@ class Player:
         self.web = self._open_web(library)
         self.midi = self._open_midi(self.mapping) if self.follower is None else None
         playlist = self.playlist if self.follower is None else None  # a follower plays its leader's
-        visits = self.visits
-        held = (lambda: visits.holding) if visits is not None else (lambda: False)
-        self.gallery = Gallery(options.gallery, self.pipeline, playlist, self._describe, held=held)
+        self.gallery = Gallery(
+            options.gallery,
+            self.pipeline,
+            playlist,
+            self._describe,
+            held=lambda: self.visits is not None and self.visits.holding,
+        )
         parts.callback(lambda: self.gallery.close(self.state))
         if self.follower is None:  # a follower's frames are the leader's: its sound, schedule and loads
             self.pipeline.closed = self.gallery.closed

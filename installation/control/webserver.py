@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -137,6 +137,19 @@ class Link:
                 return offer(self.connection, message)
             except OSError:
                 return False
+
+    def receive(self, take: Callable[[object], None], ended: asyncio.Event) -> None:
+        """What the show sent (the loop's reader of the link): each heartbeat straight back, the
+        rest to ``take``; the link shut or closed is the end."""
+        try:
+            while self.connection.poll():
+                message = self.connection.recv()
+                if isinstance(message, Heartbeat):
+                    self.offer(message)
+                else:
+                    take(message)
+        except (EOFError, OSError):
+            ended.set()
 
 
 class LogUp(logging.Handler):
@@ -320,7 +333,7 @@ class WebServer:
         await web.SockSite(runner, listener).start()
         loop = asyncio.get_running_loop()
         self._names = await loop.run_in_executor(None, sequence_names, self._settings.library)
-        loop.add_reader(self._link.connection.fileno(), self._receive)
+        loop.add_reader(self._link.connection.fileno(), self._link.receive, self._take, self.ended)
         chores = [asyncio.ensure_future(self._watch())]
         if self._settings.advertise:
             chores.append(asyncio.ensure_future(self._advertisement.follow()))
@@ -342,20 +355,10 @@ class WebServer:
 
     # The link ---------------------------------------------------------------------------------
 
-    def _receive(self) -> None:
-        """Snapshots from the show (values streamed at once), heartbeats sent back; the link shut
-        or closed is the end."""
-        try:
-            while self._link.connection.poll():
-                message = self._link.connection.recv()
-                if isinstance(message, Heartbeat):
-                    self._link.offer(message)
-                else:
-                    self._take(message)
-        except (EOFError, OSError):
-            self.ended.set()
-
-    def _take(self, snapshot: Snapshot) -> None:
+    def _take(self, snapshot: object) -> None:
+        """A snapshot from the show (the only other thing it sends): its values streamed at once."""
+        if not isinstance(snapshot, Snapshot):
+            return
         frame = decode(snapshot.frame)
         self._values = readings(frame)
         if snapshot.thumbnail is not None:
@@ -570,22 +573,36 @@ class WebServer:
                     client.post(packet)
 
 
-def main(link_fd: int, listener_fd: int) -> int:
-    """Serve until the show closes the link. Ctrl-C, hang-ups and terminations sent to the whole
-    process group are the show's to handle: it closes the link when it ends, and this ends with it."""
+class Served(Protocol):
+    """A server a linked process runs: its ``ended`` is set when the link closes."""
+
+    async def serve(self, listener: socket.socket) -> None: ...
+
+
+def run_linked(
+    link_fd: int, listener_fd: int, server: Callable[[Any, Link], Served], what: str, logger: logging.Logger
+) -> int:
+    """A server process's life: the settings the show sends first, its log lines up the link, then
+    ``server`` until the link closes. Ctrl-C, hang-ups and terminations sent to the whole process
+    group are the show's to handle: it closes the link when it ends, and this ends with it."""
     for stop in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
         signal.signal(stop, signal.SIG_IGN)
     link = Link(Connection(link_fd))
-    settings: WebSettings = link.connection.recv()
+    settings = link.connection.recv()
     root = logging.getLogger()
     root.setLevel(settings.log_level)
     root.addHandler(LogUp(link))
     try:
-        asyncio.run(WebServer(settings, link).serve(socket.socket(fileno=listener_fd)))
+        asyncio.run(server(settings, link).serve(socket.socket(fileno=listener_fd)))
     except Exception:
-        log.exception("http: the web server failed")
+        logger.exception("%s failed", what)
         return 1
     return 0
+
+
+def main(link_fd: int, listener_fd: int) -> int:
+    """Serve OSCQuery and the control page until the show closes the link."""
+    return run_linked(link_fd, listener_fd, WebServer, "http: the web server", log)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ import os
 import reprlib
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -29,6 +29,8 @@ from installation.files import write_atomically
 from installation.keyframes.images import MAX_PIXELS, read_rgb
 
 SCHEMA = 1
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 MANIFEST = "manifest.json"
 CONTACT_SHEET = "contact.png"
 FRAME_KINDS = ("photo", "noise", "step", "final")
@@ -154,11 +156,17 @@ def load_sequence(folder: Path) -> KeyframeSequence:
 def _load_frames(folder: Path, manifest: Manifest) -> list[np.ndarray]:
     """Every frame, decoded on several threads where ``threads_for`` allows (zlib lets go of the GIL
     while it inflates, which is most of a PNG's decoding); a broken frame raises as if read in order."""
-    workers = threads_for(len(manifest.frames))
+    return map_frames(lambda frame: _load_frame(folder, frame, manifest), manifest.frames)
+
+
+def map_frames(work: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+    """``work`` on each of ``items``, the results in order: on ``threads_for`` threads (the first
+    error raised as if in order), or on this one."""
+    workers = threads_for(len(items))
     if workers < 2:
-        return [_load_frame(folder, frame, manifest) for frame in manifest.frames]
-    with ThreadPoolExecutor(workers, thread_name_prefix="keyframes") as pool:
-        return list(pool.map(lambda frame: _load_frame(folder, frame, manifest), manifest.frames))
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="frames") as pool:
+        return list(pool.map(work, items))
 
 
 def threads_for(items: int) -> int:

@@ -15,14 +15,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from installation.keyframes.oklab import srgb_to_oklab
-from installation.keyframes.sequence import KeyframeSequence, load_sequence, threads_for
+from installation.keyframes.sequence import KeyframeSequence, load_sequence, map_frames
 from installation.scene.cells import DEFAULT_COLUMNS, cell_colours, grid_for
 from installation.scene.transport import Transport, destinations
 
@@ -126,12 +125,7 @@ def prepare_stage(
 ) -> Stage:
     """``sequence`` on a grid of ``columns`` (rows follow its aspect), with every keyframe's cells."""
     grid = grid_for(sequence.manifest.size, columns)
-    workers = threads_for(len(sequence.frames))
-    if workers < 2:
-        cells = tuple(cell_colours(frame, grid) for frame in sequence.frames)
-    else:  # Pillow lets go of the GIL while it resamples
-        with ThreadPoolExecutor(workers, thread_name_prefix="cells") as pool:
-            cells = tuple(pool.map(lambda frame: cell_colours(frame, grid), sequence.frames))
+    cells = tuple(map_frames(lambda frame: cell_colours(frame, grid), sequence.frames))  # Pillow lets go of the GIL
     return Stage(sequence, grid, cells, Transport(transport), typical_change(cells))
 
 

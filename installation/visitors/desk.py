@@ -30,13 +30,17 @@ TYPICAL_WISH_SECONDS = 60.0
 """How long a wish is guessed to take before one has been made (the queue-full estimate)."""
 
 
-class Refused(Exception):
-    """A wish the desk does not take; the message is what the visitor reads."""
+class Said(Exception):
+    """What a visitor reads of their wish (the message), and the reason the day's figures count."""
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
-        """A short name for the daily count (rate, full, prompt, blocked, paused, photo, ...)."""
+        """A short name for the daily count (rate, full, prompt, blocked, paused, photo, timeout, ...)."""
+
+
+class Refused(Said):
+    """A wish the desk does not take."""
 
 
 class State(Enum):

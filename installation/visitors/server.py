@@ -19,21 +19,18 @@ import os
 import re
 import resource
 import secrets
-import signal
 import socket
 import sys
 import time
 from collections import Counter
 from datetime import date
 from importlib import resources
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from installation.control.webserver import Link, LogUp, ServerLog
-from installation.control.websupervisor import Heartbeat
+from installation.control.webserver import Link, ServerLog, run_linked
 from installation.keyframes.sequence import CONTACT_SHEET
 from installation.visitors.desk import MAX_PROMPT, Desk, Refused, State, Wish, daily_line
 from installation.visitors.messages import Operator, Queue, Ready, Showing, VisitorSettings
@@ -119,7 +116,7 @@ class VisitorServer:
         await runner.setup()
         await web.SockSite(runner, listener).start()
         loop = asyncio.get_running_loop()
-        loop.add_reader(self._link.connection.fileno(), self._receive)
+        loop.add_reader(self._link.connection.fileno(), self._link.receive, self._heard, self.ended)
         chores = [asyncio.ensure_future(self._make_wishes()), asyncio.ensure_future(self._report())]
         try:
             await self.ended.wait()
@@ -133,18 +130,12 @@ class VisitorServer:
 
     # The link ---------------------------------------------------------------------------------
 
-    def _receive(self) -> None:
-        try:
-            while self._link.connection.poll():
-                message = self._link.connection.recv()
-                if isinstance(message, Heartbeat):
-                    self._link.offer(message)
-                elif isinstance(message, Showing):
-                    self._source = message.keyframe
-                elif isinstance(message, Operator):
-                    self._operate(message.command.name.removeprefix("visitors/"), message.command.args)
-        except (EOFError, OSError):
-            self.ended.set()
+    def _heard(self, message: object) -> None:
+        """What the show says: the keyframe on screen, and the operator's commands."""
+        if isinstance(message, Showing):
+            self._source = message.keyframe
+        elif isinstance(message, Operator):
+            self._operate(message.command.name.removeprefix("visitors/"), message.command.args)
 
     def _operate(self, action: str, args: tuple[Any, ...]) -> None:
         desk = self.desk
@@ -353,24 +344,12 @@ def _visitor(request: web.Request) -> str | None:
 
 
 def main(link_fd: int, listener_fd: int) -> int:
-    """Serve until the show closes the link (the show handles every signal)."""
-    for stop in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(stop, signal.SIG_IGN)
+    """Serve the visitor page until the show closes the link, at the lowest priority."""
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     with contextlib.suppress(OSError, ValueError):  # idle connections cost a file each: allow what the system does
         resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-    link = Link(Connection(link_fd))
-    settings: VisitorSettings = link.connection.recv()
-    root = logging.getLogger()
-    root.setLevel(settings.log_level)
-    root.addHandler(LogUp(link))
-    try:
-        asyncio.run(VisitorServer(settings, link).serve(socket.socket(fileno=listener_fd)))
-    except Exception:
-        log.exception("visitors: the visitor page failed")
-        return 1
-    return 0
+    return run_linked(link_fd, listener_fd, VisitorServer, "visitors: the visitor page", log)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ sequence it left.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -41,17 +42,7 @@ def visitor_settings(options: VisitorOptions) -> VisitorSettings:
     if options.blocklist is not None:
         data = read_input(options.blocklist, "visitor block list", "--visitor-blocklist", TOML_LIMIT)
         blocked = read_blocklist(data.decode("utf-8", "replace").splitlines())
-    recipe = Recipe(
-        options.backend,
-        options.model,
-        options.steps,
-        options.captures,
-        options.strength,
-        options.guidance,
-        options.size,
-        options.ray,
-        options.timeout,
-    )
+    recipe = Recipe(**{field.name: getattr(options, field.name) for field in dataclasses.fields(Recipe)})
     folder = options.folder or keyframes_dir() / "visitors"
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from installation.keyframes.sequence import MANIFEST
 from installation.scene.playlist import sequence_named, sequences_in
-from installation.visitors.desk import Wish
+from installation.visitors.desk import Said, Wish
 
 log = logging.getLogger(__name__)
 PREFIX = "wish-"
@@ -36,7 +36,8 @@ SAID_LIMIT = 400
 
 @dataclass(frozen=True)
 class Recipe:
-    """How every wish is made: the keyframes command's options."""
+    """How every wish is made: the keyframes command's options (each field named as the
+    ``VisitorOptions`` field it comes from)."""
 
     backend: str = "procedural"
     model: str | None = None
@@ -63,12 +64,8 @@ class Recipe:
         return made
 
 
-class Failed(Exception):
-    """A wish that could not be made; the message is what the visitor reads."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+class Failed(Said):
+    """A wish that could not be made."""
 
 
 class Studio:
@@ -80,6 +77,8 @@ class Studio:
         self.keep_last = keep_last
         folder.mkdir(parents=True, exist_ok=True)
         self.sweep()
+        self._made = self._listing()
+        """The made sequences, oldest first: read again only when this studio changes them."""
 
     async def make(self, wish: Wish, source: Path) -> Path:
         """The wish's sequence, made from ``source`` (the keyframe on screen or the visitor's
@@ -126,6 +125,7 @@ class Studio:
         final = self.folder / name
         os.rename(made, final)
         self._keep_last(final)
+        self._made = self._listing()
         return final
 
     def delete(self, name: str) -> bool:
@@ -135,10 +135,14 @@ class Studio:
             return False
         shutil.rmtree(found, ignore_errors=True)
         log.info("visitors: the operator deleted %s", name)
+        self._made = self._listing()
         return True
 
     def made(self) -> list[Path]:
         """The made sequences, oldest first."""
+        return list(self._made)
+
+    def _listing(self) -> list[Path]:
         try:
             return [path for path in sequences_in(self.folder) if path.name.startswith(PREFIX)]
         except OSError:
@@ -150,7 +154,7 @@ class Studio:
             shutil.rmtree(path, ignore_errors=True)
 
     def _keep_last(self, kept: Path) -> None:
-        made = self.made()
+        made = self._listing()
         if self.keep_last is None:
             return
         for path in made[: max(0, len(made) - self.keep_last)]:
