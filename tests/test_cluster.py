@@ -3,6 +3,7 @@ parts that need no cluster: chunking, the GL refusal of a node, Ray never loaded
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -139,6 +140,24 @@ def test_a_worker_killed_mid_chunk_still_gives_a_complete_video(
 
 
 @pytest.mark.slow
+def test_a_visitors_wish_is_made_on_the_cluster(
+    cluster: Cluster, photo_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``play --visitor-ray``: the studio's worker runs the wish as a Ray task; its sequence lands in
+    the visitors' folder like one made here."""
+    from installation.visitors.desk import Wish
+    from installation.visitors.studio import Recipe, Studio
+
+    for name in ("RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED"):
+        monkeypatch.setenv(name, cluster.env[name])
+    studio = Studio(tmp_path / "visitors", Recipe(steps=10, captures=3, size=(64, 48), ray=cluster.address))
+    made = asyncio.run(studio.make(Wish(1, "token", "gold on the lake", "visitor", "10.0.0.1"), photo_file))
+    sequence = load_sequence(made)
+    assert made.parent == tmp_path / "visitors" and sequence.manifest.prompt == "gold on the lake"
+    assert len(sequence) == 4 and [path.name for path in studio.made()] == [made.name]
+    assert sorted(path.name for path in (tmp_path / "visitors").iterdir()) == [made.name]
+
+
 def test_three_keyframe_jobs_make_three_sequences(cluster: Cluster, photo_file: Path, tmp_path: Path) -> None:
     prompts = ["pink wavy", "teal cubist", "gold"]
     result = metamorph(

@@ -7,7 +7,9 @@ import io
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,20 +30,31 @@ from tests.visitors.visitor import Visitor, multipart, raw_request
 QUEUE = 3
 
 
+@contextmanager
+def visitor_page(sequence: Path, folder: Path, **settings: Any) -> Iterator[VisitorLink]:
+    """The visitors' process of a show playing ``sequence``, its wishes made into ``folder``."""
+    pipeline = FramePipeline(Show(load_stage(sequence, 8, Transport.COLOR)), FixedClock(60.0))
+    pipeline.step()
+    recipe = Recipe(steps=10, captures=3, size=(64, 36), timeout=120.0)
+    made = VisitorLink(
+        lambda: pipeline.latest,
+        VisitorSettings(folder, recipe, url="http://x/visit", **settings),
+        port=0,
+        host="127.0.0.1",
+    )
+    try:
+        wait_for(lambda: Visitor(made.port, "127.0.0.250").request("GET", "/visit")[0] == 200, 30, "the visitor page")
+        yield made
+    finally:
+        made.close()
+
+
 @pytest.fixture(scope="module")
 def link(sequence_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VisitorLink]:
     """Wishes wait for the operator (so the queue holds still), one per visitor each 10 minutes."""
-    pipeline = FramePipeline(Show(load_stage(sequence_folder, 8, Transport.COLOR)), FixedClock(60.0))
-    pipeline.step()
     folder = tmp_path_factory.mktemp("visitors")
-    recipe = Recipe(steps=10, captures=3, size=(64, 36), timeout=120.0)
-    settings = VisitorSettings(
-        folder, recipe, every=600.0, queue=QUEUE, approve=True, photos=True, url="http://x/visit"
-    )
-    made = VisitorLink(lambda: pipeline.latest, settings, port=0, host="127.0.0.1")
-    wait_for(lambda: Visitor(made.port, "127.0.0.250").request("GET", "/visit")[0] == 200, 30, "the visitor page")
-    yield made
-    made.close()
+    with visitor_page(sequence_folder, folder, every=600.0, queue=QUEUE, approve=True, photos=True) as made:
+        yield made
 
 
 def photo(width: int = 64, height: int = 48) -> bytes:
@@ -210,3 +223,26 @@ def test_bodies_that_never_come_do_not_hold_the_page_from_others(empty_queue: Vi
     finally:
         for connection in held:
             connection.close()
+
+
+def test_a_visitors_photo_is_made_into_the_wish_and_not_kept(empty_queue: VisitorLink) -> None:
+    visitor = Visitor(empty_queue.port, "127.0.0.12")
+    visitor.open_page()
+    status, told = visitor.wish("the same, at night", photo(96, 64))
+    assert status == 200
+    photos = empty_queue.folder / ".photos"
+    assert len(list(photos.iterdir())) == 1  # decoded, kept until the wish is made
+    VISITOR_REQUESTS.post(Command("visitors/accept", (told["number"],)))
+    ready = wait_for(lambda: next((r for r in list(empty_queue.ready) if r.number == told["number"]), None), 120, "it")
+    assert (ready.sequence / "manifest.json").is_file()
+    assert wait_for(lambda: not list(photos.iterdir()), 10, "the photo deleted")
+
+
+def test_with_visitor_keep_the_photo_stays_after_its_wish(sequence_folder: Path, tmp_path: Path) -> None:
+    with visitor_page(sequence_folder, tmp_path, every=0.0, queue=3, photos=True, keep_photos=True) as page:
+        visitor = Visitor(page.port, "127.0.0.13")
+        visitor.open_page()
+        status, told = visitor.wish("kept", photo(96, 64))
+        assert status == 200
+        wait_for(lambda: any(r.number == told["number"] for r in list(page.ready)), 120, "the wish made")
+        assert [Image.open(kept).size for kept in (tmp_path / ".photos").iterdir()] == [(96, 64)]
